@@ -1,0 +1,36 @@
+"""The HT Content API: ``create_app()`` builds the Flask app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from . import cli, db, errors, http, meta
+from .config import Config
+from .errors import ProblemApi
+
+
+def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
+    """Build the app. ``config`` overrides :class:`Config` (read from the environment)."""
+    app = Flask(__name__, static_folder=None)
+    app.config.update((config or Config()).as_dict() if not isinstance(config, dict)
+                      else {**Config().as_dict(), **config})
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    errors.init_app(app)
+    http.init_app(app)
+    db.init_app(app)
+
+    api = ProblemApi(app, prefix="/api/v1", doc=False, add_specs=False,
+                     title="HT Content API", version=meta.API_VERSION)
+    from .records import NAMESPACES
+    from .search import ns as search_ns
+    from .vocabularies import ns as vocabularies_ns
+
+    api.add_resource(meta.Index, "", endpoint="index")
+    for namespace in (*NAMESPACES, search_ns, vocabularies_ns):
+        api.add_namespace(namespace)
+    meta.init_app(app)
+    cli.init_app(app)
+    return app

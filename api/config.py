@@ -1,0 +1,49 @@
+"""Configuration, read from the environment (``DATABASE_URL``, ``REDIS_URL``, ``HTCONTENT_*``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = f"sqlite:///{ROOT / 'instance' / 'htcontent.sqlite'}"
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+class Config:
+    """Settings for a running server; every value can be overridden by an environment variable."""
+
+    def __init__(self) -> None:
+        self.DATABASE_URL = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+        self.REDIS_URL = os.environ.get("REDIS_URL") or None
+        #: ``max-age`` of anonymous GET responses, in seconds.
+        self.CACHE_MAX_AGE = _int("HTCONTENT_CACHE_MAX_AGE", 60)
+        #: Where ``flask seed`` reads the seed files from.
+        self.SEED_DIR = os.environ.get("HTCONTENT_SEED_DIR") or str(ROOT / "seed")
+        #: Seconds to wait for a database connection before answering 503.
+        self.DB_CONNECT_TIMEOUT = _int("HTCONTENT_DB_CONNECT_TIMEOUT", 3)
+        self.BASE_PATH = "/api/v1"
+        # flask-restx defaults that would leak internals into error bodies.
+        self.ERROR_INCLUDE_MESSAGE = False
+        self.RESTX_ERROR_404_HELP = False
+        self.JSON_SORT_KEYS = False
+        self.MAX_CONTENT_LENGTH = 1024 * 1024
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: v for k, v in vars(self).items() if k.isupper()}
+
+
+class TestConfig(Config):
+    """Like :class:`Config`, for tests: same environment, nothing cached by intermediaries."""
+
+    TESTING = True
+
+    def __init__(self, database_url: str | None = None) -> None:
+        super().__init__()
+        if database_url:
+            self.DATABASE_URL = database_url
+        self.TESTING = True

@@ -1,0 +1,109 @@
+"""RFC 9457 problem details: the one renderer for every error on every path."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from flask import Flask, Response, current_app, g, request
+from flask_restx import Api
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://htcontent.dev/problems/"
+
+
+class Problem(Exception):
+    """An error the API answers on purpose. ``slug`` names its ``type``; ``errors`` maps fields
+    (or parameters) to messages."""
+
+    def __init__(self, status: int, detail: str, *, slug: str | None = None,
+                 title: str | None = None, errors: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.slug = slug
+        self.title = title or HTTPStatus(status).phrase
+        self.errors = errors
+        self.headers = headers or {}
+        self.extra = extra
+
+
+def bad_request(errors: dict[str, Any], detail: str | None = None) -> Problem:
+    """400 for query parameters, with messages by parameter."""
+    names = ", ".join(sorted(errors))
+    return Problem(400, detail or f"Invalid query parameter(s): {names}.",
+                   slug="invalid-parameters", title="Invalid query parameters", errors=errors)
+
+
+def problem_response(problem: Problem) -> Response:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + problem.slug if problem.slug else "about:blank",
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+        "instance": request.path,
+        "request_id": g.get("request_id", ""),
+    }
+    if problem.errors is not None:
+        body["errors"] = problem.errors
+    body.update(problem.extra)
+    response = Response(orjson.dumps(body), status=problem.status, mimetype=PROBLEM_JSON)
+    for name, value in problem.headers.items():
+        response.headers[name] = value
+    return response
+
+
+_DETAILS = {
+    404: "No resource lives at this address.",
+    405: "This method is not allowed here.",
+    413: "The request body is too large.",
+    500: "The server failed to answer this request. It has been logged; "
+         "quote the request id when you report it.",
+}
+
+
+def problem_from_exception(exc: BaseException) -> Response:
+    """Any exception, as a problem response; unexpected ones are logged and never described."""
+    if isinstance(exc, Problem):
+        return problem_response(exc)
+    if isinstance(exc, HTTPException) and exc.code is not None and exc.code < 500:
+        headers = {}
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+        detail = _DETAILS.get(exc.code) or HTTPStatus(exc.code).description
+        return problem_response(Problem(exc.code, detail, headers=headers))
+    if isinstance(exc, OperationalError) or (isinstance(exc, HTTPException) and exc.code == 503):
+        current_app.logger.warning("Unavailable on %s %s: %s", request.method, request.path,
+                                   type(exc).__name__)
+        return problem_response(Problem(503, "The service is temporarily unavailable; "
+                                        "retry shortly.", headers={"Retry-After": "5"}))
+    current_app.logger.error("Unhandled error on %s %s (request %s)", request.method,
+                             request.path, g.get("request_id"), exc_info=exc)
+    return problem_response(Problem(500, _DETAILS[500]))
+
+
+class ProblemApi(Api):
+    """flask-restx's Api, answering every error of its routes as problem+json."""
+
+    def handle_error(self, e: Exception) -> Response:
+        return problem_from_exception(e)
+
+    # The contract is our own OpenAPI 3.1 file, rendered at /api/v1/docs; flask-restx's
+    # Swagger 2.0 spec, its doc page and its root placeholder are not registered.
+    def _register_specs(self, app_or_blueprint: Any) -> None:
+        pass
+
+    def _register_doc(self, app_or_blueprint: Any) -> None:
+        pass
+
+    def _register_apidoc(self, app: Any) -> None:
+        pass
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, problem_from_exception)
+    app.register_error_handler(Exception, problem_from_exception)

@@ -1,0 +1,147 @@
+"""HTTP behaviour shared by every endpoint: request ids, argument parsing, language negotiation,
+JSON bodies, ETags and caching headers."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
+
+import orjson
+from flask import Flask, Response, current_app, g, request
+from marshmallow import Schema, ValidationError
+
+from schemas.fields import DEFAULT_LANGUAGE, LANGUAGES
+from schemas.render import ALL_LANGUAGES
+
+from .errors import Problem, bad_request
+from .store import Viewer, as_utc
+
+#: Bump when the shape of responses changes, so old ETags stop matching.
+RESPONSE_FORMAT = "1"
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+VARY = "Accept-Language, Authorization"
+
+
+def _assign_request_id() -> None:
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+
+def _stamp_response(response: Response) -> Response:
+    response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_assign_request_id)
+    app.after_request(_stamp_response)
+
+
+def parse_args(schema: type[Schema]) -> dict[str, Any]:
+    """Validate the query string; 400 naming every bad or unknown parameter."""
+    raw: dict[str, str] = {}
+    errors: dict[str, Any] = {}
+    for name in request.args:
+        values = request.args.getlist(name)
+        if len(values) > 1:
+            errors[name] = ["Given more than once; pass a single (comma-separated) value."]
+        raw[name] = values[0]
+    try:
+        loaded = schema().load(raw)
+    except ValidationError as exc:
+        messages = exc.normalized_messages()
+        allowed = ", ".join(sorted(schema._declared_fields))
+        for name, message in messages.items():
+            if message == ["Unknown field."]:
+                message = [f"Unknown parameter; allowed: {allowed}."]
+            errors[name] = message
+    if errors:
+        raise bad_request(errors)
+    return loaded  # type: ignore[no-any-return]
+
+
+def negotiate_language(requested: str | None) -> str:
+    """``lang=`` if given, else the best ``Accept-Language`` match, else English."""
+    if requested:
+        return requested
+    best = request.accept_languages.best_match(LANGUAGES)
+    return best or DEFAULT_LANGUAGE
+
+
+def content_language(lang: str) -> str:
+    return ", ".join(LANGUAGES) if lang == ALL_LANGUAGES else lang
+
+
+def current_viewer() -> Viewer:
+    """Who is asking. Until keys exist, everyone is an anonymous reader of public records."""
+    return Viewer()
+
+
+def etag_for(state: object, lang: str | None, viewer: Viewer) -> str:
+    """A strong ETag from what the response depends on, computed without rendering it."""
+    query = "&".join(f"{k}={v}" for k, v in sorted(request.args.items(multi=True)))
+    key = "|".join((RESPONSE_FORMAT, str(state), request.host_url, request.path, query, lang or "",
+                    ",".join(viewer.visibilities)))
+    return '"' + hashlib.blake2b(key.encode(), digest_size=16).hexdigest() + '"'
+
+
+def _cache_headers(response: Response, etag: str, last_modified: datetime | None,
+                   viewer: Viewer, lang: str | None) -> Response:
+    response.headers["ETag"] = etag
+    if last_modified is not None:
+        response.headers["Last-Modified"] = http_date(last_modified)
+    if viewer.keyed:
+        response.headers["Cache-Control"] = "private, no-store"
+    else:
+        response.headers["Cache-Control"] = f"public, max-age={current_app.config['CACHE_MAX_AGE']}"
+    response.headers["Vary"] = VARY
+    if lang is not None:
+        response.headers["Content-Language"] = content_language(lang)
+    return response
+
+
+def http_date(moment: datetime) -> str:
+    from datetime import UTC
+
+    return format_datetime(as_utc(moment).replace(tzinfo=UTC), usegmt=True)
+
+
+def _not_modified(etag: str, last_modified: datetime | None) -> bool:
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None:
+        tags = {tag.strip() for tag in if_none_match.split(",")}
+        return etag in tags or "*" in tags or ("W/" + etag) in tags
+    since = request.headers.get("If-Modified-Since")
+    if since and last_modified is not None:
+        try:
+            moment = parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+        return as_utc(last_modified) <= as_utc(moment)
+    return False
+
+
+def cached_json(state: object, last_modified: datetime | None, lang: str | None,
+                build: Callable[[], Any], viewer: Viewer | None = None,
+                status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A GET response for JSON ``build()``: a 304 when the client's copy is current (without
+    calling ``build``), else the body, both with ETag, Last-Modified and caching headers."""
+    viewer = viewer or current_viewer()
+    etag = etag_for(state, lang, viewer)
+    if request.method in ("GET", "HEAD") and _not_modified(etag, last_modified):
+        response = Response(status=304)
+    else:
+        response = Response(orjson.dumps(build()), status=status, mimetype="application/json")
+        for name, value in (headers or {}).items():
+            response.headers[name] = value
+    return _cache_headers(response, etag, last_modified, viewer, lang)
+
+
+def not_found(what: str = "record") -> Problem:
+    return Problem(404, f"No such {what}.", slug="not-found", title="Not found")

@@ -1,0 +1,101 @@
+"""Storage: published versions (immutable), the current state derived from them, and the change
+sequence that every publish appends to.
+
+- ``record_versions``: every published version of every record, in the multilingual form, kept
+  for ever (keyed by id and version), so any version can be shown exactly as it was.
+- ``records``: one row per record with its current state; with ``record_terms`` (vocabulary codes)
+  and ``search_docs`` (text per language) it serves filters, search and paging.
+- ``changes``: one row per publish or retirement, ``seq`` strictly increasing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, datetime: DateTime()}
+
+
+class Record(Base):
+    __tablename__ = "records"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    #: The latest published version (0 while a record has never been published).
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    visibility: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    retired_at: Mapped[datetime | None]
+    #: The change sequence number of the last change to this record.
+    seq: Mapped[int] = mapped_column(Integer, index=True)
+    content: Mapped[dict[str, Any]]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    available_langs: Mapped[list[str]]
+
+    __table_args__ = (
+        Index("ix_records_type_status_id", "type", "status", "id"),
+        Index("ix_records_type_updated", "type", "updated_at", "id"),
+    )
+
+
+class RecordVersion(Base):
+    __tablename__ = "record_versions"
+
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    visibility: Mapped[str] = mapped_column(String(32))
+    content: Mapped[dict[str, Any]]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime]
+    seq: Mapped[int] = mapped_column(Integer)
+
+
+class Change(Base):
+    __tablename__ = "changes"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(String(64), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    op: Mapped[str] = mapped_column(String(8))
+    visibility: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+
+
+class RecordTerm(Base):
+    """One vocabulary code a record carries, under the name of the list filter that finds it."""
+
+    __tablename__ = "record_terms"
+
+    record_id: Mapped[str] = mapped_column(
+        ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+    __table_args__ = (Index("ix_record_terms_name_value", "name", "value", "record_id"),)
+
+
+class SearchDoc(Base):
+    """A record's searchable text in one language (SQLite indexes it with FTS5, PostgreSQL with
+    a generated ``tsvector`` column; both are created by the migration)."""
+
+    __tablename__ = "search_docs"
+
+    #: An integer key, so SQLite's FTS5 index can point at rows by a stable rowid.
+    doc_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"))
+    lang: Mapped[str] = mapped_column(String(8))
+    label: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ux_search_docs_record_lang", "record_id", "lang", unique=True),)

@@ -1,0 +1,108 @@
+"""The four collections: ``/api/v1/{resources,indicators,relief-options,hotlines}``.
+
+Each collection is a flask-restx Namespace built from its record type; views parse, call the
+store, render.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Response, request
+from flask_restx import Namespace, Resource
+
+from schemas.fields import ID_RE
+from schemas.params import LIST_ARGS, RECORD_ARGS
+from schemas.records import SCHEMAS
+from schemas.render import render
+
+from . import db, store
+from .errors import Problem, bad_request
+from .http import cached_json, current_viewer, negotiate_language, not_found, parse_args
+
+
+def page_url(**overrides: Any) -> str:
+    """This request's absolute URL with some query parameters replaced (None removes one)."""
+    args = {k: v for k, v in request.args.items()}
+    args.update(overrides)
+    query = urlencode({k: v for k, v in args.items() if v is not None})
+    return request.base_url + (f"?{query}" if query else "")
+
+
+def record_url(collection: str, record_id: str) -> str:
+    return f"{request.host_url.rstrip('/')}/api/v1/{collection}/{record_id}"
+
+
+def list_collection(record_type: str) -> Response:
+    args = parse_args(LIST_ARGS[record_type])
+    lang = negotiate_language(args.get("lang"))
+    viewer = current_viewer()
+    session = db.session()
+    seq, at = store.state(session)
+    next_link: list[str] = []
+
+    def build() -> dict[str, Any]:
+        try:
+            page = store.list_records(session, record_type, args, viewer)
+        except store.CursorError as exc:
+            raise bad_request({"cursor": [str(exc)]}) from exc
+        only = frozenset(args["fields"]) if args.get("fields") else None
+        data = [render(record_type, row.content, store.system_fields(row), lang, only)
+                for row in page.rows]
+        next_url = page_url(cursor=page.next_cursor) if page.next_cursor else None
+        if next_url:
+            next_link.append(next_url)
+        return {
+            "data": data,
+            "meta": {"total": page.total, "count": len(data), "limit": args["limit"],
+                     "next_cursor": page.next_cursor},
+            "links": {"self": request.url, "next": next_url},
+        }
+
+    response = cached_json(seq, at, lang, build, viewer)
+    if next_link:
+        response.headers["Link"] = f'<{next_link[0]}>; rel="next"'
+    return response
+
+
+def get_one(record_type: str, record_id: str) -> Response:
+    args = parse_args(RECORD_ARGS[record_type])
+    lang = negotiate_language(args.get("lang"))
+    viewer = current_viewer()
+    if not ID_RE.match(record_id):
+        raise not_found()
+    record = store.get_record(db.session(), record_id, record_type)
+    if record is None or record.visibility not in viewer.visibilities or record.version == 0:
+        raise not_found()
+    if record.status == store.RETIRED:
+        raise Problem(410, f"{record_id} was retired on {store.rfc3339(record.retired_at)}.",
+                      slug="retired", title="Retired", retired_at=store.rfc3339(record.retired_at))
+    only = frozenset(args["fields"]) if args.get("fields") else None
+    return cached_json(
+        record.seq, record.updated_at, lang,
+        lambda: {"data": render(record_type, record.content, store.system_fields(record),
+                                lang, only)},
+        viewer,
+    )
+
+
+def make_namespace(record_type: str) -> Namespace:
+    """The namespace serving one record type's collection."""
+    collection = SCHEMAS[record_type].COLLECTION
+    ns = Namespace(collection, path=f"/{collection}", description=f"{collection} records")
+
+    class Collection(Resource):
+        def get(self) -> Response:
+            return list_collection(record_type)
+
+    class Item(Resource):
+        def get(self, record_id: str) -> Response:
+            return get_one(record_type, record_id)
+
+    ns.add_resource(Collection, "", endpoint=f"{record_type}_list")
+    ns.add_resource(Item, "/<string:record_id>", endpoint=f"{record_type}_item")
+    return ns
+
+
+NAMESPACES = [make_namespace(record_type) for record_type in SCHEMAS]

@@ -1,0 +1,59 @@
+"""``GET /api/v1/search``: ranked hits across every record type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask_restx import Namespace, Resource
+
+from schemas.params import SearchArgs
+from schemas.records import SCHEMAS
+
+from . import db, store
+from .errors import bad_request
+from .http import cached_json, current_viewer, negotiate_language, parse_args
+from .records import page_url, record_url
+
+ns = Namespace("search", path="/search", description="Full-text search across all records")
+
+
+@ns.route("", endpoint="search")
+class Search(Resource):
+    def get(self) -> Response:
+        args = parse_args(SearchArgs)
+        lang = negotiate_language(args.get("lang"))
+        label_lang = "en" if lang == "*" else lang
+        viewer = current_viewer()
+        session = db.session()
+        seq, at = store.state(session)
+
+        def build() -> dict[str, Any]:
+            try:
+                hits, total, next_cursor = store.search(
+                    session, args["q"], args.get("types"), viewer, args["limit"],
+                    args.get("cursor"))
+            except store.CursorError as exc:
+                raise bad_request({"cursor": [str(exc)]}) from exc
+            data = []
+            for hit in hits:
+                record = hit.record
+                label, body = store.search_text(session, record.id, label_lang) or ("", "")
+                data.append({
+                    "type": record.type,
+                    "id": record.id,
+                    "version": record.version,
+                    "label": label,
+                    "snippet": store.snippet(body or label, args["q"]),
+                    "score": round(-hit.rank, 6),
+                    "link": record_url(SCHEMAS[record.type].COLLECTION, record.id),
+                })
+            next_url = page_url(cursor=next_cursor) if next_cursor else None
+            return {
+                "data": data,
+                "meta": {"total": total, "count": len(data), "limit": args["limit"],
+                         "next_cursor": next_cursor},
+                "links": {"self": page_url(), "next": next_url},
+            }
+
+        return cached_json(seq, at, lang, build, viewer)

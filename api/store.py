@@ -1,0 +1,392 @@
+"""Reading and publishing records: the only module that writes the storage tables."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    Select,
+    and_,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.orm import Session
+
+from schemas.fields import LANGUAGES
+from schemas.params import FILTERS
+from schemas.records import SCHEMAS
+from schemas.render import available_languages, field_plan, localize
+from schemas.vocabularies import VOCABULARIES
+
+from .models import Change, Record, RecordTerm, RecordVersion, SearchDoc
+
+PUBLISHED = "published"
+RETIRED = "retired"
+LABEL_FIELDS = {"resource": "title", "indicator": "statement", "relief_option": "name",
+                "hotline": "name"}
+#: Fields whose strings are not prose and stay out of the search index.
+UNSEARCHED = {"id", "url", "sources", "verified_on", "status", "visibility", "related", "contacts",
+              "languages", "value"}
+
+
+class CursorError(ValueError):
+    """A cursor that this server did not issue for this query."""
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, to the second (timestamps are compared and shown to the second)."""
+    return datetime.now(UTC).replace(microsecond=0, tzinfo=None)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A naive UTC datetime (how the tables store time) from an aware or naive one."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def rfc3339(moment: datetime | None) -> str | None:
+    return None if moment is None else as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+# --------------------------------------------------------------------------------- publishing
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    record_id: str
+    version: int
+    created: bool
+    changed: bool
+
+
+def _lock_change_sequence(session: Session) -> None:
+    """Serialize publishers so change numbers commit in order (a feed reader never skips one)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(7105)"))
+
+
+def publish(session: Session, record_type: str, content: dict[str, Any],
+            now: datetime | None = None) -> PublishResult:
+    """Publish ``content`` (validated, multilingual) as the next version of its record.
+
+    Unchanged content is a no-op. Every real change keeps the new version in ``record_versions``,
+    refreshes the current state and its indexes, and appends to the change sequence. The caller
+    commits.
+    """
+    now = now or utcnow()
+    record_id = content["id"]
+    digest = content_hash(content)
+    status = content.get("status", PUBLISHED)
+    visibility = content.get("visibility", "public")
+    _lock_change_sequence(session)
+    record = session.get(Record, record_id, with_for_update=True)
+    if record is not None and record.type != record_type:
+        raise ValueError(f"{record_id!r} is already a {record.type}, not a {record_type}")
+    if record is not None and record.content_hash == digest and record.status == status:
+        return PublishResult(record_id, record.version, created=False, changed=False)
+
+    version = 1 if record is None else record.version + 1
+    change = Change(record_id=record_id, type=record_type, version=version,
+                    op="delete" if status == RETIRED else "upsert",
+                    visibility=visibility, at=now)
+    session.add(change)
+    session.flush()
+    langs = available_languages(record_type, content)
+    if record is None:
+        record = Record(id=record_id, type=record_type, created_at=now)
+        session.add(record)
+    record.version = version
+    record.status = status
+    record.visibility = visibility
+    record.updated_at = now
+    record.retired_at = now if status == RETIRED else None
+    record.seq = change.seq
+    record.content = content
+    record.content_hash = digest
+    record.available_langs = langs
+    session.flush()
+    session.add(RecordVersion(record_id=record_id, version=version, type=record_type,
+                              status=status, visibility=visibility, content=content,
+                              content_hash=digest, published_at=now, seq=change.seq))
+    _index(session, record_type, content)
+    return PublishResult(record_id, version, created=version == 1, changed=True)
+
+
+def _index(session: Session, record_type: str, content: dict[str, Any]) -> None:
+    record_id = content["id"]
+    session.execute(delete(RecordTerm).where(RecordTerm.record_id == record_id))
+    for flt in FILTERS[record_type]:
+        for value in sorted(flt.values(content)):
+            session.add(RecordTerm(record_id=record_id, name=flt.param, value=value))
+    session.execute(delete(SearchDoc).where(SearchDoc.record_id == record_id))
+    session.flush()
+    plan = field_plan(SCHEMAS[record_type])
+    label_field = LABEL_FIELDS[record_type]
+    for lang in available_languages(record_type, content):
+        localized = localize(plan, content, lang)
+        label = localized[label_field]
+        words: list[str] = []
+        _collect_text(localized, lang, words, skip={label_field})
+        session.add(SearchDoc(record_id=record_id, lang=lang, label=label, body=" \n".join(words)))
+
+
+_LABELS = {term.code: term for terms in VOCABULARIES.values() for term in terms}
+
+
+def _collect_text(value: Any, lang: str, out: list[str], skip: set[str] = frozenset()) -> None:
+    """Every searchable string of a localized record; vocabulary codes become their labels."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key not in UNSEARCHED and key not in skip:
+                _collect_text(item, lang, out)
+    elif isinstance(value, list):
+        for item in value:
+            _collect_text(item, lang, out)
+    elif isinstance(value, str):
+        term = _LABELS.get(value)
+        out.append(getattr(term, lang) if term is not None else value)
+
+
+# ---------------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is reading: which visibilities they may see."""
+
+    visibilities: tuple[str, ...] = ("public",)
+    keyed: bool = False
+
+
+def visible(viewer: Viewer) -> Any:
+    return and_(Record.status == PUBLISHED, Record.visibility.in_(viewer.visibilities))
+
+
+def state(session: Session) -> tuple[int, datetime | None]:
+    """The latest change number and its time: the version of everything a list can show."""
+    latest = select(Change.seq, Change.at).order_by(Change.seq.desc()).limit(1)
+    row = session.execute(latest).first()
+    return (0, None) if row is None else (row.seq, row.at)
+
+
+def get_record(session: Session, record_id: str, record_type: str) -> Record | None:
+    record = session.get(Record, record_id)
+    if record is None or record.type != record_type:
+        return None
+    return record
+
+
+def system_fields(record: Any) -> dict[str, Any]:
+    """The server-owned fields of a row of ``records`` as a response shows them."""
+    return {
+        "id": record.id,
+        "version": record.version,
+        "status": record.status,
+        "visibility": record.visibility,
+        "available_langs": record.available_langs,
+        "created_at": rfc3339(record.created_at),
+        "updated_at": rfc3339(record.updated_at),
+        "retired_at": rfc3339(record.retired_at),
+    }
+
+
+def encode_cursor(payload: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, expected_keys: set[str]) -> dict[str, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        payload = orjson.loads(raw)
+    except (ValueError, orjson.JSONDecodeError) as exc:
+        raise CursorError("Not a cursor issued by this API.") from exc
+    if not isinstance(payload, dict) or set(payload) != expected_keys:
+        raise CursorError("Not a cursor issued by this API.")
+    return payload
+
+
+@dataclass
+class Page:
+    rows: list[Any]
+    total: int
+    next_cursor: str | None
+
+
+def list_records(session: Session, record_type: str, args: dict[str, Any],
+                 viewer: Viewer) -> Page:
+    """One page of visible records of a type, filtered and sorted as ``args`` say."""
+    conditions = [Record.type == record_type, visible(viewer)]
+    for flt in FILTERS[record_type]:
+        wanted = args.get(flt.param)
+        if wanted:
+            conditions.append(Record.id.in_(
+                select(RecordTerm.record_id).where(RecordTerm.name == flt.param,
+                                                   RecordTerm.value.in_(wanted))))
+    if args.get("updated_since") is not None:
+        conditions.append(Record.updated_at >= as_utc(args["updated_since"]))
+    if args.get("q"):
+        matching = _matching_ids(session, args["q"])
+        if matching is None:
+            return Page([], 0, None)
+        conditions.append(Record.id.in_(matching))
+    total = session.scalar(select(func.count()).select_from(Record).where(*conditions)) or 0
+
+    sort = args.get("sort", "id")
+    query: Select[Any] = select(Record).where(*conditions)
+    if args.get("cursor"):
+        after = decode_cursor(args["cursor"], {"s", "k"})
+        if after["s"] != sort or not isinstance(after["k"], list) or len(after["k"]) != 2:
+            raise CursorError("This cursor belongs to another sort order.")
+        stamp, last_id = after["k"]
+        if not isinstance(last_id, str) or not isinstance(stamp, str | None):
+            raise CursorError("Not a cursor issued by this API.")
+        if sort == "id":
+            query = query.where(Record.id > last_id)
+        else:
+            try:
+                moment = datetime.fromisoformat(stamp or "")
+            except ValueError as exc:
+                raise CursorError("Not a cursor issued by this API.") from exc
+            if sort == "updated_at":
+                query = query.where(or_(Record.updated_at > moment,
+                                        and_(Record.updated_at == moment, Record.id > last_id)))
+            else:
+                query = query.where(or_(Record.updated_at < moment,
+                                        and_(Record.updated_at == moment, Record.id > last_id)))
+    if sort == "id":
+        query = query.order_by(Record.id)
+    elif sort == "updated_at":
+        query = query.order_by(Record.updated_at, Record.id)
+    else:
+        query = query.order_by(Record.updated_at.desc(), Record.id)
+    limit = args["limit"]
+    rows = list(session.scalars(query.limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        stamp = None if sort == "id" else as_utc(last.updated_at).isoformat()
+        next_cursor = encode_cursor({"s": sort, "k": [stamp, last.id]})
+    return Page(rows, total, next_cursor)
+
+
+# ----------------------------------------------------------------------------------- search
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _terms(q: str) -> list[str]:
+    return _WORD.findall(q.lower())[:16]
+
+
+def _fts_hits(session: Session, q: str) -> Any:
+    """A subquery of (record_id, rank) per matching search document, lower rank = better;
+    None when ``q`` has no words to look for."""
+    if session.get_bind().dialect.name == "postgresql":
+        query = (func.plainto_tsquery(literal_column("'english'::regconfig"), q)
+                 .op("||")(func.plainto_tsquery(literal_column("'spanish'::regconfig"), q)))
+        tsv = literal_column("search_docs.tsv")
+        return (select(SearchDoc.record_id.label("record_id"),
+                       (-func.ts_rank(tsv, query)).label("rank"))
+                .where(tsv.op("@@")(query)).subquery())
+    terms = _terms(q)
+    if not terms:
+        return None
+    expression = " ".join('"' + term.replace('"', "") + '"' for term in terms)
+    matches = (select(literal_column("rowid").label("doc_id"),
+                      func.bm25(literal_column("search_fts"), 10.0, 1.0).label("rank"))
+               .select_from(text("search_fts"))
+               .where(literal_column("search_fts").op("MATCH")(expression))
+               .cte("fts_matches").prefix_with("MATERIALIZED", dialect="sqlite"))
+    return (select(SearchDoc.record_id.label("record_id"), matches.c.rank)
+            .join(matches, matches.c.doc_id == SearchDoc.doc_id).subquery())
+
+
+def _matching_ids(session: Session, q: str) -> Select[Any] | None:
+    hits = _fts_hits(session, q)
+    return None if hits is None else select(hits.c.record_id)
+
+
+@dataclass
+class Hit:
+    record: Record
+    rank: float
+
+
+def search(session: Session, q: str, types: list[str] | None, viewer: Viewer, limit: int,
+           cursor: str | None) -> tuple[list[Hit], int, str | None]:
+    """Visible records matching ``q`` in any language, best first."""
+    offset = 0
+    if cursor:
+        payload = decode_cursor(cursor, {"o"})
+        if not isinstance(payload["o"], int) or payload["o"] < 0:
+            raise CursorError("Not a cursor issued by this API.")
+        offset = payload["o"]
+    hits_ = _fts_hits(session, q)
+    if hits_ is None:
+        return [], 0, None
+    best = (select(hits_.c.record_id, func.min(hits_.c.rank).label("rank"))
+            .group_by(hits_.c.record_id).subquery())
+    conditions = [visible(viewer)]
+    if types:
+        conditions.append(Record.type.in_(types))
+    base = select(Record, best.c.rank).join(best, best.c.record_id == Record.id).where(*conditions)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    rows = session.execute(base.order_by(best.c.rank, Record.id).offset(offset).limit(limit)).all()
+    hits = [Hit(row[0], float(row[1])) for row in rows]
+    next_cursor = encode_cursor({"o": offset + limit}) if offset + limit < total else None
+    return hits, total, next_cursor
+
+
+def snippet(text_: str, q: str, width: int = 160) -> str:
+    """A short excerpt of ``text_`` around the first word of ``q`` it contains."""
+    text_ = " ".join(text_.split())
+    lowered = text_.lower()
+    position = -1
+    for term in _terms(q):
+        position = lowered.find(term)
+        if position >= 0:
+            break
+    if len(text_) <= width:
+        return text_
+    start = max(0, position - width // 3) if position >= 0 else 0
+    end = min(len(text_), start + width)
+    start = max(0, end - width)
+    excerpt = text_[start:end].strip()
+    return ("…" if start > 0 else "") + excerpt + ("…" if end < len(text_) else "")
+
+
+def search_text(session: Session, record_id: str, lang: str) -> tuple[str, str] | None:
+    row = session.execute(
+        select(SearchDoc.label, SearchDoc.body).where(
+            SearchDoc.record_id == record_id, SearchDoc.lang.in_((lang, LANGUAGES[0])))
+        .order_by((SearchDoc.lang == lang).desc())).first()
+    return None if row is None else (row.label, row.body)
+
+
+# ----------------------------------------------------------------------------- vocabularies
+
+
+def term_counts(session: Session, viewer: Viewer) -> dict[tuple[str, str, str], int]:
+    """How many visible records carry each (type, filter, code)."""
+    rows = session.execute(
+        select(Record.type, RecordTerm.name, RecordTerm.value, func.count())
+        .join(Record, Record.id == RecordTerm.record_id)
+        .where(visible(viewer))
+        .group_by(Record.type, RecordTerm.name, RecordTerm.value))
+    return {(row[0], row[1], row[2]): row[3] for row in rows}

@@ -1,0 +1,112 @@
+"""Field types shared by every record schema: ids, translatable text, vocabulary codes."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate
+
+from .vocabularies import codes
+
+#: Languages a record's text may be written in; English is required, the first is the fallback.
+LANGUAGES: tuple[str, ...] = ("en", "es")
+DEFAULT_LANGUAGE = "en"
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,63}$"
+ID_RE = re.compile(ID_PATTERN)
+LANGUAGE_TAG_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+PHONE_PATTERN = r"^(\+[1-9][0-9]{6,14}|[0-9]{3,6})$"
+
+
+def Id(**kwargs: Any) -> fields.String:  # noqa: N802 - reads like a field class
+    """A record id: a stable slug."""
+    return fields.String(validate=validate.Regexp(ID_PATTERN, error="Not a valid id: "
+                                                  "lower-case letters, digits and hyphens, "
+                                                  "2 to 64 characters."), **kwargs)
+
+
+def Code(vocabulary: str, **kwargs: Any) -> fields.String:  # noqa: N802
+    """One code of a controlled vocabulary."""
+    allowed = codes(vocabulary)
+    field = fields.String(
+        validate=validate.OneOf(allowed, error="Must be one of: {choices}."),
+        metadata={"vocabulary": vocabulary},
+        **kwargs,
+    )
+    return field
+
+
+def Codes(vocabulary: str, **kwargs: Any) -> fields.List:  # noqa: N802
+    """A list of distinct codes of a controlled vocabulary."""
+    allowed = codes(vocabulary)
+    return fields.List(
+        Code(vocabulary),
+        validate=[validate.Length(max=len(allowed)), unique],
+        metadata={"vocabulary": vocabulary},
+        load_default=list,
+        **kwargs,
+    )
+
+
+def unique(values: list[Any]) -> None:
+    """Refuse a list that names the same value twice."""
+    seen: list[Any] = []
+    for value in values:
+        if value in seen:
+            raise ValidationError(f"Duplicate value: {value!r}.")
+        seen.append(value)
+
+
+class Text(fields.Field):
+    """Translatable text, written as ``{"en": "...", "es": "..."}`` (English required).
+
+    Responses in one language carry the string itself; ``lang=*`` carries the object.
+    """
+
+    def __init__(self, *, max_length: int = 2000, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.max_length = max_length
+
+    def _check_item(self, value: Any, lang: str) -> Any:
+        if not isinstance(value, str):
+            raise ValidationError(f"'{lang}': must be a string.")
+        value = value.strip()
+        if not value:
+            raise ValidationError(f"'{lang}': must not be empty.")
+        if len(value) > self.max_length:
+            raise ValidationError(f"'{lang}': longer than {self.max_length} characters.")
+        return value
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValidationError(
+                'Must be an object mapping language codes to text, e.g. {"en": "...", "es": "..."}.'
+            )
+        unknown = sorted(set(value) - set(LANGUAGES))
+        if unknown:
+            raise ValidationError(
+                f"Unsupported language(s) {', '.join(map(repr, unknown))}; "
+                f"allowed: {', '.join(LANGUAGES)}."
+            )
+        if DEFAULT_LANGUAGE not in value:
+            raise ValidationError(f"The English text ('{DEFAULT_LANGUAGE}') is required.")
+        return {lang: self._check_item(value[lang], lang) for lang in LANGUAGES if lang in value}
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class TextList(Text):
+    """A translatable list of short texts, written as ``{"en": ["..."], "es": ["..."]}``."""
+
+    def __init__(self, *, max_items: int = 30, max_length: int = 500, **kwargs: Any) -> None:
+        super().__init__(max_length=max_length, **kwargs)
+        self.max_items = max_items
+
+    def _check_item(self, value: Any, lang: str) -> Any:
+        if not isinstance(value, list):
+            raise ValidationError(f"'{lang}': must be a list of strings.")
+        if len(value) > self.max_items:
+            raise ValidationError(f"'{lang}': more than {self.max_items} items.")
+        return [super(TextList, self)._check_item(item, lang) for item in value]

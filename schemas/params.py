@@ -1,0 +1,189 @@
+"""Query parameters of the read endpoints, and the list filters each record type offers.
+
+One marshmallow schema per endpoint family validates ``request.args`` (unknown parameters and
+values are refused) and feeds the parameter list of ``openapi.yaml``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from .fields import LANGUAGES
+from .records import SCHEMAS
+from .render import ALL_LANGUAGES, record_field_names
+from .vocabularies import codes
+
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+SORTS = ("id", "updated_at", "-updated_at")
+LANG_CHOICES = (*LANGUAGES, ALL_LANGUAGES)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A list filter: query parameter ``param`` matches codes of ``vocabulary`` in ``path``.
+
+    ``path`` is a top-level field, or ``field.subfield`` for a list of objects.
+    """
+
+    param: str
+    path: str
+    vocabulary: str
+
+    def values(self, content: dict[str, Any]) -> set[str]:
+        """The codes a record's content carries for this filter."""
+        head, _, tail = self.path.partition(".")
+        value = content.get(head)
+        if value is None:
+            return set()
+        items = value if isinstance(value, list) else [value]
+        if tail:
+            return {item[tail] for item in items if tail in item}
+        return set(items)
+
+
+FILTERS: dict[str, tuple[Filter, ...]] = {
+    "resource": (
+        Filter("kind", "kind", "resource_kind"),
+        Filter("audience", "audiences", "audience"),
+        Filter("topic", "topics", "topic"),
+    ),
+    "indicator": (
+        Filter("category", "category", "indicator_category"),
+        Filter("setting", "settings", "setting"),
+        Filter("trafficking_type", "trafficking_types", "trafficking_type"),
+        Filter("nibrs", "nibrs_offenses", "nibrs_offense"),
+    ),
+    "relief_option": (Filter("requested_by", "requested_by", "requested_by"),),
+    "hotline": (
+        Filter("purpose", "purpose", "hotline_purpose"),
+        Filter("audience", "audiences", "audience"),
+        Filter("channel", "channels.kind", "channel_kind"),
+    ),
+}
+
+
+class CommaList(fields.Field):
+    """A comma-separated query value: ``setting=hotel,traffic_stop``."""
+
+    def __init__(self, choices: list[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.choices = choices
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValidationError("Must be a comma-separated list.")
+        items = [item.strip() for item in value.split(",")]
+        if not items or any(not item for item in items):
+            raise ValidationError("Must be a comma-separated list without empty items.")
+        bad = [item for item in items if item not in self.choices]
+        if bad:
+            raise ValidationError(
+                f"Unknown value(s) {', '.join(map(repr, bad[:5]))}; "
+                f"allowed: {', '.join(self.choices)}."
+            )
+        return list(dict.fromkeys(items))
+
+
+class StrictArgs(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+def _limit() -> fields.Integer:
+    return fields.Integer(
+        load_default=DEFAULT_LIMIT,
+        validate=validate.Range(1, MAX_LIMIT),
+        metadata={"description": f"Page size, 1-{MAX_LIMIT}."},
+    )
+
+
+def _lang() -> fields.String:
+    return fields.String(
+        validate=validate.OneOf(LANG_CHOICES, error="Must be one of: {choices}."),
+        metadata={"description": "Response language; `*` gives every language. "
+                                 "Default: `Accept-Language`, else `en`."},
+    )
+
+
+def _cursor() -> fields.String:
+    return fields.String(
+        validate=validate.Length(1, 500),
+        metadata={"description": "Opaque cursor from `meta.next_cursor` or the `next` link."},
+    )
+
+
+def _q() -> fields.String:
+    return fields.String(
+        validate=validate.Length(1, 200),
+        metadata={"description": "Full-text query (English or Spanish)."},
+    )
+
+
+def list_args_schema(record_type: str) -> type[Schema]:
+    """The query schema of ``GET /api/v1/{collection}`` for one record type."""
+    attrs: dict[str, Any] = {
+        "limit": _limit(),
+        "cursor": _cursor(),
+        "lang": _lang(),
+        "q": _q(),
+        "fields": CommaList(
+            record_field_names(record_type),
+            metadata={"description": "Fields to return (id, type and version always come)."},
+        ),
+        "updated_since": fields.AwareDateTime(
+            default_timezone=None,
+            metadata={"description": "Only records updated at or after this RFC 3339 time."},
+        ),
+        "sort": fields.String(
+            load_default="id",
+            validate=validate.OneOf(SORTS, error="Must be one of: {choices}."),
+            metadata={"description": "Order of the list."},
+        ),
+    }
+    for flt in FILTERS[record_type]:
+        attrs[flt.param] = CommaList(
+            codes(flt.vocabulary),
+            metadata={"description": f"Records whose `{flt.path}` has any of these codes.",
+                      "vocabulary": flt.vocabulary},
+        )
+    return StrictArgs.from_dict(attrs, name=f"{record_type.title().replace('_', '')}ListArgs")
+
+
+def record_args_schema(record_type: str) -> type[Schema]:
+    """The query schema of ``GET /api/v1/{collection}/{id}``."""
+    return StrictArgs.from_dict(
+        {
+            "lang": _lang(),
+            "fields": CommaList(
+                record_field_names(record_type),
+                metadata={"description": "Fields to return (id, type and version always come)."},
+            ),
+        },
+        name=f"{record_type.title().replace('_', '')}RecordArgs",
+    )
+
+
+class SearchArgs(StrictArgs):
+    q = fields.String(
+        required=True,
+        validate=validate.Length(1, 200),
+        metadata={"description": "What to look for, in English or Spanish."},
+    )
+    types = CommaList(
+        list(SCHEMAS), metadata={"description": "Record types to search (default: all)."}
+    )
+    lang = _lang()
+    limit = _limit()
+    cursor = _cursor()
+
+
+class NoArgs(StrictArgs):
+    pass
+
+
+LIST_ARGS = {record_type: list_args_schema(record_type) for record_type in SCHEMAS}
+RECORD_ARGS = {record_type: record_args_schema(record_type) for record_type in SCHEMAS}
