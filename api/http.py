@@ -27,9 +27,19 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 VARY = "Accept-Language, Authorization"
 
 
+MAX_URL_LENGTH = 8192
+MAX_HEADER_LENGTH = 8192
+
+
 def _assign_request_id() -> None:
     incoming = request.headers.get("X-Request-ID", "")
     g.request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    if len(request.full_path) > MAX_URL_LENGTH:
+        raise Problem(414, f"The URL is longer than {MAX_URL_LENGTH} characters.")
+    for name, value in request.headers.items():
+        if len(value) > MAX_HEADER_LENGTH:
+            raise Problem(431, f"The {name} header is longer than {MAX_HEADER_LENGTH} "
+                               "characters.")
 
 
 def _stamp_response(response: Response) -> Response:

@@ -57,7 +57,7 @@ def list_collection(record_type: str) -> Response:
             "data": data,
             "meta": {"total": page.total, "count": len(data), "limit": args["limit"],
                      "next_cursor": page.next_cursor},
-            "links": {"self": request.url, "next": next_url},
+            "links": {"self": page_url(), "next": next_url},
         }
 
     response = cached_json(seq, at, lang, build, viewer)

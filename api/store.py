@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 from dataclasses import dataclass
@@ -205,19 +204,26 @@ def system_fields(record: Any) -> dict[str, Any]:
     }
 
 
-def encode_cursor(payload: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
+SORT_CODES = {"id": "i", "updated_at": "u", "-updated_at": "d"}
+SORTS_BY_CODE = {code: sort for sort, code in SORT_CODES.items()}
+LIST_CURSOR = re.compile(r"^([iud])\.([0-9]{1,11})\.([a-z0-9][a-z0-9-]{1,63})$")
+SEARCH_CURSOR = re.compile(r"^o\.([0-9]{1,6})$")
 
 
-def decode_cursor(cursor: str, expected_keys: set[str]) -> dict[str, Any]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        payload = orjson.loads(raw)
-    except (ValueError, orjson.JSONDecodeError) as exc:
-        raise CursorError("Not a cursor issued by this API.") from exc
-    if not isinstance(payload, dict) or set(payload) != expected_keys:
+def list_cursor(sort: str, row: Record) -> str:
+    """The position after ``row`` in a list ordered by ``sort``."""
+    stamp = 0 if sort == "id" else int(as_utc(row.updated_at).replace(tzinfo=UTC).timestamp())
+    return f"{SORT_CODES[sort]}.{stamp}.{row.id}"
+
+
+def parse_list_cursor(cursor: str) -> tuple[str, datetime, str]:
+    """(sort, updated_at, id) of a list cursor; the cursor's order is the one continued."""
+    match = LIST_CURSOR.match(cursor)
+    if match is None:
         raise CursorError("Not a cursor issued by this API.")
-    return payload
+    code, stamp, last_id = match.groups()
+    moment = datetime.fromtimestamp(int(stamp), UTC).replace(tzinfo=None)
+    return SORTS_BY_CODE[code], moment, last_id
 
 
 @dataclass
@@ -249,25 +255,15 @@ def list_records(session: Session, record_type: str, args: dict[str, Any],
     sort = args.get("sort", "id")
     query: Select[Any] = select(Record).where(*conditions)
     if args.get("cursor"):
-        after = decode_cursor(args["cursor"], {"s", "k"})
-        if after["s"] != sort or not isinstance(after["k"], list) or len(after["k"]) != 2:
-            raise CursorError("This cursor belongs to another sort order.")
-        stamp, last_id = after["k"]
-        if not isinstance(last_id, str) or not isinstance(stamp, str | None):
-            raise CursorError("Not a cursor issued by this API.")
+        sort, moment, last_id = parse_list_cursor(args["cursor"])
         if sort == "id":
             query = query.where(Record.id > last_id)
+        elif sort == "updated_at":
+            query = query.where(or_(Record.updated_at > moment,
+                                    and_(Record.updated_at == moment, Record.id > last_id)))
         else:
-            try:
-                moment = datetime.fromisoformat(stamp or "")
-            except ValueError as exc:
-                raise CursorError("Not a cursor issued by this API.") from exc
-            if sort == "updated_at":
-                query = query.where(or_(Record.updated_at > moment,
-                                        and_(Record.updated_at == moment, Record.id > last_id)))
-            else:
-                query = query.where(or_(Record.updated_at < moment,
-                                        and_(Record.updated_at == moment, Record.id > last_id)))
+            query = query.where(or_(Record.updated_at < moment,
+                                    and_(Record.updated_at == moment, Record.id > last_id)))
     if sort == "id":
         query = query.order_by(Record.id)
     elif sort == "updated_at":
@@ -279,9 +275,7 @@ def list_records(session: Session, record_type: str, args: dict[str, Any],
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        last = rows[-1]
-        stamp = None if sort == "id" else as_utc(last.updated_at).isoformat()
-        next_cursor = encode_cursor({"s": sort, "k": [stamp, last.id]})
+        next_cursor = list_cursor(sort, rows[-1])
     return Page(rows, total, next_cursor)
 
 
@@ -333,10 +327,10 @@ def search(session: Session, q: str, types: list[str] | None, viewer: Viewer, li
     """Visible records matching ``q`` in any language, best first."""
     offset = 0
     if cursor:
-        payload = decode_cursor(cursor, {"o"})
-        if not isinstance(payload["o"], int) or payload["o"] < 0:
+        match = SEARCH_CURSOR.match(cursor)
+        if match is None:
             raise CursorError("Not a cursor issued by this API.")
-        offset = payload["o"]
+        offset = int(match.group(1))
     hits_ = _fts_hits(session, q)
     if hits_ is None:
         return [], 0, None
@@ -349,7 +343,7 @@ def search(session: Session, q: str, types: list[str] | None, viewer: Viewer, li
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = session.execute(base.order_by(best.c.rank, Record.id).offset(offset).limit(limit)).all()
     hits = [Hit(row[0], float(row[1])) for row in rows]
-    next_cursor = encode_cursor({"o": offset + limit}) if offset + limit < total else None
+    next_cursor = f"o.{offset + limit}" if offset + limit < total else None
     return hits, total, next_cursor
 
 

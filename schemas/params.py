@@ -109,10 +109,16 @@ def _lang() -> fields.String:
     )
 
 
-def _cursor() -> fields.String:
+LIST_CURSOR_PATTERN = r"^[iud]\.[0-9]{1,11}\.[a-z0-9][a-z0-9-]{1,63}$"
+SEARCH_CURSOR_PATTERN = r"^o\.[0-9]{1,6}$"
+
+
+def _cursor(pattern: str) -> fields.String:
     return fields.String(
-        validate=validate.Length(1, 500),
-        metadata={"description": "Opaque cursor from `meta.next_cursor` or the `next` link."},
+        validate=validate.Regexp(pattern, error="Not a cursor issued by this API."),
+        metadata={"description": "Where the page starts: `meta.next_cursor` of the previous "
+                                 "page (the `next` link carries it). A cursor continues the "
+                                 "order it was issued for."},
     )
 
 
@@ -127,7 +133,7 @@ def list_args_schema(record_type: str) -> type[Schema]:
     """The query schema of ``GET /api/v1/{collection}`` for one record type."""
     attrs: dict[str, Any] = {
         "limit": _limit(),
-        "cursor": _cursor(),
+        "cursor": _cursor(LIST_CURSOR_PATTERN),
         "lang": _lang(),
         "q": _q(),
         "fields": CommaList(
@@ -178,7 +184,7 @@ class SearchArgs(StrictArgs):
     )
     lang = _lang()
     limit = _limit()
-    cursor = _cursor()
+    cursor = _cursor(SEARCH_CURSOR_PATTERN)
 
 
 class NoArgs(StrictArgs):

@@ -1,0 +1,507 @@
+"""Builds ``openapi.yaml`` (OpenAPI 3.1) from the code: record shapes from the marshmallow schemas,
+parameters from the query-argument schemas, vocabularies from the one vocabulary table.
+
+``flask --app api openapi`` writes the file; a test fails when the committed file differs, so the
+contract and the code cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from marshmallow import Schema, fields, missing, validate
+
+from schemas.fields import ID_PATTERN, LANGUAGES, Text, TextList
+from schemas.params import LIST_ARGS, RECORD_ARGS, CommaList, SearchArgs
+from schemas.records import SCHEMAS, RecordSchema
+from schemas.render import ALL_LANGUAGES
+
+from .meta import API_VERSION, DOC_ASSETS
+
+OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
+REF = "#/components/schemas/"
+
+
+def _component_name(schema_cls: type[Schema]) -> str:
+    return schema_cls.__name__.removesuffix("Schema")
+
+
+class Converter:
+    """marshmallow fields to JSON Schema (2020-12, as OpenAPI 3.1 uses)."""
+
+    def __init__(self) -> None:
+        self.components: dict[str, Any] = {}
+
+    def field(self, field: fields.Field) -> dict[str, Any]:
+        out: dict[str, Any]
+        if isinstance(field, TextList):
+            item = {"type": "string", "maxLength": field.max_length}
+            out = {"anyOf": [
+                {"type": "array", "items": item, "maxItems": field.max_items},
+                {"$ref": REF + "TextListTranslations"},
+            ]}
+        elif isinstance(field, Text):
+            out = {"anyOf": [{"type": "string", "maxLength": field.max_length},
+                             {"$ref": REF + "TextTranslations"}]}
+        elif isinstance(field, fields.Nested):
+            out = {"$ref": REF + self.schema(type(field.schema))}
+        elif isinstance(field, fields.List):
+            out = {"type": "array", "items": self.field(field.inner)}
+        elif isinstance(field, fields.Url):
+            out = {"type": "string", "format": "uri"}
+        elif isinstance(field, fields.DateTime):
+            out = {"type": "string", "format": "date-time"}
+        elif isinstance(field, fields.Date):
+            out = {"type": "string", "format": "date"}
+        elif isinstance(field, fields.Boolean):
+            out = {"type": "boolean"}
+        elif isinstance(field, fields.Integer):
+            out = {"type": "integer"}
+        else:
+            out = {"type": "string"}
+        self._validators(field, out)
+        description = field.metadata.get("description")
+        if description:
+            out["description"] = description
+        return out
+
+    @staticmethod
+    def _validators(field: fields.Field, out: dict[str, Any]) -> None:
+        is_array = out.get("type") == "array"
+        for validator in field.validators:
+            if isinstance(validator, validate.Length):
+                low, high = ("minItems", "maxItems") if is_array else ("minLength", "maxLength")
+                if validator.min is not None:
+                    out[low] = validator.min
+                if validator.max is not None:
+                    out[high] = validator.max
+            elif isinstance(validator, validate.OneOf):
+                out["enum"] = list(validator.choices)
+            elif isinstance(validator, validate.Regexp):
+                out["pattern"] = validator.regex.pattern
+            elif isinstance(validator, validate.Range):
+                if validator.min is not None:
+                    out["minimum"] = validator.min
+                if validator.max is not None:
+                    out["maximum"] = validator.max
+
+    def schema(self, schema_cls: type[Schema]) -> str:
+        """Register a nested schema (Source, Channel, Form) as a component; return its name."""
+        name = _component_name(schema_cls)
+        if name not in self.components:
+            self.components[name] = {}  # reserve against recursion
+            self.components[name] = {
+                "type": "object",
+                "properties": {n: self.field(f) for n, f in schema_cls._declared_fields.items()},
+                "additionalProperties": False,
+            }
+        return name
+
+    def record(self, schema_cls: type[RecordSchema]) -> str:
+        """A record as responses show it: one language, or every language with ``lang=*``."""
+        name = _component_name(schema_cls)
+        properties: dict[str, Any] = {
+            "id": {"type": "string", "pattern": ID_PATTERN},
+            "type": {"const": schema_cls.TYPE},
+            "version": {"type": "integer", "minimum": 1,
+                        "description": "1 at first publication, +1 on every published change."},
+            "status": {"type": "string", "enum": ["published", "retired"]},
+            "visibility": {"type": "string", "enum": ["public", "law_enforcement"]},
+            "lang": {"type": "string", "enum": [*LANGUAGES, ALL_LANGUAGES],
+                     "description": "The language of this response's text (`*`: all)."},
+            "available_langs": {"type": "array", "items": {"type": "string", "enum": LANGUAGES}},
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "retired_at": {"type": "string", "format": "date-time"},
+        }
+        for field_name, field in schema_cls._declared_fields.items():
+            if field_name not in properties:
+                properties[field_name] = self.field(field)
+        self.components[name] = {
+            "type": "object",
+            "description": f"A {schema_cls.TYPE.replace('_', ' ')} record. Translatable text is a "
+                           "string in one language, or an object by language with `lang=*`. "
+                           "With `fields=`, only the fields asked for (and id, type, version) "
+                           "come.",
+            "required": ["id", "type", "version"],
+            "properties": properties,
+            "additionalProperties": False,
+        }
+        return name
+
+    def parameters(self, args: type[Schema]) -> list[dict[str, Any]]:
+        out = []
+        for name, field in args._declared_fields.items():
+            schema = self.field(field)
+            param: dict[str, Any] = {"name": name, "in": "query", "required": field.required}
+            if isinstance(field, CommaList):
+                schema = {"type": "array", "minItems": 1,
+                          "items": {"type": "string", "enum": list(field.choices)}}
+                param.update(style="form", explode=False)
+            description = schema.pop("description", None)
+            if description:
+                param["description"] = description
+            if field.load_default is not missing and not callable(field.load_default):
+                schema["default"] = field.load_default
+            param["schema"] = schema
+            out.append(param)
+        return out
+
+
+# --------------------------------------------------------------------------------- responses
+
+def _header(description: str, schema: dict[str, Any] | None = None,
+            required: bool = True) -> dict[str, Any]:
+    return {"description": description, "required": required,
+            "schema": schema or {"type": "string"}}
+
+
+HEADERS = {
+    "X-Request-ID": _header("Identifies this request in our logs; echoed when the client sends "
+                            "a valid one."),
+    "ETag": _header("Strong validator of this representation."),
+    "Last-Modified": _header("When the content last changed (HTTP date)."),
+    "Cache-Control": _header("`public, max-age=N` for anonymous reads; `no-store` for health "
+                             "checks."),
+    "Vary": _header("`Accept-Language, Authorization`."),
+    "Content-Language": _header("The language of the text: `en`, `es`, or `en, es` for `lang=*`."),
+    "Link": _header('`<url>; rel="next"` when there is a next page.', required=False),
+    "Allow": _header("The methods this path allows."),
+    "Retry-After": _header("Seconds to wait before retrying."),
+}
+
+
+def _headers(*names: str) -> dict[str, Any]:
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in ("X-Request-ID", *names)}
+
+
+def _problem(description: str, *extra_headers: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": _headers(*extra_headers),
+        "content": {"application/problem+json": {"schema": {"$ref": REF + "Problem"}}},
+    }
+
+
+PROBLEMS = {
+    "BadRequest": _problem("Invalid query parameters; `errors` names each one."),
+    "NotFound": _problem("No such resource (or not visible to this caller)."),
+    "Gone": _problem("The record was retired; `retired_at` says when."),
+    "MethodNotAllowed": _problem("The method is not allowed on this path.", "Allow"),
+    "UriTooLong": _problem("The URL is longer than 8192 characters."),
+    "HeadersTooLarge": _problem("A request header is longer than 8192 characters."),
+    "ServerError": _problem("Unexpected error; quote `request_id` when reporting it."),
+    "Unavailable": _problem("The database cannot be reached; retry after a few seconds.",
+                            "Retry-After"),
+}
+
+
+def _ok(schema_ref: str, description: str, *, language: bool = True, modified: bool = True,
+        paged: bool = False) -> dict[str, Any]:
+    names = ["ETag", "Cache-Control", "Vary"]
+    if modified:
+        names.append("Last-Modified")
+    if language:
+        names.append("Content-Language")
+    headers = _headers(*names)
+    if paged:
+        headers["Link"] = {"$ref": "#/components/headers/Link"}
+    return {"description": description, "headers": headers,
+            "content": {"application/json": {"schema": {"$ref": REF + schema_ref}}}}
+
+
+def _not_modified() -> dict[str, Any]:
+    # A 304 carries the validators and caching headers, not representation metadata
+    # (RFC 9110 section 15.4.5): no Last-Modified or Content-Language.
+    return {"description": "The client's copy (`If-None-Match`) is current.",
+            "headers": _headers("ETag", "Cache-Control", "Vary")}
+
+
+def _errors(*names: str) -> dict[str, Any]:
+    codes = {"BadRequest": "400", "NotFound": "404", "Gone": "410", "MethodNotAllowed": "405",
+             "UriTooLong": "414", "HeadersTooLarge": "431", "ServerError": "500",
+             "Unavailable": "503"}
+    return {codes[n]: {"$ref": f"#/components/responses/{n}"}
+            for n in (*names, "MethodNotAllowed", "UriTooLong", "HeadersTooLarge", "ServerError",
+                      "Unavailable")}
+
+
+CONDITIONAL = [
+    {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
+     "description": "An ETag from an earlier response: 304 when still current."},
+    {"name": "Accept-Language", "in": "header", "required": False, "schema": {"type": "string"},
+     "description": "Preferred languages when `lang` is not given (en, es)."},
+]
+
+
+def _op(op_id: str, summary: str, tag: str, params: list[dict[str, Any]],
+        responses: dict[str, Any], description: str = "") -> dict[str, Any]:
+    op: dict[str, Any] = {"operationId": op_id, "summary": summary, "tags": [tag]}
+    if description:
+        op["description"] = description
+    op["parameters"] = params
+    op["responses"] = responses
+    return {"get": op}
+
+
+def _meta_page() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["total", "count", "limit", "next_cursor"],
+        "properties": {
+            "total": {"type": "integer", "minimum": 0,
+                      "description": "Matching records across all pages."},
+            "count": {"type": "integer", "minimum": 0},
+            "limit": {"type": "integer", "minimum": 1},
+            "next_cursor": {"type": ["string", "null"]},
+        },
+        "additionalProperties": False,
+    }
+
+
+def _links() -> dict[str, Any]:
+    return {"type": "object", "required": ["self", "next"],
+            "properties": {"self": {"type": "string", "format": "uri"},
+                           "next": {"type": ["string", "null"], "format": "uri"}},
+            "additionalProperties": False}
+
+
+def build() -> dict[str, Any]:
+    """The whole OpenAPI document."""
+    conv = Converter()
+    components_schemas: dict[str, Any] = {
+        "TextTranslations": {
+            "type": "object", "required": ["en"],
+            "properties": {lang: {"type": "string"} for lang in LANGUAGES},
+            "additionalProperties": False,
+            "description": "Text in each language (`lang=*`); English is always present.",
+        },
+        "TextListTranslations": {
+            "type": "object", "required": ["en"],
+            "properties": {lang: {"type": "array", "items": {"type": "string"}}
+                           for lang in LANGUAGES},
+            "additionalProperties": False,
+        },
+        "Problem": {
+            "type": "object",
+            "description": "RFC 9457 problem details.",
+            "required": ["type", "title", "status", "detail", "instance", "request_id"],
+            "properties": {
+                "type": {"type": "string", "format": "uri-reference"},
+                "title": {"type": "string"},
+                "status": {"type": "integer", "minimum": 400, "maximum": 599},
+                "detail": {"type": "string"},
+                "instance": {"type": "string"},
+                "request_id": {"type": "string"},
+                "errors": {"type": "object",
+                           "description": "Messages by parameter or field.",
+                           "additionalProperties": True},
+                "retired_at": {"type": "string", "format": "date-time"},
+            },
+            "additionalProperties": False,
+        },
+        "PageMeta": _meta_page(),
+        "PageLinks": _links(),
+    }
+    paths: dict[str, Any] = {}
+    tags = []
+
+    paths["/api/v1"] = _op("getIndex", "The API index", "meta", [], {
+        "200": _ok("Index", "Links to every collection and to the docs.",
+                   language=False, modified=False),
+        "304": _not_modified(),
+        **_errors("BadRequest"),
+    })
+    components_schemas["Index"] = {
+        "type": "object", "required": ["name", "version", "api", "links"],
+        "properties": {
+            "name": {"type": "string"}, "version": {"type": "string"},
+            "api": {"const": "v1"},
+            "links": {"type": "object", "additionalProperties": {"type": "string",
+                                                                 "format": "uri"}},
+        },
+        "additionalProperties": False,
+    }
+
+    for record_type, schema_cls in SCHEMAS.items():
+        name = conv.record(schema_cls)
+        collection = schema_cls.COLLECTION
+        tags.append({"name": collection, "description": f"{name} records."})
+        components_schemas[f"{name}List"] = {
+            "type": "object", "required": ["data", "meta", "links"],
+            "properties": {
+                "data": {"type": "array", "items": {"$ref": REF + name}},
+                "meta": {"$ref": REF + "PageMeta"},
+                "links": {"$ref": REF + "PageLinks"},
+            },
+            "additionalProperties": False,
+        }
+        components_schemas[f"{name}Item"] = {
+            "type": "object", "required": ["data"],
+            "properties": {"data": {"$ref": REF + name}},
+            "additionalProperties": False,
+        }
+        paths[f"/api/v1/{collection}"] = _op(
+            f"list{name}s", f"List {collection}", collection,
+            conv.parameters(LIST_ARGS[record_type]) + CONDITIONAL,
+            {"200": _ok(f"{name}List", "One page of records.", paged=True),
+             "304": _not_modified(), **_errors("BadRequest")},
+            description="Filters combine with AND; the comma-separated values of one filter "
+                        "with OR. Pages follow `links.next` (also in `Link`).",
+        )
+        id_param = {"name": "record_id", "in": "path", "required": True,
+                    "schema": {"type": "string", "pattern": ID_PATTERN},
+                    "description": "The record's id."}
+        paths[f"/api/v1/{collection}/{{record_id}}"] = _op(
+            f"get{name}", f"One {record_type.replace('_', ' ')}", collection,
+            [id_param, *conv.parameters(RECORD_ARGS[record_type]), *CONDITIONAL],
+            {"200": _ok(f"{name}Item", "The record."), "304": _not_modified(),
+             **_errors("BadRequest", "NotFound", "Gone")},
+        )
+
+    components_schemas["SearchResults"] = {
+        "type": "object", "required": ["data", "meta", "links"],
+        "properties": {
+            "data": {"type": "array", "items": {
+                "type": "object",
+                "required": ["type", "id", "version", "label", "snippet", "score", "link"],
+                "properties": {
+                    "type": {"type": "string", "enum": list(SCHEMAS)},
+                    "id": {"type": "string", "pattern": ID_PATTERN},
+                    "version": {"type": "integer", "minimum": 1},
+                    "label": {"type": "string"},
+                    "snippet": {"type": "string"},
+                    "score": {"type": "number", "description": "Higher is more relevant."},
+                    "link": {"type": "string", "format": "uri"},
+                },
+                "additionalProperties": False,
+            }},
+            "meta": {"$ref": REF + "PageMeta"},
+            "links": {"$ref": REF + "PageLinks"},
+        },
+        "additionalProperties": False,
+    }
+    paths["/api/v1/search"] = _op(
+        "search", "Search every record type", "search",
+        conv.parameters(SearchArgs) + CONDITIONAL,
+        {"200": _ok("SearchResults", "Hits, most relevant first."), "304": _not_modified(),
+         **_errors("BadRequest")},
+        description="English and Spanish text are both searched; `lang` picks the language of "
+                    "labels and snippets.",
+    )
+
+    components_schemas["Vocabularies"] = {
+        "type": "object", "required": ["data"],
+        "properties": {"data": {"type": "array", "items": {
+            "type": "object", "required": ["name", "filters", "fields", "terms"],
+            "properties": {
+                "name": {"type": "string"},
+                "filters": {"type": "array", "items": {"type": "string"},
+                            "description": "List filters (query parameters) taking these codes."},
+                "fields": {"type": "array", "items": {"type": "string"},
+                           "description": "Record fields (`type.field`) holding these codes."},
+                "terms": {"type": "array", "items": {
+                    "type": "object", "required": ["code", "labels", "counts"],
+                    "properties": {
+                        "code": {"type": "string"},
+                        "labels": {"$ref": REF + "TextTranslations"},
+                        "counts": {"type": "object",
+                                   "additionalProperties": {"type": "integer", "minimum": 0},
+                                   "description": "Visible records carrying the code, by type."},
+                    },
+                    "additionalProperties": False,
+                }},
+            },
+            "additionalProperties": False,
+        }}},
+        "additionalProperties": False,
+    }
+    paths["/api/v1/vocabularies"] = _op(
+        "listVocabularies", "Every controlled vocabulary", "vocabularies", CONDITIONAL[:1],
+        {"200": _ok("Vocabularies", "Codes with English and Spanish labels.", language=False),
+         "304": _not_modified(), **_errors("BadRequest")},
+    )
+
+    components_schemas["Health"] = {
+        "type": "object", "required": ["status"],
+        "properties": {"status": {"type": "string"}, "database": {"type": "string"}},
+        "additionalProperties": False,
+    }
+    health_ok = {"description": "OK.", "headers": _headers("ETag", "Cache-Control"),
+                 "content": {"application/json": {"schema": {"$ref": REF + "Health"}}}}
+    paths["/healthz"] = _op("healthz", "Alive", "operations", [], {
+        "200": health_ok, "304": {"description": "Unchanged.", "headers": _headers("ETag")},
+        **_errors("BadRequest")})
+    paths["/readyz"] = _op("readyz", "Ready (database reachable)", "operations", [], {
+        "200": health_ok, "304": {"description": "Unchanged.", "headers": _headers("ETag")},
+        **_errors("BadRequest")})
+    paths["/api/v1/openapi.json"] = _op("getContract", "This contract, as JSON", "meta", [], {
+        "200": {"description": "The OpenAPI document.", "headers": _headers("ETag"),
+                "content": {"application/json": {"schema": {"type": "object"}}}},
+        "304": {"description": "Unchanged.", "headers": _headers("ETag")},
+        **_errors("BadRequest")})
+    paths["/api/v1/docs"] = _op("getDocs", "Interactive documentation", "meta", [], {
+        "200": {"description": "An HTML page rendering this contract (no external assets).",
+                "headers": _headers("ETag"), "content": {"text/html": {"schema":
+                                                                      {"type": "string"}}}},
+        "304": {"description": "Unchanged.", "headers": _headers("ETag")},
+        **_errors("BadRequest")})
+    paths["/api/v1/docs/assets/{name}"] = _op(
+        "getDocsAsset", "A file of the documentation page", "meta",
+        [{"name": "name", "in": "path", "required": True,
+          "schema": {"type": "string", "enum": sorted(DOC_ASSETS)}}], {
+            "200": {"description": "The file.", "headers": _headers("ETag"),
+                    "content": {"text/css": {"schema": {"type": "string"}},
+                                "text/javascript": {"schema": {"type": "string"}}}},
+            "304": {"description": "Unchanged.", "headers": _headers("ETag")},
+            **_errors("BadRequest", "NotFound")})
+
+    components_schemas.update(conv.components)
+    headers = dict(HEADERS)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "HT Content API",
+            "version": API_VERSION,
+            "summary": "Law-enforcement anti-human-trafficking content as versioned, sourced "
+                       "records, in English and Spanish.",
+            "description": (
+                "Resources, trafficking indicators, immigration relief options and hotlines "
+                "for dispatch (CAD) and records (RMS) systems, partner websites and editors.\n\n"
+                "Every GET answers with a strong `ETag` (send it back in `If-None-Match` for a "
+                "304), `Last-Modified`, `Cache-Control` and `X-Request-ID`. Every error is an "
+                "RFC 9457 `application/problem+json` document. Text comes in the language of "
+                "`lang` (or `Accept-Language`), falling back to English per field; `lang=*` "
+                "returns every language."),
+            "license": {"name": "MIT", "identifier": "MIT"},
+        },
+        "servers": [{"url": "http://127.0.0.1:8000", "description": "`make run`"}],
+        "tags": [{"name": "meta"}, *tags, {"name": "search"}, {"name": "vocabularies"},
+                 {"name": "operations"}],
+        "paths": paths,
+        "components": {
+            "schemas": dict(sorted(components_schemas.items())),
+            "responses": PROBLEMS,
+            "headers": headers,
+        },
+    }
+
+
+class _Dumper(yaml.SafeDumper):
+    """Plain YAML: no anchors or aliases, tuples as lists."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+_Dumper.add_representer(tuple, lambda dumper, data: dumper.represent_list(list(data)))
+
+
+def render_yaml() -> str:
+    header = ("# The HT Content API contract. Generated from the code by `flask --app api openapi`;"
+              "\n# do not edit by hand (a test fails when this file and the code disagree).\n")
+    return header + yaml.dump(build(), Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                              width=100)
+
