@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from . import db as database
 
@@ -31,6 +31,7 @@ def db_downgrade(revision: str) -> None:
 
 
 @click.command("seed")
+@with_appcontext
 @click.option("--path", "directory", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Directory of seed files (default: seed/).")
 @click.option("--quiet", is_flag=True, help="Print only the summary.")

@@ -477,7 +477,6 @@ def build() -> dict[str, Any]:
                 "returns every language."),
             "license": {"name": "MIT", "identifier": "MIT"},
         },
-        "servers": [{"url": "http://127.0.0.1:8000", "description": "`make run`"}],
         "tags": [{"name": "meta"}, *tags, {"name": "search"}, {"name": "vocabularies"},
                  {"name": "operations"}],
         "paths": paths,

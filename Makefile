@@ -1,0 +1,49 @@
+# HT Content API. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+export FLASK_APP := api
+
+.DEFAULT_GOAL := help
+.PHONY: help install run seed openapi lint test test-postgres test-browser clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the app and its test tools
+
+run: install ## Migrate, seed and serve on http://127.0.0.1:8000 (SQLite under instance/)
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed --quiet
+	$(BIN)/gunicorn -c gunicorn.conf.py
+
+seed: install ## Load the seed files (idempotent)
+	$(BIN)/flask seed
+
+openapi: install ## Regenerate openapi.yaml from the code
+	$(BIN)/flask openapi
+
+lint: install ## ruff, and openapi.yaml in step with the code
+	$(BIN)/ruff check .
+	$(BIN)/flask openapi --check
+
+test: lint ## Every test, on SQLite (the browser test needs Debian's chromium)
+	$(BIN)/pytest
+
+test-postgres: install ## Every test except the browser one, on PostgreSQL ($(PG_URL))
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not browser"
+
+test-browser: install ## Only the headless-Chromium docs test
+	$(BIN)/pytest -m browser
+
+clean: ## Remove .venv, instance/ and caches
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -1,0 +1,153 @@
+"""Fixtures: real databases (SQLite by default; PostgreSQL when DATABASE_URL points at a server),
+the seeded app, an empty migrated app, and the app served by gunicorn on a loopback port.
+
+With ``DATABASE_URL=postgresql://...`` every database a test uses is created fresh on that server
+and dropped afterwards; the database named in the URL is only used to create them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from flask import Flask
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from api import create_app, db
+from api.config import TestConfig
+from seed.loader import load_seed
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_DIR = ROOT / "seed"
+SERVER_URL = os.environ.get("DATABASE_URL", "")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def is_postgres() -> bool:
+    return SERVER_URL.startswith("postgresql")
+
+
+class Databases:
+    """Creates fresh, empty databases for tests and removes them at the end."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.created: list[str] = []
+        self.admin = None
+        if is_postgres():
+            url = make_url(SERVER_URL).set(drivername="postgresql+psycopg")
+            self.admin = create_engine(url, isolation_level="AUTOCOMMIT")
+            self.server = url
+
+    def new(self) -> str:
+        name = f"htc_test_{uuid.uuid4().hex[:12]}"
+        if self.admin is None:
+            return f"sqlite:///{self.directory / (name + '.sqlite')}"
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        self.created.append(name)
+        return self.server.set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        if self.admin is None:
+            return
+        with self.admin.connect() as connection:
+            for name in self.created:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
+    found = Databases(tmp_path_factory.mktemp("db"))
+    yield found
+    found.drop_all()
+
+
+def migrated_app(url: str) -> Flask:
+    db.upgrade(url)
+    return create_app(TestConfig(url))
+
+
+@pytest.fixture(scope="session")
+def seeded_url(databases: Databases) -> str:
+    url = databases.new()
+    app = migrated_app(url)
+    with app.app_context():
+        load_seed(db.session(), SEED_DIR)
+    db_engine = app.extensions["db_engine"]
+    db_engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def app(seeded_url: str) -> Flask:
+    """The seeded app, shared by tests that only read."""
+    return create_app(TestConfig(seeded_url))
+
+
+@pytest.fixture
+def client(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def fresh_app(databases: Databases) -> Iterator[Flask]:
+    """An app on a new, migrated, empty database of its own."""
+    app = migrated_app(databases.new())
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def seeded_fresh_app(fresh_app: Flask) -> Flask:
+    """An app on a database of its own, seeded: for tests that change content."""
+    with fresh_app.app_context():
+        load_seed(db.session(), SEED_DIR)
+    return fresh_app
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_url(seeded_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The seeded app served by gunicorn (as `make run` serves it) on a loopback port."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    env = {**os.environ, "DATABASE_URL": seeded_url, "HTCONTENT_BIND": f"127.0.0.1:{port}",
+           "HTCONTENT_ACCESS_LOG": str(log)}
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
+    log_file = open(log, "ab")  # noqa: SIM115 - open for the server's whole life
+    process = subprocess.Popen([gunicorn, "-c", str(ROOT / "gunicorn.conf.py")], cwd=ROOT,
+                               env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            log_file.close()
+            pytest.fail(f"gunicorn did not start; see {log}:\n{log.read_text()[-2000:]}")
+        time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(timeout=30)
+    log_file.close()

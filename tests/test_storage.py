@@ -1,0 +1,72 @@
+"""Storage: every published version kept, a strictly increasing change sequence, migrations."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect, select
+
+from api import db, store
+from api.models import Change, RecordVersion
+from schemas.records import load_content
+
+HOTLINE = {
+    "id": "test-line",
+    "verified_on": "2026-11-28",
+    "sources": [{"url": "https://example.org/a", "title": "A"}],
+    "name": {"en": "Test line"},
+    "organization": {"en": "Test org", "es": "Organización de prueba"},
+    "purpose": "report_tip",
+    "channels": [{"kind": "voice", "value": "+15555550100", "display": "555-0100"}],
+}
+
+
+def test_each_publish_keeps_the_old_version_and_appends_a_change(fresh_app):
+    with fresh_app.app_context():
+        session = db.session()
+        first = store.publish(session, "hotline", load_content("hotline", HOTLINE))
+        second = store.publish(session, "hotline", load_content(
+            "hotline", {**HOTLINE, "name": {"en": "Renamed line", "es": "Línea renombrada"}}))
+        same = store.publish(session, "hotline", load_content(
+            "hotline", {**HOTLINE, "name": {"en": "Renamed line", "es": "Línea renombrada"}}))
+        session.commit()
+        assert (first.version, second.version, same.version) == (1, 2, 2)
+        assert not same.changed
+        versions = session.scalars(select(RecordVersion).order_by(RecordVersion.version)).all()
+        assert [v.content["name"]["en"] for v in versions] == ["Test line", "Renamed line"]
+        seqs = session.scalars(select(Change.seq).order_by(Change.seq)).all()
+        assert len(seqs) == 2 and seqs[0] < seqs[1]
+    client = fresh_app.test_client()
+    # Per-field fallback: no Spanish name in version 1, Spanish organization present.
+    body = client.get("/api/v1/hotlines/test-line?lang=es").get_json()["data"]
+    assert body["name"] == "Línea renombrada" and body["version"] == 2
+
+
+def test_per_field_fallback_to_english(fresh_app):
+    with fresh_app.app_context():
+        store.publish(db.session(), "hotline", load_content("hotline", HOTLINE))
+        db.session().commit()
+    body = fresh_app.test_client().get("/api/v1/hotlines/test-line?lang=es").get_json()["data"]
+    assert body["lang"] == "es"
+    assert body["name"] == "Test line"  # no Spanish: English
+    assert body["organization"] == "Organización de prueba"
+
+
+def test_migrations_create_and_remove_everything(databases):
+    url = databases.new()
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    tables = set(inspect(engine).get_table_names())
+    assert {"records", "record_versions", "changes", "record_terms", "search_docs"} <= tables
+    engine.dispose()
+    db.downgrade(url, "base")
+    engine = db.make_engine(url)
+    assert not {"records", "changes"} & set(inspect(engine).get_table_names())
+    engine.dispose()
+    db.upgrade(url)
+
+
+def test_create_app_takes_a_config_mapping(seeded_url):
+    from api import create_app
+
+    app = create_app({"DATABASE_URL": seeded_url, "CACHE_MAX_AGE": 7})
+    response = app.test_client().get("/api/v1/hotlines")
+    assert response.headers["Cache-Control"] == "public, max-age=7"
