@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
@@ -39,7 +40,8 @@ class Index(Resource):
                 "openapi": f"{base}/openapi.json",
             },
         }
-        return cached_json(API_VERSION, None, None, lambda: body, current_viewer())
+        return cached_json(API_VERSION, contract_modified(), None, lambda: body,
+                           current_viewer())
 
 
 @cache
@@ -48,9 +50,17 @@ def contract() -> bytes:
     return orjson.dumps(yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8")))
 
 
-def _static_json(body: bytes, cache_control: str, mimetype: str = "application/json") -> Response:
+@cache
+def contract_modified() -> datetime:
+    """When this deployment's contract (and so the index and the docs) last changed."""
+    return datetime.fromtimestamp(int((ROOT / "openapi.yaml").stat().st_mtime), UTC)
+
+
+def _static_json(body: bytes, cache_control: str, mimetype: str = "application/json",
+                 last_modified: datetime | None = None) -> Response:
     """Fixed bytes with a content-hash ETag, answered 304 when the client has them."""
     response = Response(body, mimetype=mimetype)
+    response.last_modified = last_modified or datetime.now(UTC).replace(microsecond=0)
     response.headers["ETag"] = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
     response.headers["Cache-Control"] = cache_control
     return response.make_conditional(request)
@@ -90,13 +100,14 @@ def readyz() -> Response:
 @ops.get("/api/v1/openapi.json")
 def openapi_json() -> Response:
     parse_args(NoArgs)
-    return _static_json(contract(), "public, max-age=300")
+    return _static_json(contract(), "public, max-age=300", last_modified=contract_modified())
 
 
 @ops.get("/api/v1/docs")
 def docs() -> Response:
     parse_args(NoArgs)
-    return _static_json(_docs_page(), "public, max-age=300", mimetype="text/html")
+    return _static_json(_docs_page(), "public, max-age=300", mimetype="text/html",
+                        last_modified=contract_modified())
 
 
 @cache

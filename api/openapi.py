@@ -198,11 +198,9 @@ PROBLEMS = {
 }
 
 
-def _ok(schema_ref: str, description: str, *, language: bool = True, modified: bool = True,
+def _ok(schema_ref: str, description: str, *, language: bool = True,
         paged: bool = False) -> dict[str, Any]:
-    names = ["ETag", "Cache-Control", "Vary"]
-    if modified:
-        names.append("Last-Modified")
+    names = ["ETag", "Cache-Control", "Vary", "Last-Modified"]
     if language:
         names.append("Content-Language")
     headers = _headers(*names)
@@ -309,8 +307,7 @@ def build() -> dict[str, Any]:
     tags = []
 
     paths["/api/v1"] = _op("getIndex", "The API index", "meta", [], {
-        "200": _ok("Index", "Links to every collection and to the docs.",
-                   language=False, modified=False),
+        "200": _ok("Index", "Links to every collection and to the docs.", language=False),
         "304": _not_modified(),
         **_errors("BadRequest"),
     })
@@ -429,7 +426,8 @@ def build() -> dict[str, Any]:
         "properties": {"status": {"type": "string"}, "database": {"type": "string"}},
         "additionalProperties": False,
     }
-    health_ok = {"description": "OK.", "headers": _headers("ETag", "Cache-Control"),
+    health_ok = {"description": "OK.",
+                 "headers": _headers("ETag", "Cache-Control", "Last-Modified"),
                  "content": {"application/json": {"schema": {"$ref": REF + "Health"}}}}
     paths["/healthz"] = _op("healthz", "Alive", "operations", [], {
         "200": health_ok, "304": {"description": "Unchanged.", "headers": _headers("ETag")},
@@ -438,13 +436,15 @@ def build() -> dict[str, Any]:
         "200": health_ok, "304": {"description": "Unchanged.", "headers": _headers("ETag")},
         **_errors("BadRequest")})
     paths["/api/v1/openapi.json"] = _op("getContract", "This contract, as JSON", "meta", [], {
-        "200": {"description": "The OpenAPI document.", "headers": _headers("ETag"),
+        "200": {"description": "The OpenAPI document.",
+                "headers": _headers("ETag", "Cache-Control", "Last-Modified"),
                 "content": {"application/json": {"schema": {"type": "object"}}}},
         "304": {"description": "Unchanged.", "headers": _headers("ETag")},
         **_errors("BadRequest")})
     paths["/api/v1/docs"] = _op("getDocs", "Interactive documentation", "meta", [], {
         "200": {"description": "An HTML page rendering this contract (no external assets).",
-                "headers": _headers("ETag"), "content": {"text/html": {"schema":
+                "headers": _headers("ETag", "Cache-Control", "Last-Modified"),
+                "content": {"text/html": {"schema":
                                                                       {"type": "string"}}}},
         "304": {"description": "Unchanged.", "headers": _headers("ETag")},
         **_errors("BadRequest")})
@@ -452,7 +452,8 @@ def build() -> dict[str, Any]:
         "getDocsAsset", "A file of the documentation page", "meta",
         [{"name": "name", "in": "path", "required": True,
           "schema": {"type": "string", "enum": sorted(DOC_ASSETS)}}], {
-            "200": {"description": "The file.", "headers": _headers("ETag"),
+            "200": {"description": "The file.",
+                    "headers": _headers("ETag", "Cache-Control", "Last-Modified"),
                     "content": {"text/css": {"schema": {"type": "string"}},
                                 "text/javascript": {"schema": {"type": "string"}}}},
             "304": {"description": "Unchanged.", "headers": _headers("ETag")},

@@ -208,6 +208,7 @@ def test_every_get_has_an_etag_and_request_id(client, url):
     response = client.get(url)
     assert response.status_code == 200
     assert response.headers["ETag"].startswith('"')
+    assert response.headers["Last-Modified"].endswith(" GMT")
     assert len(response.headers["X-Request-ID"]) >= 16
 
 
