@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import cli, db, errors, http, meta
+from . import cli, db, errors, http, meta, protection
 from .config import Config
 from .errors import ProblemApi
 
@@ -19,17 +19,19 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     errors.init_app(app)
-    http.init_app(app)
+    http.init_app(app)  # request id, then authentication ...
+    protection.init_app(app)  # ... then rate limits, CORS, security headers
     db.init_app(app)
 
     api = ProblemApi(app, prefix="/api/v1", doc=False, add_specs=False,
                      title="HT Content API", version=meta.API_VERSION)
+    from .audit import ns as audit_ns
     from .records import NAMESPACES
     from .search import ns as search_ns
     from .vocabularies import ns as vocabularies_ns
 
     api.add_resource(meta.Index, "", endpoint="index")
-    for namespace in (*NAMESPACES, search_ns, vocabularies_ns):
+    for namespace in (*NAMESPACES, search_ns, vocabularies_ns, audit_ns):
         api.add_namespace(namespace)
     meta.init_app(app)
     cli.init_app(app)

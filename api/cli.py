@@ -68,7 +68,56 @@ def openapi_command(check: bool) -> None:
     click.echo(f"wrote {OPENAPI_PATH}")
 
 
+keys_cli = AppGroup("keys", help="API keys: create, list, revoke.")
+
+
+@keys_cli.command("create")
+@click.option("--name", required=True, help="Who holds the key (shown in the audit trail).")
+@click.option("--scope", "scopes", multiple=True,
+              type=click.Choice(["read:restricted", "write", "admin"]),
+              help="A scope to grant; repeat for several. None: a read-only key.")
+def keys_create(name: str, scopes: tuple[str, ...]) -> None:
+    """Create a key and print it once; only its hash is stored."""
+    from .auth import create_key
+
+    try:
+        new = create_key(database.session(), name, list(scopes))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(new.key)
+    click.echo(f"created key {new.name!r} with scopes: {', '.join(new.scopes) or '(none)'}; "
+               "it is shown only this once", err=True)
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """List keys (names, prefixes, scopes, state); never the keys themselves."""
+    from sqlalchemy import select
+
+    from .models import ApiKey
+
+    rows = database.session().scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id))
+    click.echo(f"{'NAME':24} {'PREFIX':14} {'SCOPES':32} {'CREATED':20} STATE")
+    for key in rows:
+        state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+        click.echo(f"{key.name:24} {key.prefix:14} {','.join(key.scopes) or '-':32} "
+                   f"{key.created_at:%Y-%m-%d %H:%M:%S}  {state}")
+
+
+@keys_cli.command("revoke")
+@click.argument("name_or_prefix")
+def keys_revoke(name_or_prefix: str) -> None:
+    """Revoke a key by its name or prefix; it is refused (401) from then on."""
+    from .auth import revoke_key
+
+    found = revoke_key(database.session(), name_or_prefix)
+    if found is None:
+        raise click.ClickException(f"no key named or prefixed {name_or_prefix!r}")
+    click.echo(f"revoked key {found.name!r}")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(keys_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(seed_command)
     app.cli.add_command(openapi_command)

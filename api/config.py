@@ -26,6 +26,14 @@ class Config:
         self.SEED_DIR = os.environ.get("HTCONTENT_SEED_DIR") or str(ROOT / "seed")
         #: Seconds to wait for a database connection before answering 503.
         self.DB_CONNECT_TIMEOUT = _int("HTCONTENT_DB_CONNECT_TIMEOUT", 3)
+        #: Requests per client: anonymous (per IP address) and per API key.
+        self.RATE_LIMIT_ANON = os.environ.get("HTCONTENT_RATE_LIMIT_ANON") or "300/minute"
+        self.RATE_LIMIT_KEY = os.environ.get("HTCONTENT_RATE_LIMIT_KEY") or "3000/minute"
+        #: Failed authentications allowed per client before 429.
+        self.RATE_LIMIT_AUTH_FAILURES = (os.environ.get("HTCONTENT_RATE_LIMIT_AUTH_FAILURES")
+                                         or "10/minute")
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.RATELIMIT_KEY_PREFIX = "htcontent"
         self.BASE_PATH = "/api/v1"
         # flask-restx defaults that would leak internals into error bodies.
         self.ERROR_INCLUDE_MESSAGE = False
@@ -47,3 +55,5 @@ class TestConfig(Config):
         if database_url:
             self.DATABASE_URL = database_url
         self.TESTING = True
+        # Tests that are about limits set their own; the rest should never meet one.
+        self.RATE_LIMIT_ANON = self.RATE_LIMIT_KEY = "100000/minute"

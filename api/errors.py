@@ -9,7 +9,7 @@ import orjson
 from flask import Flask, Response, current_app, g, request
 from flask_restx import Api
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, TooManyRequests
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://htcontent.dev/problems/"
@@ -70,6 +70,10 @@ def problem_from_exception(exc: BaseException) -> Response:
     """Any exception, as a problem response; unexpected ones are logged and never described."""
     if isinstance(exc, Problem):
         return problem_response(exc)
+    if isinstance(exc, TooManyRequests):
+        return problem_response(Problem(
+            429, f"Rate limit exceeded ({exc.description}); retry after the Retry-After seconds.",
+            slug="rate-limited", title="Too many requests"))
     if isinstance(exc, HTTPException) and exc.code is not None and exc.code < 500:
         headers = {}
         if isinstance(exc, MethodNotAllowed) and exc.valid_methods:

@@ -18,6 +18,7 @@ from marshmallow import Schema, ValidationError
 from schemas.fields import DEFAULT_LANGUAGE, LANGUAGES
 from schemas.render import ALL_LANGUAGES
 
+from .auth import current_viewer
 from .errors import Problem, bad_request
 from .store import Viewer, as_utc
 
@@ -44,12 +45,16 @@ def _assign_request_id() -> None:
 
 def _stamp_response(response: Response) -> Response:
     response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
     return response
+
+
+def _authenticate() -> None:
+    current_viewer()  # a wrong key is refused everywhere, public paths included
 
 
 def init_app(app: Flask) -> None:
     app.before_request(_assign_request_id)
+    app.before_request(_authenticate)
     app.after_request(_stamp_response)
 
 
@@ -88,24 +93,35 @@ def content_language(lang: str) -> str:
     return ", ".join(LANGUAGES) if lang == ALL_LANGUAGES else lang
 
 
-def current_viewer() -> Viewer:
-    """Who is asking. Until keys exist, everyone is an anonymous reader of public records."""
-    return Viewer()
+REVISION_ETAG = re.compile(r'^(?:W/)?"r([0-9]{1,12})-[0-9a-f]+"$')
 
 
-def etag_for(state: object, lang: str | None, viewer: Viewer) -> str:
-    """A strong ETag from what the response depends on, computed without rendering it."""
+def etag_for(state: object, lang: str | None, viewer: Viewer, revision: int | None = None) -> str:
+    """A strong ETag from what the response depends on, computed without rendering it.
+
+    A single record's ETag starts with its revision (``"r7-..."``), so any representation's
+    ETag of the current revision is accepted in ``If-Match``.
+    """
     query = "&".join(f"{k}={v}" for k, v in sorted(request.args.items(multi=True)))
     key = "|".join((RESPONSE_FORMAT, str(state), request.host_url, request.path, query, lang or "",
-                    ",".join(viewer.visibilities)))
-    return '"' + hashlib.blake2b(key.encode(), digest_size=16).hexdigest() + '"'
+                    ",".join(viewer.visibilities), "editor" if viewer.editor else ""))
+    digest = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+    return f'"r{revision}-{digest}"' if revision is not None else f'"{digest}"'
+
+
+def revisions_in(if_match: str) -> set[int] | None:
+    """The record revisions named by an ``If-Match`` header (None for ``*``)."""
+    tags = [tag.strip() for tag in if_match.split(",")]
+    if "*" in tags:
+        return None
+    return {int(m.group(1)) for tag in tags if (m := REVISION_ETAG.match(tag))}
 
 
 def _cache_headers(response: Response, etag: str, last_modified: datetime | None,
                    viewer: Viewer, lang: str | None) -> Response:
     response.headers["ETag"] = etag
-    if last_modified is not None:
-        response.headers["Last-Modified"] = http_date(last_modified)
+    # Nothing ever published: the epoch, so Last-Modified is always there.
+    response.headers["Last-Modified"] = http_date(last_modified or datetime(1970, 1, 1))
     if viewer.keyed:
         response.headers["Cache-Control"] = "private, no-store"
     else:
@@ -139,11 +155,12 @@ def _not_modified(etag: str, last_modified: datetime | None) -> bool:
 
 def cached_json(state: object, last_modified: datetime | None, lang: str | None,
                 build: Callable[[], Any], viewer: Viewer | None = None,
-                status: int = 200, headers: dict[str, str] | None = None) -> Response:
+                status: int = 200, headers: dict[str, str] | None = None,
+                revision: int | None = None) -> Response:
     """A GET response for JSON ``build()``: a 304 when the client's copy is current (without
     calling ``build``), else the body, both with ETag, Last-Modified and caching headers."""
     viewer = viewer or current_viewer()
-    etag = etag_for(state, lang, viewer)
+    etag = etag_for(state, lang, viewer, revision)
     if request.method in ("GET", "HEAD") and _not_modified(etag, last_modified):
         response = Response(status=304)
     else:

@@ -38,6 +38,8 @@ class Record(Base):
     content: Mapped[dict[str, Any]]
     content_hash: Mapped[str] = mapped_column(String(64))
     available_langs: Mapped[list[str]]
+    #: Incremented by every write (drafts included): the optimistic-concurrency token.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
 
     __table_args__ = (
         Index("ix_records_type_status_id", "type", "status", "id"),
@@ -99,3 +101,58 @@ class SearchDoc(Base):
     body: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (Index("ux_search_docs_record_lang", "record_id", "lang", unique=True),)
+
+
+class ApiKey(Base):
+    """An API key: only a SHA-256 hash of the secret is stored, next to a public prefix."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[str]]
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """Who changed which record, when, to which version, and what changed."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(100), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    record_type: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    changes: Mapped[dict[str, Any]]
+    request_id: Mapped[str] = mapped_column(String(128))
+
+
+class IdempotencyRecord(Base):
+    """The first response to a POST sent with an ``Idempotency-Key``, replayed on retries."""
+
+    __tablename__ = "idempotency_keys"
+
+    actor: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    headers: Mapped[dict[str, Any]]
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class WriteLock(Base):
+    """One row that every write transaction updates first, so writers queue up (SQLite)."""
+
+    __tablename__ = "write_lock"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counter: Mapped[int] = mapped_column(Integer)

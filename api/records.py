@@ -17,7 +17,7 @@ from schemas.params import LIST_ARGS, RECORD_ARGS
 from schemas.records import SCHEMAS
 from schemas.render import render
 
-from . import db, store
+from . import db, editing, store
 from .errors import Problem, bad_request
 from .http import cached_json, current_viewer, negotiate_language, not_found, parse_args
 
@@ -73,17 +73,19 @@ def get_one(record_type: str, record_id: str) -> Response:
     if not ID_RE.match(record_id):
         raise not_found()
     record = store.get_record(db.session(), record_id, record_type)
-    if record is None or record.visibility not in viewer.visibilities or record.version == 0:
+    if record is None or record.visibility not in viewer.visibilities:
+        raise not_found()
+    if record.status == store.DRAFT and not viewer.editor:
         raise not_found()
     if record.status == store.RETIRED:
         raise Problem(410, f"{record_id} was retired on {store.rfc3339(record.retired_at)}.",
                       slug="retired", title="Retired", retired_at=store.rfc3339(record.retired_at))
     only = frozenset(args["fields"]) if args.get("fields") else None
     return cached_json(
-        record.seq, record.updated_at, lang,
+        record.revision, record.updated_at, lang,
         lambda: {"data": render(record_type, record.content, store.system_fields(record),
                                 lang, only)},
-        viewer,
+        viewer, revision=record.revision,
     )
 
 
@@ -96,9 +98,21 @@ def make_namespace(record_type: str) -> Namespace:
         def get(self) -> Response:
             return list_collection(record_type)
 
+        def post(self) -> Response:
+            return editing.create(record_type)
+
     class Item(Resource):
         def get(self, record_id: str) -> Response:
             return get_one(record_type, record_id)
+
+        def put(self, record_id: str) -> Response:
+            return editing.replace(record_type, record_id)
+
+        def patch(self, record_id: str) -> Response:
+            return editing.patch(record_type, record_id)
+
+        def delete(self, record_id: str) -> Response:
+            return editing.retire(record_type, record_id)
 
     ns.add_resource(Collection, "", endpoint=f"{record_type}_list")
     ns.add_resource(Item, "/<string:record_id>", endpoint=f"{record_type}_item")

@@ -18,6 +18,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    update,
 )
 from sqlalchemy.orm import Session
 
@@ -27,10 +28,11 @@ from schemas.records import SCHEMAS
 from schemas.render import available_languages, field_plan, localize
 from schemas.vocabularies import VOCABULARIES
 
-from .models import Change, Record, RecordTerm, RecordVersion, SearchDoc
+from .models import AuditEntry, Change, Record, RecordTerm, RecordVersion, SearchDoc, WriteLock
 
 PUBLISHED = "published"
 RETIRED = "retired"
+DRAFT = "draft"
 LABEL_FIELDS = {"resource": "title", "indicator": "statement", "relief_option": "name",
                 "hotline": "name"}
 #: Fields whose strings are not prose and stay out of the search index.
@@ -65,65 +67,107 @@ def content_hash(content: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------------- publishing
 
 
+class WriteConflict(Exception):
+    """A write that cannot apply to the record as it is now (``status`` says how to answer)."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
 @dataclass(frozen=True)
-class PublishResult:
-    record_id: str
-    version: int
+class SaveResult:
+    record: Record
     created: bool
     changed: bool
 
 
-def _lock_change_sequence(session: Session) -> None:
-    """Serialize publishers so change numbers commit in order (a feed reader never skips one)."""
+def lock_writes(session: Session) -> None:
+    """Make this transaction the only writer until it ends, before it reads anything.
+
+    Writers then see the latest committed state, revisions are checked without races, and
+    change numbers commit in order (a feed reader never skips one).
+    """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(7105)"))
+    else:  # the first write of a SQLite transaction takes the database's write lock
+        session.execute(update(WriteLock).values(counter=WriteLock.counter + 1))
 
 
-def publish(session: Session, record_type: str, content: dict[str, Any],
-            now: datetime | None = None) -> PublishResult:
-    """Publish ``content`` (validated, multilingual) as the next version of its record.
+def _diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any]:
+    before = before or {}
+    return {name: {"from": before.get(name), "to": after.get(name)}
+            for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)}
 
-    Unchanged content is a no-op. Every real change keeps the new version in ``record_versions``,
-    refreshes the current state and its indexes, and appends to the change sequence. The caller
-    commits.
+
+def save(session: Session, record_type: str, content: dict[str, Any], *, actor: str,
+         action: str, request_id: str = "", expected_revision: int | None = None,
+         must_exist: bool | None = None, now: datetime | None = None) -> SaveResult:
+    """Write ``content`` (validated, multilingual) as the record's new state; the caller commits.
+
+    ``status`` decides what readers see: ``published`` and ``retired`` make a new version (kept
+    for ever in ``record_versions``) and a change entry; ``draft`` stays out of every read (a
+    published record moved back to draft leaves the feed as a delete). Identical content is a
+    no-op. ``expected_revision`` guards against lost updates; ``must_exist`` True is an update,
+    False a creation. Every real change is audited.
     """
     now = now or utcnow()
     record_id = content["id"]
     digest = content_hash(content)
     status = content.get("status", PUBLISHED)
     visibility = content.get("visibility", "public")
-    _lock_change_sequence(session)
-    record = session.get(Record, record_id, with_for_update=True)
+    lock_writes(session)
+    record = session.get(Record, record_id, populate_existing=True)
     if record is not None and record.type != record_type:
-        raise ValueError(f"{record_id!r} is already a {record.type}, not a {record_type}")
+        raise WriteConflict(409, f"{record_id!r} is already used by a {record.type}.")
+    if must_exist is False and record is not None:
+        raise WriteConflict(409, f"A record with the id {record_id!r} already exists.")
+    if must_exist and record is None:
+        raise WriteConflict(404, f"No {record_type} has the id {record_id!r}.")
+    if expected_revision is not None and (record is None or record.revision != expected_revision):
+        raise WriteConflict(412, "The record has changed since you read it: GET it again, "
+                                 "reapply your change, and send the new ETag in If-Match.")
+    if record is None and status == RETIRED:
+        raise WriteConflict(422, "A new record cannot start out retired.")
     if record is not None and record.content_hash == digest and record.status == status:
-        return PublishResult(record_id, record.version, created=False, changed=False)
+        return SaveResult(record, created=False, changed=False)
 
-    version = 1 if record is None else record.version + 1
-    change = Change(record_id=record_id, type=record_type, version=version,
-                    op="delete" if status == RETIRED else "upsert",
-                    visibility=visibility, at=now)
-    session.add(change)
-    session.flush()
-    langs = available_languages(record_type, content)
+    before = None if record is None else {**record.content, "status": record.status}
+    was_visible = record is not None and record.status in (PUBLISHED, RETIRED)
+    created = record is None
     if record is None:
-        record = Record(id=record_id, type=record_type, created_at=now)
+        record = Record(id=record_id, type=record_type, created_at=now, version=0, seq=0,
+                        revision=0)
         session.add(record)
-    record.version = version
+    if status in (PUBLISHED, RETIRED):
+        record.version += 1
+    record.revision += 1
     record.status = status
     record.visibility = visibility
     record.updated_at = now
     record.retired_at = now if status == RETIRED else None
-    record.seq = change.seq
     record.content = content
     record.content_hash = digest
-    record.available_langs = langs
+    record.available_langs = available_languages(record_type, content)
+    if status in (PUBLISHED, RETIRED) or was_visible:
+        change = Change(record_id=record_id, type=record_type, version=record.version,
+                        op="upsert" if status == PUBLISHED else "delete",
+                        visibility=visibility, at=now)
+        session.add(change)
+        session.flush()
+        record.seq = change.seq
     session.flush()
-    session.add(RecordVersion(record_id=record_id, version=version, type=record_type,
-                              status=status, visibility=visibility, content=content,
-                              content_hash=digest, published_at=now, seq=change.seq))
+    if status in (PUBLISHED, RETIRED):
+        session.add(RecordVersion(record_id=record_id, version=record.version, type=record_type,
+                                  status=status, visibility=visibility, content=content,
+                                  content_hash=digest, published_at=now, seq=record.seq))
     _index(session, record_type, content)
-    return PublishResult(record_id, version, created=version == 1, changed=True)
+    session.add(AuditEntry(at=now, actor=actor, action=action, record_type=record_type,
+                           record_id=record_id, version=record.version, status=status,
+                           changes=_diff(before, {**content, "status": status}),
+                           request_id=request_id))
+    return SaveResult(record, created=created, changed=True)
 
 
 def _index(session: Session, record_type: str, content: dict[str, Any]) -> None:
@@ -166,10 +210,16 @@ def _collect_text(value: Any, lang: str, out: list[str], skip: set[str] = frozen
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is reading: which visibilities they may see."""
+    """Who is asking: which visibilities they may see, and with which key and scopes."""
 
     visibilities: tuple[str, ...] = ("public",)
     keyed: bool = False
+    name: str | None = None
+    scopes: frozenset[str] = frozenset()
+
+    @property
+    def editor(self) -> bool:
+        return "write" in self.scopes
 
 
 def visible(viewer: Viewer) -> Any:

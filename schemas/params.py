@@ -187,6 +187,28 @@ class SearchArgs(StrictArgs):
     cursor = _cursor(SEARCH_CURSOR_PATTERN)
 
 
+AUDIT_CURSOR_PATTERN = r"^a\.[0-9]{1,12}$"
+AUDIT_ACTIONS = ("create", "replace", "patch", "retire", "seed")
+
+
+class AuditArgs(StrictArgs):
+    record_id = fields.String(validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,63}$"),
+                              metadata={"description": "Only changes to this record."})
+    type = fields.String(validate=validate.OneOf(list(SCHEMAS), error="Must be one of: {choices}."),
+                         metadata={"description": "Only changes to records of this type."})
+    actor = fields.String(validate=validate.Length(1, 100),
+                          metadata={"description": "Only changes made with this key name."})
+    action = fields.String(validate=validate.OneOf(AUDIT_ACTIONS,
+                                                   error="Must be one of: {choices}."),
+                           metadata={"description": "Only this kind of change."})
+    since = fields.AwareDateTime(default_timezone=None,
+                                 metadata={"description": "Changes at or after this time."})
+    until = fields.AwareDateTime(default_timezone=None,
+                                 metadata={"description": "Changes before this time."})
+    limit = _limit()
+    cursor = _cursor(AUDIT_CURSOR_PATTERN)
+
+
 class NoArgs(StrictArgs):
     pass
 

@@ -112,16 +112,19 @@ def load_seed(session: Session, directory: str | Path,
     now = store.utcnow()
     try:
         for record_type, content in records:
-            result = store.publish(session, record_type, content, now=now)
+            result = store.save(session, record_type, content, actor="seed", action="seed",
+                                now=now)
+            record_id = result.record.id
             if not result.changed:
-                report.unchanged.append(result.record_id)
+                report.unchanged.append(record_id)
             elif result.created:
-                report.created.append(result.record_id)
+                report.created.append(record_id)
             else:
-                report.updated.append(result.record_id)
+                report.updated.append(record_id)
             if progress and result.changed:
-                verb = "created" if result.created else f"updated to version {result.version}"
-                progress(f"{record_type} {result.record_id}: {verb}")
+                verb = ("created" if result.created
+                        else f"updated to version {result.record.version}")
+                progress(f"{record_type} {record_id}: {verb}")
         session.commit()
     except BaseException:
         session.rollback()

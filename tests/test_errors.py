@@ -69,7 +69,7 @@ def test_retired_records_are_410_with_retired_at(seeded_fresh_app):
     with seeded_fresh_app.app_context():
         record = store.get_record(db.session(), "isolated-from-family", "indicator")
         content = {**record.content, "status": "retired"}
-        store.publish(db.session(), "indicator", content)
+        store.save(db.session(), "indicator", content, actor="t", action="t")
         db.session().commit()
         record_id = record.id
     client = seeded_fresh_app.test_client()

@@ -20,29 +20,28 @@ HOTLINE = {
 
 
 def test_each_publish_keeps_the_old_version_and_appends_a_change(fresh_app):
+    renamed = {**HOTLINE, "name": {"en": "Renamed line", "es": "Línea renombrada"}}
     with fresh_app.app_context():
         session = db.session()
-        first = store.publish(session, "hotline", load_content("hotline", HOTLINE))
-        second = store.publish(session, "hotline", load_content(
-            "hotline", {**HOTLINE, "name": {"en": "Renamed line", "es": "Línea renombrada"}}))
-        same = store.publish(session, "hotline", load_content(
-            "hotline", {**HOTLINE, "name": {"en": "Renamed line", "es": "Línea renombrada"}}))
+        seen = []
+        for body in (HOTLINE, renamed, renamed):
+            result = store.save(session, "hotline", load_content("hotline", body),
+                                actor="t", action="t")
+            seen.append((result.record.version, result.changed))
         session.commit()
-        assert (first.version, second.version, same.version) == (1, 2, 2)
-        assert not same.changed
+        assert seen == [(1, True), (2, True), (2, False)]
         versions = session.scalars(select(RecordVersion).order_by(RecordVersion.version)).all()
         assert [v.content["name"]["en"] for v in versions] == ["Test line", "Renamed line"]
         seqs = session.scalars(select(Change.seq).order_by(Change.seq)).all()
         assert len(seqs) == 2 and seqs[0] < seqs[1]
     client = fresh_app.test_client()
-    # Per-field fallback: no Spanish name in version 1, Spanish organization present.
     body = client.get("/api/v1/hotlines/test-line?lang=es").get_json()["data"]
     assert body["name"] == "Línea renombrada" and body["version"] == 2
 
 
 def test_per_field_fallback_to_english(fresh_app):
     with fresh_app.app_context():
-        store.publish(db.session(), "hotline", load_content("hotline", HOTLINE))
+        store.save(db.session(), "hotline", load_content("hotline", HOTLINE), actor="t", action="t")
         db.session().commit()
     body = fresh_app.test_client().get("/api/v1/hotlines/test-line?lang=es").get_json()["data"]
     assert body["lang"] == "es"

@@ -1,0 +1,73 @@
+"""``GET /api/v1/audit`` (admin scope): every write, newest first, with filters and paging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask_restx import Namespace, Resource
+from sqlalchemy import func, select
+
+from schemas.params import AuditArgs
+
+from . import db, store
+from .auth import require
+from .http import cached_json, parse_args
+from .models import AuditEntry
+from .records import page_url
+
+ns = Namespace("audit", path="/audit", description="The audit trail of every write")
+
+
+def _entry(row: AuditEntry) -> dict[str, Any]:
+    return {"id": row.id, "at": store.rfc3339(row.at), "actor": row.actor, "action": row.action,
+            "type": row.record_type, "record_id": row.record_id, "version": row.version,
+            "status": row.status, "changes": row.changes, "request_id": row.request_id}
+
+
+@ns.route("", endpoint="audit")
+class Audit(Resource):
+    def get(self) -> Response:
+        viewer = require("admin")
+        args = parse_args(AuditArgs)
+        conditions = []
+        if args.get("record_id"):
+            conditions.append(AuditEntry.record_id == args["record_id"])
+        if args.get("type"):
+            conditions.append(AuditEntry.record_type == args["type"])
+        if args.get("actor"):
+            conditions.append(AuditEntry.actor == args["actor"])
+        if args.get("action"):
+            conditions.append(AuditEntry.action == args["action"])
+        if args.get("since"):
+            conditions.append(AuditEntry.at >= store.as_utc(args["since"]))
+        if args.get("until"):
+            conditions.append(AuditEntry.at < store.as_utc(args["until"]))
+        session = db.session()
+        latest = session.execute(select(AuditEntry.id, AuditEntry.at)
+                                 .order_by(AuditEntry.id.desc()).limit(1)).first()
+        next_link: list[str] = []
+
+        def build() -> dict[str, Any]:
+            total = session.scalar(select(func.count()).select_from(AuditEntry)
+                                   .where(*conditions))
+            query = select(AuditEntry).where(*conditions)
+            if args.get("cursor"):
+                query = query.where(AuditEntry.id < int(args["cursor"].split(".")[1]))
+            rows = list(session.scalars(query.order_by(AuditEntry.id.desc())
+                                        .limit(args["limit"] + 1)))
+            next_cursor = None
+            if len(rows) > args["limit"]:
+                rows = rows[: args["limit"]]
+                next_cursor = f"a.{rows[-1].id}"
+                next_link.append(page_url(cursor=next_cursor))
+            return {"data": [_entry(row) for row in rows],
+                    "meta": {"total": total or 0, "count": len(rows), "limit": args["limit"],
+                             "next_cursor": next_cursor},
+                    "links": {"self": page_url(), "next": next_link[0] if next_link else None}}
+
+        response = cached_json(latest[0] if latest else 0, latest[1] if latest else None, None,
+                               build, viewer)
+        if next_link:
+            response.headers["Link"] = f'<{next_link[0]}>; rel="next"'
+        return response

@@ -1,0 +1,120 @@
+"""API keys: creation, hashing, and who is asking.
+
+A key looks like ``htc_<prefix>_<secret>``. Only the SHA-256 hash of the whole key is stored,
+beside the public prefix used to find it; keys are compared in constant time. A wrong, revoked or
+malformed key is 401 (even on public endpoints); a missing scope is 403. Records visible only to
+law enforcement are invisible (404, absent from lists) without ``read:restricted``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from flask import g, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import db
+from .errors import Problem
+from .models import ApiKey
+from .protection import note_auth_failure
+from .store import Viewer, utcnow
+
+SCOPES = ("read:restricted", "write", "admin")
+KEY_RE = re.compile(r"^htc_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+_DUMMY_HASH = hashlib.sha256(b"htc_000000000000_" + b"0" * 43).hexdigest()
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewKey:
+    name: str
+    key: str
+    scopes: tuple[str, ...]
+
+
+def create_key(session: Session, name: str, scopes: list[str]) -> NewKey:
+    """Store a new key (its hash) and return the key itself, which is never stored."""
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown:
+        raise ValueError(f"unknown scope(s) {', '.join(unknown)}; allowed: {', '.join(SCOPES)}")
+    if session.scalar(select(ApiKey).where(ApiKey.name == name)) is not None:
+        raise ValueError(f"a key named {name!r} already exists")
+    prefix = secrets.token_hex(6)
+    key = f"htc_{prefix}_{secrets.token_urlsafe(32)}"
+    ordered = tuple(scope for scope in SCOPES if scope in scopes)
+    session.add(ApiKey(name=name, prefix=prefix, secret_hash=hash_key(key), scopes=list(ordered),
+                       created_at=utcnow()))
+    session.commit()
+    return NewKey(name, key, ordered)
+
+
+def revoke_key(session: Session, name_or_prefix: str) -> ApiKey | None:
+    found = session.scalar(select(ApiKey).where(
+        (ApiKey.name == name_or_prefix) | (ApiKey.prefix == name_or_prefix)))
+    if found is not None and found.revoked_at is None:
+        found.revoked_at = utcnow()
+        session.commit()
+    return found
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, detail, slug="unauthorized", title="Unauthorized",
+                   headers={"WWW-Authenticate": 'Bearer realm="htcontent"'})
+
+
+def presented_key() -> str | None:
+    """The key sent with this request, if any (``Authorization: Bearer`` or ``X-API-Key``)."""
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise _unauthorized("Send the key as `Authorization: Bearer <key>` or `X-API-Key`.")
+        return value.strip()
+    return request.headers.get("X-API-Key")
+
+
+def _authenticate() -> Viewer:
+    key = presented_key()
+    if key is None:
+        return Viewer()
+    match = KEY_RE.match(key)
+    found = None
+    if match is not None:
+        found = db.session().scalar(select(ApiKey).where(ApiKey.prefix == match.group(1)))
+    # Compare even when nothing was found, so timing does not tell prefixes apart.
+    expected = found.secret_hash if found is not None else _DUMMY_HASH
+    if not hmac.compare_digest(expected, hash_key(key)) or found is None:
+        note_auth_failure()
+        raise _unauthorized("The API key is not valid.")
+    if found.revoked_at is not None:
+        note_auth_failure()
+        raise _unauthorized("The API key has been revoked.")
+    scopes = frozenset(found.scopes)
+    visibilities = ("public", "law_enforcement") if "read:restricted" in scopes else ("public",)
+    return Viewer(visibilities=visibilities, keyed=True, name=found.name, scopes=scopes)
+
+
+def current_viewer() -> Viewer:
+    """Who is asking (authenticated once per request)."""
+    if "viewer" not in g:
+        g.viewer = _authenticate()
+    return g.viewer  # type: ignore[no-any-return]
+
+
+def require(scope: str) -> Viewer:
+    """The viewer, if their key has ``scope``: 401 without a key, 403 without the scope."""
+    viewer = current_viewer()
+    if not viewer.keyed:
+        raise _unauthorized(f"This needs an API key with the {scope!r} scope.")
+    if scope not in viewer.scopes:
+        raise Problem(403, f"This key lacks the {scope!r} scope.", slug="forbidden",
+                      title="Forbidden")
+    return viewer

@@ -1,0 +1,97 @@
+"""Rate limits (Flask-Limiter), CORS (flask-cors) and security headers.
+
+Limits are per anonymous client (IP address) and per API key, from configuration; storage is
+Redis when ``REDIS_URL`` is set (shared by every process), memory otherwise. Repeated failed
+authentications from one client are limited separately, so keys cannot be guessed quickly.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, Response, current_app, request
+from flask_cors import CORS
+from flask_limiter import Limiter
+from limits import parse
+
+from .errors import Problem
+
+limiter = Limiter(
+    key_func=lambda: _client_key(),
+    default_limits=[lambda: _limit_for_client()],
+    default_limits_exempt_when=lambda: request.method == "OPTIONS",
+    headers_enabled=True,
+    swallow_errors=True,
+    in_memory_fallback_enabled=True,
+)
+
+JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
+DOCS_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
+
+
+def _viewer_name() -> str | None:
+    from .auth import current_viewer
+
+    try:
+        return current_viewer().name
+    except Problem:
+        return None
+
+
+def _client_key() -> str:
+    name = _viewer_name()
+    return f"key:{name}" if name else f"ip:{request.remote_addr or 'unknown'}"
+
+
+def _limit_for_client() -> str:
+    config = current_app.config
+    return config["RATE_LIMIT_KEY"] if _viewer_name() else config["RATE_LIMIT_ANON"]
+
+
+def note_auth_failure() -> None:
+    """Count a failed authentication from this client; 429 once there were too many."""
+    item = parse(current_app.config["RATE_LIMIT_AUTH_FAILURES"])
+    client = request.remote_addr or "unknown"
+    try:
+        allowed = limiter.limiter.hit(item, "auth-failures", client)
+        reset_at = limiter.limiter.get_window_stats(item, "auth-failures", client).reset_time
+    except Exception:  # storage down: fall back to not limiting rather than failing reads
+        current_app.logger.warning("rate-limit storage unavailable for auth failures")
+        return
+    if not allowed:
+        wait = max(1, int(reset_at - time.time()))
+        raise Problem(429, f"Too many failed authentications from this client; retry in {wait} "
+                           "seconds.", slug="rate-limited", title="Too many requests",
+                      headers={"Retry-After": str(wait)})
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Content-Security-Policy"] = (DOCS_CSP if request.path.startswith("/api/v1/docs")
+                                          else JSON_CSP)
+    if response.status_code not in (429, 503):
+        headers.pop("Retry-After", None)  # Flask-Limiter adds it to every response
+    # IETF RateLimit fields beside Flask-Limiter's X-RateLimit-* ones.
+    if "X-RateLimit-Limit" in headers:
+        headers["RateLimit-Limit"] = headers["X-RateLimit-Limit"]
+        headers["RateLimit-Remaining"] = headers["X-RateLimit-Remaining"]
+        reset = int(headers.get("X-RateLimit-Reset", "0") or 0)
+        headers["RateLimit-Reset"] = str(max(0, reset - int(time.time())))
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.after_request(_security_headers)  # registered first: runs after Flask-Limiter's headers
+    limiter.init_app(app)
+    CORS(app, resources={r"/*": {"origins": "*"}}, send_wildcard=True,
+         methods=["GET", "HEAD", "OPTIONS"], supports_credentials=False,
+         expose_headers=["ETag", "Last-Modified", "Link", "X-Request-ID", "Content-Language",
+                         "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
+                         "Retry-After"],
+         allow_headers=["Accept-Language", "If-None-Match", "If-Modified-Since",
+                        "X-Request-ID"], max_age=600)
