@@ -14,7 +14,7 @@ import yaml
 from marshmallow import Schema, fields, missing, validate
 
 from schemas.fields import ID_PATTERN, LANGUAGES, Text, TextList
-from schemas.params import LIST_ARGS, RECORD_ARGS, CommaList, SearchArgs
+from schemas.params import AUDIT_ACTIONS, LIST_ARGS, RECORD_ARGS, AuditArgs, CommaList, SearchArgs
 from schemas.records import SCHEMAS, RecordSchema
 from schemas.render import ALL_LANGUAGES
 
@@ -34,21 +34,22 @@ class Converter:
     def __init__(self) -> None:
         self.components: dict[str, Any] = {}
 
-    def field(self, field: fields.Field) -> dict[str, Any]:
+    def field(self, field: fields.Field, mode: str = "output") -> dict[str, Any]:
+        """JSON Schema of one field; ``mode`` "input" is the multilingual form clients write."""
         out: dict[str, Any]
         if isinstance(field, TextList):
-            item = {"type": "string", "maxLength": field.max_length}
-            out = {"anyOf": [
-                {"type": "array", "items": item, "maxItems": field.max_items},
-                {"$ref": REF + "TextListTranslations"},
-            ]}
+            item = {"type": "string", "minLength": 1, "maxLength": field.max_length}
+            items = {"type": "array", "items": item, "maxItems": field.max_items}
+            out = (self._translations(items, field) if mode == "input" else
+                   {"anyOf": [items, {"$ref": REF + "TextListTranslations"}]})
         elif isinstance(field, Text):
-            out = {"anyOf": [{"type": "string", "maxLength": field.max_length},
-                             {"$ref": REF + "TextTranslations"}]}
+            text = {"type": "string", "minLength": 1, "maxLength": field.max_length}
+            out = (self._translations(text, field) if mode == "input" else
+                   {"anyOf": [text, {"$ref": REF + "TextTranslations"}]})
         elif isinstance(field, fields.Nested):
-            out = {"$ref": REF + self.schema(type(field.schema))}
+            out = {"$ref": REF + self.schema(type(field.schema), mode)}
         elif isinstance(field, fields.List):
-            out = {"type": "array", "items": self.field(field.inner)}
+            out = {"type": "array", "items": self.field(field.inner, mode)}
         elif isinstance(field, fields.Url):
             out = {"type": "string", "format": "uri"}
         elif isinstance(field, fields.DateTime):
@@ -66,6 +67,13 @@ class Converter:
         if description:
             out["description"] = description
         return out
+
+    @staticmethod
+    def _translations(value: dict[str, Any], field: fields.Field) -> dict[str, Any]:
+        return {"type": "object", "required": ["en"],
+                "properties": {lang: value for lang in LANGUAGES},
+                "additionalProperties": False,
+                "description": "Text by language; English is required."}
 
     @staticmethod
     def _validators(field: fields.Field, out: dict[str, Any]) -> None:
@@ -87,16 +95,42 @@ class Converter:
                 if validator.max is not None:
                     out["maximum"] = validator.max
 
-    def schema(self, schema_cls: type[Schema]) -> str:
+    def schema(self, schema_cls: type[Schema], mode: str = "output") -> str:
         """Register a nested schema (Source, Channel, Form) as a component; return its name."""
-        name = _component_name(schema_cls)
+        name = _component_name(schema_cls) + ("Input" if mode == "input" else "")
         if name not in self.components:
             self.components[name] = {}  # reserve against recursion
-            self.components[name] = {
+            declared = schema_cls._declared_fields
+            component: dict[str, Any] = {
                 "type": "object",
-                "properties": {n: self.field(f) for n, f in schema_cls._declared_fields.items()},
+                "properties": {n: self.field(f, mode) for n, f in declared.items()},
                 "additionalProperties": False,
             }
+            required = [n for n, f in declared.items() if f.required]
+            if mode == "input" and required:
+                component["required"] = required
+            self.components[name] = component
+        return name
+
+    def record_input(self, schema_cls: type[RecordSchema], patch: bool = False) -> str:
+        """A record as editors write it (POST and PUT), or a merge patch of it (PATCH)."""
+        name = _component_name(schema_cls) + ("Patch" if patch else "Input")
+        properties = {n: self.field(f, "input") for n, f in schema_cls._declared_fields.items()}
+        properties["type"] = {"const": schema_cls.TYPE}
+        component: dict[str, Any] = {"type": "object", "properties": properties,
+                                     "additionalProperties": False}
+        if patch:
+            component["description"] = ("An RFC 7396 merge patch of the multilingual form: "
+                                        "fields to change; `null` removes an optional field.")
+            component["properties"] = {
+                n: {"anyOf": [schema, {"type": "null"}]} if n != "id" else schema
+                for n, schema in properties.items()}
+        else:
+            component["required"] = [n for n, f in schema_cls._declared_fields.items()
+                                     if f.required]
+            component["description"] = (f"A {schema_cls.TYPE.replace('_', ' ')} in the "
+                                        "multilingual form (`lang=*`).")
+        self.components[name] = component
         return name
 
     def record(self, schema_cls: type[RecordSchema]) -> str:
@@ -105,9 +139,10 @@ class Converter:
         properties: dict[str, Any] = {
             "id": {"type": "string", "pattern": ID_PATTERN},
             "type": {"const": schema_cls.TYPE},
-            "version": {"type": "integer", "minimum": 1,
-                        "description": "1 at first publication, +1 on every published change."},
-            "status": {"type": "string", "enum": ["published", "retired"]},
+            "version": {"type": "integer", "minimum": 0,
+                        "description": "1 at first publication, +1 on every published change "
+                                       "(0: a draft never published)."},
+            "status": {"type": "string", "enum": ["draft", "published", "retired"]},
             "visibility": {"type": "string", "enum": ["public", "law_enforcement"]},
             "lang": {"type": "string", "enum": [*LANGUAGES, ALL_LANGUAGES],
                      "description": "The language of this response's text (`*`: all)."},
@@ -170,6 +205,11 @@ HEADERS = {
     "Link": _header('`<url>; rel="next"` when there is a next page.', required=False),
     "Allow": _header("The methods this path allows."),
     "Retry-After": _header("Seconds to wait before retrying."),
+    "Location": _header("The record's address."),
+    "WWW-Authenticate": _header('`Bearer realm="htcontent"`.'),
+    "RateLimit-Limit": _header("Requests allowed in the current window.", required=False),
+    "RateLimit-Remaining": _header("Requests left in the current window.", required=False),
+    "RateLimit-Reset": _header("Seconds until the window resets.", required=False),
 }
 
 
@@ -192,6 +232,17 @@ PROBLEMS = {
     "MethodNotAllowed": _problem("The method is not allowed on this path.", "Allow"),
     "UriTooLong": _problem("The URL is longer than 8192 characters."),
     "HeadersTooLarge": _problem("A request header is longer than 8192 characters."),
+    "Unauthorized": _problem("The API key is wrong, revoked or malformed, or a key is needed.",
+                             "WWW-Authenticate"),
+    "Forbidden": _problem("The API key lacks the scope this needs."),
+    "Conflict": _problem("The id is taken (by this or another collection)."),
+    "PreconditionFailed": _problem("If-Match does not name the record's current revision."),
+    "PayloadTooLarge": _problem("The body is larger than 1 MiB."),
+    "UnsupportedMediaType": _problem("The body is not JSON (or merge-patch JSON for PATCH)."),
+    "UnprocessableEntity": _problem("The record is not valid; `errors` says why, by field."),
+    "PreconditionRequired": _problem("Updates need If-Match with the record's current ETag."),
+    "TooManyRequests": _problem("A rate limit was reached; wait Retry-After seconds.",
+                                "Retry-After"),
     "ServerError": _problem("Unexpected error; quote `request_id` when reporting it."),
     "Unavailable": _problem("The database cannot be reached; retry after a few seconds.",
                             "Retry-After"),
@@ -204,6 +255,8 @@ def _ok(schema_ref: str, description: str, *, language: bool = True,
     if language:
         names.append("Content-Language")
     headers = _headers(*names)
+    for name in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"):
+        headers[name] = {"$ref": f"#/components/headers/{name}"}
     if paged:
         headers["Link"] = {"$ref": "#/components/headers/Link"}
     return {"description": description, "headers": headers,
@@ -217,13 +270,21 @@ def _not_modified() -> dict[str, Any]:
             "headers": _headers("ETag", "Cache-Control", "Vary")}
 
 
+STATUS_OF = {"BadRequest": "400", "Unauthorized": "401", "Forbidden": "403", "NotFound": "404",
+             "MethodNotAllowed": "405", "Conflict": "409", "Gone": "410",
+             "PreconditionFailed": "412", "PayloadTooLarge": "413", "UriTooLong": "414",
+             "UnsupportedMediaType": "415", "UnprocessableEntity": "422",
+             "PreconditionRequired": "428", "TooManyRequests": "429", "HeadersTooLarge": "431",
+             "ServerError": "500", "Unavailable": "503"}
+
+
 def _errors(*names: str) -> dict[str, Any]:
-    codes = {"BadRequest": "400", "NotFound": "404", "Gone": "410", "MethodNotAllowed": "405",
-             "UriTooLong": "414", "HeadersTooLarge": "431", "ServerError": "500",
-             "Unavailable": "503"}
-    return {codes[n]: {"$ref": f"#/components/responses/{n}"}
-            for n in (*names, "MethodNotAllowed", "UriTooLong", "HeadersTooLarge", "ServerError",
-                      "Unavailable")}
+    """Problem responses: those named, plus those any operation can answer."""
+    every = ("Unauthorized", "MethodNotAllowed", "UriTooLong", "TooManyRequests",
+             "HeadersTooLarge", "ServerError", "Unavailable")
+    chosen = {STATUS_OF[n]: n for n in (*names, *every)}
+    return {status: {"$ref": f"#/components/responses/{chosen[status]}"}
+            for status in sorted(chosen)}
 
 
 CONDITIONAL = [
@@ -234,14 +295,47 @@ CONDITIONAL = [
 ]
 
 
-def _op(op_id: str, summary: str, tag: str, params: list[dict[str, Any]],
-        responses: dict[str, Any], description: str = "") -> dict[str, Any]:
+OPTIONAL_KEY: list[dict[str, list[str]]] = [{}, {"bearerKey": []}, {"headerKey": []}]
+KEY: list[dict[str, list[str]]] = [{"bearerKey": []}, {"headerKey": []}]
+
+
+def _operation(op_id: str, summary: str, tag: str, params: list[dict[str, Any]],
+               responses: dict[str, Any], description: str = "",
+               body: dict[str, Any] | None = None,
+               security: list[dict[str, list[str]]] | None = None) -> dict[str, Any]:
     op: dict[str, Any] = {"operationId": op_id, "summary": summary, "tags": [tag]}
     if description:
         op["description"] = description
+    op["security"] = security if security is not None else OPTIONAL_KEY
     op["parameters"] = params
+    if body is not None:
+        op["requestBody"] = body
     op["responses"] = responses
-    return {"get": op}
+    return op
+
+
+def _op(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    return {"get": _operation(*args, **kwargs)}
+
+
+def _body(schema_ref: str, media_types: tuple[str, ...] = ("application/json",)) -> dict:
+    return {"required": True,
+            "content": {media: {"schema": {"$ref": REF + schema_ref}} for media in media_types}}
+
+
+def _saved(schema_ref: str, description: str) -> dict[str, Any]:
+    return {"description": description, "headers": _headers("ETag", "Location"),
+            "content": {"application/json": {"schema": {"$ref": REF + schema_ref}}}}
+
+
+IF_MATCH = {"name": "If-Match", "in": "header", "required": True,
+            "schema": {"type": "string", "minLength": 1},
+            "description": "The ETag of the record as you last read it (any language); "
+                           "`*` skips the check."}
+IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                   "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
+                   "description": "Retries with the same key and body replay the first "
+                                  "response; the same key with another body is 422."}
 
 
 def _meta_page() -> dict[str, Any]:
@@ -340,23 +434,60 @@ def build() -> dict[str, Any]:
             "properties": {"data": {"$ref": REF + name}},
             "additionalProperties": False,
         }
-        paths[f"/api/v1/{collection}"] = _op(
-            f"list{name}s", f"List {collection}", collection,
-            conv.parameters(LIST_ARGS[record_type]) + CONDITIONAL,
-            {"200": _ok(f"{name}List", "One page of records.", paged=True),
-             "304": _not_modified(), **_errors("BadRequest")},
-            description="Filters combine with AND; the comma-separated values of one filter "
-                        "with OR. Pages follow `links.next` (also in `Link`).",
-        )
+        input_name = conv.record_input(schema_cls)
+        patch_name = conv.record_input(schema_cls, patch=True)
+        writes = ("UnprocessableEntity", "UnsupportedMediaType", "PayloadTooLarge", "Forbidden",
+                  "BadRequest")
+        paths[f"/api/v1/{collection}"] = {
+            "get": _operation(
+                f"list{name}s", f"List {collection}", collection,
+                conv.parameters(LIST_ARGS[record_type]) + CONDITIONAL,
+                {"200": _ok(f"{name}List", "One page of records.", paged=True),
+                 "304": _not_modified(), **_errors("BadRequest")},
+                description="Filters combine with AND; the comma-separated values of one filter "
+                            "with OR. Pages follow `links.next` (also in `Link`)."),
+            "post": _operation(
+                f"create{name}", f"Create a {record_type.replace('_', ' ')}", collection,
+                [IDEMPOTENCY_KEY],
+                {"201": _saved(f"{name}Item", "Created; `Location` is its address."),
+                 **_errors(*writes, "Conflict")},
+                description="Needs the `write` scope. `status: draft` keeps it out of every "
+                            "read until published.",
+                body=_body(input_name), security=KEY),
+        }
         id_param = {"name": "record_id", "in": "path", "required": True,
                     "schema": {"type": "string", "pattern": ID_PATTERN},
                     "description": "The record's id."}
-        paths[f"/api/v1/{collection}/{{record_id}}"] = _op(
-            f"get{name}", f"One {record_type.replace('_', ' ')}", collection,
-            [id_param, *conv.parameters(RECORD_ARGS[record_type]), *CONDITIONAL],
-            {"200": _ok(f"{name}Item", "The record."), "304": _not_modified(),
-             **_errors("BadRequest", "NotFound", "Gone")},
-        )
+        update_errors = _errors(*writes, "NotFound", "Conflict", "PreconditionFailed",
+                                "PreconditionRequired")
+        paths[f"/api/v1/{collection}/{{record_id}}"] = {
+            "get": _operation(
+                f"get{name}", f"One {record_type.replace('_', ' ')}", collection,
+                [id_param, *conv.parameters(RECORD_ARGS[record_type]), *CONDITIONAL],
+                {"200": _ok(f"{name}Item", "The record."), "304": _not_modified(),
+                 **_errors("BadRequest", "NotFound", "Gone")}),
+            "put": _operation(
+                f"replace{name}", f"Replace a {record_type.replace('_', ' ')}", collection,
+                [id_param, IF_MATCH], {"200": _saved(f"{name}Item", "Saved."), **update_errors},
+                description="The whole record, multilingual form. Needs the `write` scope.",
+                body=_body(input_name), security=KEY),
+            "patch": _operation(
+                f"patch{name}", f"Change fields of a {record_type.replace('_', ' ')}",
+                collection, [id_param, IF_MATCH],
+                {"200": _saved(f"{name}Item", "Saved."), **update_errors},
+                description="An RFC 7396 merge patch. Needs the `write` scope.",
+                body=_body(patch_name, ("application/merge-patch+json", "application/json")),
+                security=KEY),
+            "delete": _operation(
+                f"retire{name}", f"Retire a {record_type.replace('_', ' ')}", collection,
+                [id_param, IF_MATCH],
+                {"204": {"description": "Retired: reads answer 410 from now on; every version "
+                                        "stays in the history.", "headers": _headers("ETag")},
+                 **_errors("Forbidden", "NotFound", "Gone", "PreconditionFailed",
+                           "PreconditionRequired")},
+                description="A tombstone, not a hard delete. Needs the `write` scope.",
+                security=KEY),
+        }
 
     components_schemas["SearchResults"] = {
         "type": "object", "required": ["data", "meta", "links"],
@@ -421,6 +552,43 @@ def build() -> dict[str, Any]:
          "304": _not_modified(), **_errors("BadRequest")},
     )
 
+    components_schemas["AuditList"] = {
+        "type": "object", "required": ["data", "meta", "links"],
+        "properties": {
+            "data": {"type": "array", "items": {
+                "type": "object",
+                "required": ["id", "at", "actor", "action", "type", "record_id", "version",
+                             "status", "changes", "request_id"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "at": {"type": "string", "format": "date-time"},
+                    "actor": {"type": "string", "description": "The key's name."},
+                    "action": {"type": "string", "enum": list(AUDIT_ACTIONS)},
+                    "type": {"type": "string", "enum": list(SCHEMAS)},
+                    "record_id": {"type": "string"},
+                    "version": {"type": "integer", "minimum": 0},
+                    "status": {"type": "string", "enum": ["draft", "published", "retired"]},
+                    "changes": {"type": "object", "description": "By field: `from` and `to`.",
+                                "additionalProperties": {
+                                    "type": "object", "required": ["from", "to"],
+                                    "properties": {"from": {}, "to": {}},
+                                    "additionalProperties": False}},
+                    "request_id": {"type": "string"},
+                },
+                "additionalProperties": False,
+            }},
+            "meta": {"$ref": REF + "PageMeta"},
+            "links": {"$ref": REF + "PageLinks"},
+        },
+        "additionalProperties": False,
+    }
+    paths["/api/v1/audit"] = _op(
+        "listAudit", "The audit trail", "audit", conv.parameters(AuditArgs) + CONDITIONAL[:1],
+        {"200": _ok("AuditList", "Writes, newest first.", language=False, paged=True),
+         "304": _not_modified(), **_errors("BadRequest", "Forbidden")},
+        description="Who changed which record, when, to which version, and what changed. "
+                    "Needs the `admin` scope.", security=KEY)
+
     components_schemas["Health"] = {
         "type": "object", "required": ["status"],
         "properties": {"status": {"type": "string"}, "database": {"type": "string"}},
@@ -479,12 +647,18 @@ def build() -> dict[str, Any]:
             "license": {"name": "MIT", "identifier": "MIT"},
         },
         "tags": [{"name": "meta"}, *tags, {"name": "search"}, {"name": "vocabularies"},
-                 {"name": "operations"}],
+                 {"name": "audit"}, {"name": "operations"}],
         "paths": paths,
         "components": {
             "schemas": dict(sorted(components_schemas.items())),
             "responses": PROBLEMS,
             "headers": headers,
+            "securitySchemes": {
+                "bearerKey": {"type": "http", "scheme": "bearer",
+                              "description": "An API key: `Authorization: Bearer htc_...`."},
+                "headerKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
+                              "description": "The same key in `X-API-Key`."},
+            },
         },
     }
 

@@ -11,7 +11,7 @@ import time
 
 from flask import Flask, Response, current_app, request
 from flask_cors import CORS
-from flask_limiter import Limiter
+from flask_limiter import HeaderNames, Limiter
 from limits import parse
 
 from .errors import Problem
@@ -21,6 +21,9 @@ limiter = Limiter(
     default_limits=[lambda: _limit_for_client()],
     default_limits_exempt_when=lambda: request.method == "OPTIONS",
     headers_enabled=True,
+    # Flask-Limiter would put its own Retry-After on every response (and overwrite a 503's);
+    # it writes this header instead, which becomes Retry-After on 429s only.
+    header_name_mapping={HeaderNames.RETRY_AFTER: "X-Limiter-Retry-After"},
     swallow_errors=True,
     in_memory_fallback_enabled=True,
 )
@@ -73,8 +76,9 @@ def _security_headers(response: Response) -> Response:
     headers["X-Frame-Options"] = "DENY"
     headers["Content-Security-Policy"] = (DOCS_CSP if request.path.startswith("/api/v1/docs")
                                           else JSON_CSP)
-    if response.status_code not in (429, 503):
-        headers.pop("Retry-After", None)  # Flask-Limiter adds it to every response
+    limiter_retry_after = headers.pop("X-Limiter-Retry-After", None)
+    if response.status_code == 429 and "Retry-After" not in headers and limiter_retry_after:
+        headers["Retry-After"] = limiter_retry_after
     # IETF RateLimit fields beside Flask-Limiter's X-RateLimit-* ones.
     if "X-RateLimit-Limit" in headers:
         headers["RateLimit-Limit"] = headers["X-RateLimit-Limit"]

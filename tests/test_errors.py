@@ -29,12 +29,21 @@ def test_unknown_routes_are_404_problems(client, url):
 
 
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
-@pytest.mark.parametrize("url", ["/api/v1/indicators", "/api/v1/indicators/isolated-from-family",
-                                 "/healthz", "/api/v1/search"])
+@pytest.mark.parametrize("url", ["/healthz", "/api/v1/search", "/api/v1/vocabularies",
+                                 "/api/v1", "/api/v1/audit"])
 def test_wrong_methods_are_405_with_allow(client, method, url):
     response = getattr(client, method)(url)
     assert_problem(response, 405)
     assert "GET" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize(("method", "url"), [("put", "/api/v1/indicators"),
+                                             ("patch", "/api/v1/hotlines"),
+                                             ("post", "/api/v1/indicators/isolated-from-family")])
+def test_write_methods_on_the_wrong_path_are_405(client, method, url):
+    response = getattr(client, method)(url)
+    assert_problem(response, 405)
+    assert "POST" in response.headers["Allow"] or "PUT" in response.headers["Allow"]
 
 
 def test_unexpected_errors_are_500_problems_without_details(app, monkeypatch):
