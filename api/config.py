@@ -32,7 +32,6 @@ class Config:
         #: Failed authentications allowed per client before 429.
         self.RATE_LIMIT_AUTH_FAILURES = (os.environ.get("HTCONTENT_RATE_LIMIT_AUTH_FAILURES")
                                          or "10/minute")
-        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_KEY_PREFIX = "htcontent"
         self.BASE_PATH = "/api/v1"
         # flask-restx defaults that would leak internals into error bodies.

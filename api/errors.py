@@ -51,7 +51,9 @@ def problem_response(problem: Problem) -> Response:
     if problem.errors is not None:
         body["errors"] = problem.errors
     body.update(problem.extra)
-    response = Response(orjson.dumps(body), status=problem.status, mimetype=PROBLEM_JSON)
+    # Validation messages of list items are keyed by index: non-string keys become strings.
+    response = Response(orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS),
+                        status=problem.status, mimetype=PROBLEM_JSON)
     for name, value in problem.headers.items():
         response.headers[name] = value
     return response

@@ -16,17 +16,20 @@ from limits import parse
 
 from .errors import Problem
 
-limiter = Limiter(
-    key_func=lambda: _client_key(),
-    default_limits=[lambda: _limit_for_client()],
-    default_limits_exempt_when=lambda: request.method == "OPTIONS",
-    headers_enabled=True,
-    # Flask-Limiter would put its own Retry-After on every response (and overwrite a 503's);
-    # it writes this header instead, which becomes Retry-After on 429s only.
-    header_name_mapping={HeaderNames.RETRY_AFTER: "X-Limiter-Retry-After"},
-    swallow_errors=True,
-    in_memory_fallback_enabled=True,
-)
+
+def make_limiter() -> Limiter:
+    """One limiter per app (each app has its own storage: memory, or Redis when configured)."""
+    return Limiter(
+        key_func=_client_key,
+        default_limits=[_limit_for_client],
+        default_limits_exempt_when=lambda: request.method == "OPTIONS",
+        headers_enabled=True,
+        # Flask-Limiter would put its own Retry-After on every response (and overwrite a
+        # 503's); it writes this header instead, which becomes Retry-After on 429s only.
+        header_name_mapping={HeaderNames.RETRY_AFTER: "X-Limiter-Retry-After"},
+        swallow_errors=True,
+        in_memory_fallback_enabled=True,
+    )
 
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
 DOCS_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -56,9 +59,10 @@ def note_auth_failure() -> None:
     """Count a failed authentication from this client; 429 once there were too many."""
     item = parse(current_app.config["RATE_LIMIT_AUTH_FAILURES"])
     client = request.remote_addr or "unknown"
+    strategy = current_app.extensions["rate_limiter"].limiter
     try:
-        allowed = limiter.limiter.hit(item, "auth-failures", client)
-        reset_at = limiter.limiter.get_window_stats(item, "auth-failures", client).reset_time
+        allowed = strategy.hit(item, "auth-failures", client)
+        reset_at = strategy.get_window_stats(item, "auth-failures", client).reset_time
     except Exception:  # storage down: fall back to not limiting rather than failing reads
         current_app.logger.warning("rate-limit storage unavailable for auth failures")
         return
@@ -89,9 +93,11 @@ def _security_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
     app.after_request(_security_headers)  # registered first: runs after Flask-Limiter's headers
+    limiter = make_limiter()
     limiter.init_app(app)
+    app.extensions["rate_limiter"] = limiter
     CORS(app, resources={r"/*": {"origins": "*"}}, send_wildcard=True,
          methods=["GET", "HEAD", "OPTIONS"], supports_credentials=False,
          expose_headers=["ETag", "Last-Modified", "Link", "X-Request-ID", "Content-Language",

@@ -147,20 +147,18 @@ class ChannelSchema(StrictSchema):
         if not kind or not isinstance(value, str):
             return
         if kind in ("voice", "text", "tty"):
-            validate.Regexp(
+            check: validate.Validator = validate.Regexp(
                 PHONE_PATTERN,
                 error="A number must be E.164 (+18883737888) or a short code (711, 233733).",
-            )(value)
+            )
         elif kind == "email":
-            try:
-                validate.Email()(value)
-            except ValidationError as exc:
-                raise ValidationError(exc.messages, "value") from exc
+            check = validate.Email()
         else:
-            try:
-                validate.URL(schemes={"http", "https"})(value)
-            except ValidationError as exc:
-                raise ValidationError(exc.messages, "value") from exc
+            check = validate.URL(schemes={"http", "https"})
+        try:
+            check(value)
+        except ValidationError as exc:
+            raise ValidationError(exc.messages, "value") from exc
 
 
 class HotlineSchema(RecordSchema):

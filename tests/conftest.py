@@ -7,6 +7,7 @@ and dropped afterwards; the database named in the URL is only used to create the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -117,37 +118,72 @@ def seeded_fresh_app(fresh_app: Flask) -> Flask:
     return fresh_app
 
 
+class Keys:
+    """API keys made in an app's database: ``keys.editor`` etc. are header dicts."""
+
+    def __init__(self, app: Flask) -> None:
+        from api.auth import create_key
+
+        with app.app_context():
+            def make(name: str, *scopes: str) -> dict[str, str]:
+                key = create_key(db.session(), name, list(scopes)).key
+                return {"Authorization": f"Bearer {key}"}
+
+            self.editor = make("editor", "write")
+            self.reader = make("agency-reader", "read:restricted")
+            self.admin = make("auditor", "admin")
+            self.chief = make("chief-editor", "write", "read:restricted", "admin")
+            self.plain = make("plain")
+
+
+@pytest.fixture
+def editor_app(seeded_fresh_app: Flask) -> Flask:
+    """A seeded app of its own with keys in ``editor_app.keys``."""
+    seeded_fresh_app.keys = Keys(seeded_fresh_app)  # type: ignore[attr-defined]
+    return seeded_fresh_app
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_url(seeded_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The seeded app served by gunicorn (as `make run` serves it) on a loopback port."""
+@contextlib.contextmanager
+def serving(database_url: str, log: Path, **env_overrides: str) -> Iterator[str]:
+    """The app on ``database_url`` served by gunicorn (as `make run` serves it) on loopback."""
     port = free_port()
-    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    env = {**os.environ, "DATABASE_URL": seeded_url, "HTCONTENT_BIND": f"127.0.0.1:{port}",
-           "HTCONTENT_ACCESS_LOG": str(log)}
+    env = {**os.environ, "DATABASE_URL": database_url, "HTCONTENT_BIND": f"127.0.0.1:{port}",
+           "HTCONTENT_ACCESS_LOG": str(log), "HTCONTENT_RATE_LIMIT_ANON": "100000/minute",
+           "HTCONTENT_RATE_LIMIT_KEY": "100000/minute", **env_overrides}
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     log_file = open(log, "ab")  # noqa: SIM115 - open for the server's whole life
     process = subprocess.Popen([gunicorn, "-c", str(ROOT / "gunicorn.conf.py")], cwd=ROOT,
                                env=env, stdout=subprocess.DEVNULL, stderr=log_file)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
-    while True:
+    try:
+        while True:
+            try:
+                if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"gunicorn did not start; see {log}:\n{log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
         try:
-            if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
             process.kill()
-            log_file.close()
-            pytest.fail(f"gunicorn did not start; see {log}:\n{log.read_text()[-2000:]}")
-        time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=30)
-    log_file.close()
+        log_file.close()
+
+
+@pytest.fixture(scope="session")
+def live_url(seeded_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The shared seeded app, served by gunicorn on a loopback port."""
+    with serving(seeded_url, tmp_path_factory.mktemp("gunicorn") / "gunicorn.log") as base:
+        yield base
