@@ -85,7 +85,7 @@ def _authenticate() -> Viewer:
     key = presented_key()
     if key is None:
         return Viewer()
-    match = KEY_RE.match(key)
+    match = KEY_RE.fullmatch(key)
     found = None
     if match is not None:
         found = db.session().scalar(select(ApiKey).where(ApiKey.prefix == match.group(1)))

@@ -22,7 +22,7 @@ from schemas.render import ALL_LANGUAGES, render
 from . import db, store
 from .auth import require
 from .errors import Problem
-from .http import etag_for, revisions_in
+from .http import IF_MATCH_RE, etag_for, revisions_in
 from .models import IdempotencyRecord, Record
 
 READ_ONLY = set(SYSTEM_FIELDS) - {"id", "type", "status", "visibility"} | {"revision"}
@@ -88,6 +88,10 @@ def _expected_revision() -> int:
     if header is None:
         raise Problem(428, "Send the record's current ETag in If-Match (GET it first).",
                       slug="precondition-required", title="Precondition required")
+    if IF_MATCH_RE.fullmatch(header) is None:
+        raise Problem(400, 'If-Match must be "*" or entity tags, e.g. If-Match: "r3-...".',
+                      slug="invalid-parameters", title="Invalid header",
+                      errors={"If-Match": ["Not an entity tag."]})
     revisions = revisions_in(header)
     return -1 if revisions == set() else (min(revisions) if revisions else 0)
 
@@ -136,7 +140,7 @@ def create(record_type: str) -> Response:
     Idempotency-Key and body replay the first response."""
     viewer = require("write")
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not IDEMPOTENCY_KEY.match(key):
+    if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
         raise Problem(400, "Idempotency-Key must be 1-255 visible ASCII characters.",
                       slug="invalid-parameters", title="Invalid header",
                       errors={"Idempotency-Key": ["1-255 visible ASCII characters."]})
@@ -185,8 +189,9 @@ def replace(record_type: str, record_id: str) -> Response:
     body = _body(JSON_TYPES)
     if body.get("id", record_id) != record_id:
         raise unprocessable({"id": ["Differs from the id in the URL; ids never change."]})
-    _check_revision(_current(record_type, record_id), expected)
-    content = _validate(record_type, {**body, "id": record_id})
+    record = _current(record_type, record_id)
+    content = _validate(record_type, {**body, "id": record_id})  # 422 before 412
+    _check_revision(record, expected)
     result = _save(record_type, content, "replace", must_exist=True,
                    expected_revision=expected or None)
     db.session().commit()
@@ -212,11 +217,11 @@ def patch(record_type: str, record_id: str) -> Response:
     expected = _expected_revision()
     changes = _body(PATCH_TYPES)
     record = _current(record_type, record_id)
-    _check_revision(record, expected)
     if "id" in changes and changes["id"] != record_id:
         raise unprocessable({"id": ["Ids never change."]})
     merged = merge_patch({**record.content, "status": record.status}, changes)
-    content = _validate(record_type, {**merged, "id": record_id})
+    content = _validate(record_type, {**merged, "id": record_id})  # 422 before 412
+    _check_revision(record, expected)
     result = _save(record_type, content, "patch", must_exist=True,
                    expected_revision=record.revision)
     db.session().commit()

@@ -8,7 +8,8 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -22,8 +23,18 @@ from .auth import current_viewer
 from .errors import Problem, bad_request
 from .store import Viewer, as_utc
 
-#: Bump when the shape of responses changes, so old ETags stop matching.
-RESPONSE_FORMAT = "1"
+
+def _response_format() -> str:
+    """Changes whenever the contract or the vocabulary labels change, so a deploy that changes
+    what responses say invalidates every ETag issued before it."""
+    from schemas.vocabularies import VOCABULARIES
+
+    contract = (Path(__file__).resolve().parent.parent / "openapi.yaml").read_bytes()
+    digest = hashlib.blake2b(contract + repr(VOCABULARIES).encode(), digest_size=8)
+    return digest.hexdigest()
+
+
+RESPONSE_FORMAT = _response_format()
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 VARY = "Accept-Language, Authorization"
 
@@ -34,7 +45,7 @@ MAX_HEADER_LENGTH = 8192
 
 def _assign_request_id() -> None:
     incoming = request.headers.get("X-Request-ID", "")
-    g.request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
     if len(request.full_path) > MAX_URL_LENGTH:
         raise Problem(414, f"The URL is longer than {MAX_URL_LENGTH} characters.")
     for name, value in request.headers.items():
@@ -94,6 +105,9 @@ def content_language(lang: str) -> str:
 
 
 REVISION_ETAG = re.compile(r'^(?:W/)?"r([0-9]{1,12})-[0-9a-f]+"$')
+#: RFC 9110 If-Match: `*` or a comma-separated list of entity tags.
+IF_MATCH_PATTERN = r'^(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)$'
+IF_MATCH_RE = re.compile(IF_MATCH_PATTERN)
 
 
 def etag_for(state: object, lang: str | None, viewer: Viewer, revision: int | None = None) -> str:
@@ -102,7 +116,7 @@ def etag_for(state: object, lang: str | None, viewer: Viewer, revision: int | No
     A single record's ETag starts with its revision (``"r7-..."``), so any representation's
     ETag of the current revision is accepted in ``If-Match``.
     """
-    query = "&".join(f"{k}={v}" for k, v in sorted(request.args.items(multi=True)))
+    query = request.query_string.decode("latin-1")  # as sent: links echo it in this order
     key = "|".join((RESPONSE_FORMAT, str(state), request.host_url, request.path, query, lang or "",
                     ",".join(viewer.visibilities), "editor" if viewer.editor else ""))
     digest = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
@@ -114,7 +128,7 @@ def revisions_in(if_match: str) -> set[int] | None:
     tags = [tag.strip() for tag in if_match.split(",")]
     if "*" in tags:
         return None
-    return {int(m.group(1)) for tag in tags if (m := REVISION_ETAG.match(tag))}
+    return {int(m.group(1)) for tag in tags if (m := REVISION_ETAG.fullmatch(tag))}
 
 
 def _cache_headers(response: Response, etag: str, last_modified: datetime | None,
@@ -138,19 +152,14 @@ def http_date(moment: datetime) -> str:
     return format_datetime(as_utc(moment).replace(tzinfo=UTC), usegmt=True)
 
 
-def _not_modified(etag: str, last_modified: datetime | None) -> bool:
+def _not_modified(etag: str) -> bool:
+    """``If-None-Match`` names this ETag. (``If-Modified-Since`` is not honoured: timestamps
+    have one-second precision, so a change within the same second would be missed.)"""
     if_none_match = request.headers.get("If-None-Match")
-    if if_none_match is not None:
-        tags = {tag.strip() for tag in if_none_match.split(",")}
-        return etag in tags or "*" in tags or ("W/" + etag) in tags
-    since = request.headers.get("If-Modified-Since")
-    if since and last_modified is not None:
-        try:
-            moment = parsedate_to_datetime(since)
-        except (TypeError, ValueError):
-            return False
-        return as_utc(last_modified) <= as_utc(moment)
-    return False
+    if if_none_match is None:
+        return False
+    tags = {tag.strip() for tag in if_none_match.split(",")}
+    return etag in tags or "*" in tags or ("W/" + etag) in tags
 
 
 def cached_json(state: object, last_modified: datetime | None, lang: str | None,
@@ -161,7 +170,7 @@ def cached_json(state: object, last_modified: datetime | None, lang: str | None,
     calling ``build``), else the body, both with ETag, Last-Modified and caching headers."""
     viewer = viewer or current_viewer()
     etag = etag_for(state, lang, viewer, revision)
-    if request.method in ("GET", "HEAD") and _not_modified(etag, last_modified):
+    if request.method in ("GET", "HEAD") and _not_modified(etag):
         response = Response(status=304)
     else:
         response = Response(orjson.dumps(build()), status=status, mimetype="application/json")

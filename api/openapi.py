@@ -13,11 +13,22 @@ from typing import Any
 import yaml
 from marshmallow import Schema, fields, missing, validate
 
-from schemas.fields import ID_PATTERN, LANGUAGES, Text, TextList
+from schemas.fields import (
+    EMAIL_PATTERN,
+    ID_PATTERN,
+    LANGUAGES,
+    PHONE_PATTERN,
+    TEXT_PATTERN,
+    URL_PATTERN,
+    Text,
+    TextList,
+    unique,
+)
 from schemas.params import AUDIT_ACTIONS, LIST_ARGS, RECORD_ARGS, AuditArgs, CommaList, SearchArgs
-from schemas.records import SCHEMAS, RecordSchema
+from schemas.records import SCHEMAS, ChannelSchema, RecordSchema
 from schemas.render import ALL_LANGUAGES
 
+from .http import IF_MATCH_PATTERN
 from .meta import API_VERSION, DOC_ASSETS
 
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
@@ -38,12 +49,14 @@ class Converter:
         """JSON Schema of one field; ``mode`` "input" is the multilingual form clients write."""
         out: dict[str, Any]
         if isinstance(field, TextList):
-            item = {"type": "string", "minLength": 1, "maxLength": field.max_length}
+            item = {"type": "string", "minLength": 1, "maxLength": field.max_length,
+                    "pattern": TEXT_PATTERN}
             items = {"type": "array", "items": item, "maxItems": field.max_items}
             out = (self._translations(items, field) if mode == "input" else
                    {"anyOf": [items, {"$ref": REF + "TextListTranslations"}]})
         elif isinstance(field, Text):
-            text = {"type": "string", "minLength": 1, "maxLength": field.max_length}
+            text = {"type": "string", "minLength": 1, "maxLength": field.max_length,
+                    "pattern": TEXT_PATTERN}
             out = (self._translations(text, field) if mode == "input" else
                    {"anyOf": [text, {"$ref": REF + "TextTranslations"}]})
         elif isinstance(field, fields.Nested):
@@ -89,6 +102,8 @@ class Converter:
                 out["enum"] = list(validator.choices)
             elif isinstance(validator, validate.Regexp):
                 out["pattern"] = validator.regex.pattern
+            elif validator is unique:
+                out["uniqueItems"] = True
             elif isinstance(validator, validate.Range):
                 if validator.min is not None:
                     out["minimum"] = validator.min
@@ -109,25 +124,38 @@ class Converter:
             required = [n for n, f in declared.items() if f.required]
             if mode == "input" and required:
                 component["required"] = required
+            if mode == "input" and schema_cls is ChannelSchema:
+                component["oneOf"] = [
+                    {"properties": {"kind": {"enum": list(kinds)},
+                                    "value": {"pattern": pattern}}}
+                    for kinds, pattern in ((("voice", "text", "tty"), PHONE_PATTERN),
+                                           (("email",), EMAIL_PATTERN),
+                                           (("web", "chat"), URL_PATTERN))]
+                component["description"] = ("`value` is an E.164 number or short code for "
+                                            "voice, text and tty; an address for email; an "
+                                            "http(s) URL for web and chat.")
             self.components[name] = component
         return name
 
-    def record_input(self, schema_cls: type[RecordSchema], patch: bool = False) -> str:
-        """A record as editors write it (POST and PUT), or a merge patch of it (PATCH)."""
-        name = _component_name(schema_cls) + ("Patch" if patch else "Input")
+    def record_input(self, schema_cls: type[RecordSchema], kind: str = "Input") -> str:
+        """A record as editors write it: ``Input`` (POST), ``Replacement`` (PUT, the id is in
+        the URL) or ``Patch`` (PATCH, an RFC 7396 merge patch)."""
+        name = _component_name(schema_cls) + kind
+        patch = kind == "Patch"
         properties = {n: self.field(f, "input") for n, f in schema_cls._declared_fields.items()}
         properties["type"] = {"const": schema_cls.TYPE}
+        if kind != "Input":
+            del properties["id"]
         component: dict[str, Any] = {"type": "object", "properties": properties,
                                      "additionalProperties": False}
         if patch:
             component["description"] = ("An RFC 7396 merge patch of the multilingual form: "
                                         "fields to change; `null` removes an optional field.")
             component["properties"] = {
-                n: {"anyOf": [schema, {"type": "null"}]} if n != "id" else schema
-                for n, schema in properties.items()}
+                n: {"anyOf": [schema, {"type": "null"}]} for n, schema in properties.items()}
         else:
             component["required"] = [n for n, f in schema_cls._declared_fields.items()
-                                     if f.required]
+                                     if f.required and n in properties]
             component["description"] = (f"A {schema_cls.TYPE.replace('_', ' ')} in the "
                                         "multilingual form (`lang=*`).")
         self.components[name] = component
@@ -329,7 +357,7 @@ def _saved(schema_ref: str, description: str) -> dict[str, Any]:
 
 
 IF_MATCH = {"name": "If-Match", "in": "header", "required": True,
-            "schema": {"type": "string", "minLength": 1},
+            "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
             "description": "The ETag of the record as you last read it (any language); "
                            "`*` skips the check."}
 IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
@@ -435,7 +463,8 @@ def build() -> dict[str, Any]:
             "additionalProperties": False,
         }
         input_name = conv.record_input(schema_cls)
-        patch_name = conv.record_input(schema_cls, patch=True)
+        patch_name = conv.record_input(schema_cls, "Patch")
+        replacement_name = conv.record_input(schema_cls, "Replacement")
         writes = ("UnprocessableEntity", "UnsupportedMediaType", "PayloadTooLarge", "Forbidden",
                   "BadRequest")
         paths[f"/api/v1/{collection}"] = {
@@ -460,21 +489,38 @@ def build() -> dict[str, Any]:
                     "description": "The record's id."}
         update_errors = _errors(*writes, "NotFound", "Conflict", "PreconditionFailed",
                                 "PreconditionRequired")
+        def links(*operations: str, name: str = name) -> dict[str, Any]:
+            """Follow-up operations on the record a response shows (stateful testing)."""
+            out = {}
+            for operation in operations:
+                parameters = {"record_id": "$response.body#/data/id"}
+                if operation != "get":
+                    parameters["header.If-Match"] = "$response.header.ETag"
+                out[f"{operation.title()}{name}"] = {"operationId": f"{operation}{name}",
+                                                     "parameters": parameters}
+            return out
+
+        paths[f"/api/v1/{collection}"]["post"]["responses"]["201"]["links"] = links(
+            "get", "patch", "replace", "retire")
         paths[f"/api/v1/{collection}/{{record_id}}"] = {
             "get": _operation(
                 f"get{name}", f"One {record_type.replace('_', ' ')}", collection,
                 [id_param, *conv.parameters(RECORD_ARGS[record_type]), *CONDITIONAL],
-                {"200": _ok(f"{name}Item", "The record."), "304": _not_modified(),
-                 **_errors("BadRequest", "NotFound", "Gone")}),
+                {"200": {**_ok(f"{name}Item", "The record."),
+                         "links": links("patch", "replace", "retire")},
+                 "304": _not_modified(), **_errors("BadRequest", "NotFound", "Gone")}),
             "put": _operation(
                 f"replace{name}", f"Replace a {record_type.replace('_', ' ')}", collection,
-                [id_param, IF_MATCH], {"200": _saved(f"{name}Item", "Saved."), **update_errors},
+                [id_param, IF_MATCH],
+                {"200": {**_saved(f"{name}Item", "Saved."), "links": links("get", "retire")},
+                 **update_errors},
                 description="The whole record, multilingual form. Needs the `write` scope.",
-                body=_body(input_name), security=KEY),
+                body=_body(replacement_name), security=KEY),
             "patch": _operation(
                 f"patch{name}", f"Change fields of a {record_type.replace('_', ' ')}",
                 collection, [id_param, IF_MATCH],
-                {"200": _saved(f"{name}Item", "Saved."), **update_errors},
+                {"200": {**_saved(f"{name}Item", "Saved."), "links": links("get", "patch")},
+                 **update_errors},
                 description="An RFC 7396 merge patch. Needs the `write` scope.",
                 body=_body(patch_name, ("application/merge-patch+json", "application/json")),
                 security=KEY),
@@ -483,7 +529,7 @@ def build() -> dict[str, Any]:
                 [id_param, IF_MATCH],
                 {"204": {"description": "Retired: reads answer 410 from now on; every version "
                                         "stays in the history.", "headers": _headers("ETag")},
-                 **_errors("Forbidden", "NotFound", "Gone", "PreconditionFailed",
+                 **_errors("BadRequest", "Forbidden", "NotFound", "Gone", "PreconditionFailed",
                            "PreconditionRequired")},
                 description="A tombstone, not a hard delete. Needs the `write` scope.",
                 security=KEY),
@@ -598,11 +644,9 @@ def build() -> dict[str, Any]:
                  "headers": _headers("ETag", "Cache-Control", "Last-Modified"),
                  "content": {"application/json": {"schema": {"$ref": REF + "Health"}}}}
     paths["/healthz"] = _op("healthz", "Alive", "operations", [], {
-        "200": health_ok, "304": {"description": "Unchanged.", "headers": _headers("ETag")},
-        **_errors("BadRequest")})
+        "200": health_ok, **_errors("BadRequest")})
     paths["/readyz"] = _op("readyz", "Ready (database reachable)", "operations", [], {
-        "200": health_ok, "304": {"description": "Unchanged.", "headers": _headers("ETag")},
-        **_errors("BadRequest")})
+        "200": health_ok, **_errors("BadRequest")})
     paths["/api/v1/openapi.json"] = _op("getContract", "This contract, as JSON", "meta", [], {
         "200": {"description": "The OpenAPI document.",
                 "headers": _headers("ETag", "Cache-Control", "Last-Modified"),

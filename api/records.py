@@ -12,10 +12,10 @@ from urllib.parse import urlencode
 from flask import Response, request
 from flask_restx import Namespace, Resource
 
-from schemas.fields import ID_RE
+from schemas.fields import DEFAULT_LANGUAGE, ID_RE
 from schemas.params import LIST_ARGS, RECORD_ARGS
 from schemas.records import SCHEMAS
-from schemas.render import render
+from schemas.render import ALL_LANGUAGES, render
 
 from . import db, editing, store
 from .errors import Problem, bad_request
@@ -70,7 +70,7 @@ def get_one(record_type: str, record_id: str) -> Response:
     args = parse_args(RECORD_ARGS[record_type])
     lang = negotiate_language(args.get("lang"))
     viewer = current_viewer()
-    if not ID_RE.match(record_id):
+    if not ID_RE.fullmatch(record_id):
         raise not_found()
     record = store.get_record(db.session(), record_id, record_type)
     if record is None or record.visibility not in viewer.visibilities:
@@ -80,6 +80,8 @@ def get_one(record_type: str, record_id: str) -> Response:
     if record.status == store.RETIRED:
         raise Problem(410, f"{record_id} was retired on {store.rfc3339(record.retired_at)}.",
                       slug="retired", title="Retired", retired_at=store.rfc3339(record.retired_at))
+    if lang != ALL_LANGUAGES and lang not in record.available_langs:
+        lang = DEFAULT_LANGUAGE  # the text is in English: say so
     only = frozenset(args["fields"]) if args.get("fields") else None
     return cached_json(
         record.revision, record.updated_at, lang,

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from schemas.fields import LANGUAGES
-from schemas.params import FILTERS
+from schemas.params import FILTERS, LIST_CURSOR_PATTERN, SEARCH_CURSOR_PATTERN
 from schemas.records import SCHEMAS
 from schemas.render import available_languages, field_plan, localize
 from schemas.vocabularies import VOCABULARIES
@@ -256,8 +256,8 @@ def system_fields(record: Any) -> dict[str, Any]:
 
 SORT_CODES = {"id": "i", "updated_at": "u", "-updated_at": "d"}
 SORTS_BY_CODE = {code: sort for sort, code in SORT_CODES.items()}
-LIST_CURSOR = re.compile(r"^([iud])\.([0-9]{1,11})\.([a-z0-9][a-z0-9-]{1,63})$")
-SEARCH_CURSOR = re.compile(r"^o\.([0-9]{1,6})$")
+LIST_CURSOR = re.compile(LIST_CURSOR_PATTERN)
+SEARCH_CURSOR = re.compile(SEARCH_CURSOR_PATTERN)
 
 
 def list_cursor(sort: str, row: Record) -> str:
@@ -268,10 +268,10 @@ def list_cursor(sort: str, row: Record) -> str:
 
 def parse_list_cursor(cursor: str) -> tuple[str, datetime, str]:
     """(sort, updated_at, id) of a list cursor; the cursor's order is the one continued."""
-    match = LIST_CURSOR.match(cursor)
+    match = LIST_CURSOR.fullmatch(cursor)
     if match is None:
         raise CursorError("Not a cursor issued by this API.")
-    code, stamp, last_id = match.groups()
+    code, stamp, last_id = cursor.split(".", 2)
     moment = datetime.fromtimestamp(int(stamp), UTC).replace(tzinfo=None)
     return SORTS_BY_CODE[code], moment, last_id
 
@@ -377,10 +377,10 @@ def search(session: Session, q: str, types: list[str] | None, viewer: Viewer, li
     """Visible records matching ``q`` in any language, best first."""
     offset = 0
     if cursor:
-        match = SEARCH_CURSOR.match(cursor)
+        match = SEARCH_CURSOR.fullmatch(cursor)
         if match is None:
             raise CursorError("Not a cursor issued by this API.")
-        offset = int(match.group(1))
+        offset = int(cursor[2:])
     hits_ = _fts_hits(session, q)
     if hits_ is None:
         return [], 0, None

@@ -13,17 +13,55 @@ from .vocabularies import codes
 LANGUAGES: tuple[str, ...] = ("en", "es")
 DEFAULT_LANGUAGE = "en"
 
+# Patterns are published in openapi.yaml as they are, so they use only syntax that Python and
+# ECMAScript (JSON Schema) read alike, and the server matches them against the whole value.
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,63}$"
 ID_RE = re.compile(ID_PATTERN)
 LANGUAGE_TAG_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
 PHONE_PATTERN = r"^(\+[1-9][0-9]{6,14}|[0-9]{3,6})$"
+EMAIL_PATTERN = r"^[A-Za-z0-9._%+-]{1,64}@([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}$"
+URL_PATTERN = r"^https?://([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}(:[0-9]{1,5})?(/[!-~]*)?$"
+#: Text: no control characters (tab and line breaks allowed), and at least one character that is
+#: neither a control character nor white space (by Python's and ECMAScript's rules alike).
+_NOT_CONTROL = "[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*"
+_VISIBLE = ("[^\\x00-\\x20\\x7f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f"
+            "\\u205f\\u3000\\ufeff]")
+TEXT_PATTERN = f"^{_NOT_CONTROL}{_VISIBLE}{_NOT_CONTROL}$"
+TEXT_RE = re.compile(TEXT_PATTERN)
+
+
+class FullMatch(validate.Regexp):
+    """Like ``validate.Regexp``, but the whole value must match (no trailing newline slips by)."""
+
+    def __call__(self, value: Any) -> Any:
+        if not isinstance(value, str) or self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+def is_id(value: str) -> bool:
+    return ID_RE.fullmatch(value) is not None
 
 
 def Id(**kwargs: Any) -> fields.String:  # noqa: N802 - reads like a field class
     """A record id: a stable slug."""
-    return fields.String(validate=validate.Regexp(ID_PATTERN, error="Not a valid id: "
+    return fields.String(validate=FullMatch(ID_PATTERN, error="Not a valid id: "
                                                   "lower-case letters, digits and hyphens, "
                                                   "2 to 64 characters."), **kwargs)
+
+
+def Url(**kwargs: Any) -> fields.String:  # noqa: N802
+    """An http(s) URL (checked by a pattern that openapi.yaml publishes as is)."""
+    return fields.String(validate=[validate.Length(max=2000),
+                                   FullMatch(URL_PATTERN, error="Not an http(s) URL.")], **kwargs)
+
+
+def Line(min_length: int = 1, max_length: int = 300, **kwargs: Any) -> fields.String:  # noqa: N802
+    """A short plain string: not blank, no control characters."""
+    return fields.String(validate=[
+        validate.Length(min_length, max_length),
+        FullMatch(TEXT_PATTERN, error="Must not be blank or hold control characters."),
+    ], **kwargs)
 
 
 def Code(vocabulary: str, **kwargs: Any) -> fields.String:  # noqa: N802
@@ -71,9 +109,9 @@ class Text(fields.Field):
     def _check_item(self, value: Any, lang: str) -> Any:
         if not isinstance(value, str):
             raise ValidationError(f"'{lang}': must be a string.")
+        if TEXT_RE.fullmatch(value) is None:
+            raise ValidationError(f"'{lang}': must not be blank or hold control characters.")
         value = value.strip()
-        if not value:
-            raise ValidationError(f"'{lang}': must not be empty.")
         if len(value) > self.max_length:
             raise ValidationError(f"'{lang}': longer than {self.max_length} characters.")
         return value

@@ -7,11 +7,12 @@ values are refused) and feeds the parameter list of ``openapi.yaml``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from .fields import LANGUAGES
+from .fields import ID_PATTERN, LANGUAGES, FullMatch, Line
 from .records import SCHEMAS
 from .render import ALL_LANGUAGES, record_field_names
 from .vocabularies import codes
@@ -115,18 +116,28 @@ SEARCH_CURSOR_PATTERN = r"^o\.[0-9]{1,6}$"
 
 def _cursor(pattern: str) -> fields.String:
     return fields.String(
-        validate=validate.Regexp(pattern, error="Not a cursor issued by this API."),
+        validate=FullMatch(pattern, error="Not a cursor issued by this API."),
         metadata={"description": "Where the page starts: `meta.next_cursor` of the previous "
                                  "page (the `next` link carries it). A cursor continues the "
                                  "order it was issued for."},
     )
 
 
-def _q() -> fields.String:
-    return fields.String(
-        validate=validate.Length(1, 200),
-        metadata={"description": "Full-text query (English or Spanish)."},
-    )
+def _q(**kwargs: Any) -> fields.String:
+    return Line(max_length=200, metadata={"description": "Full-text query (English or Spanish)."},
+                **kwargs)
+
+
+class UtcDateTime(fields.AwareDateTime):
+    """An RFC 3339 time with an offset, as UTC; times beyond year 1 or 9999 are clamped."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            edge = datetime.min if moment.year == 1 else datetime.max
+            return edge.replace(tzinfo=UTC)
 
 
 def list_args_schema(record_type: str) -> type[Schema]:
@@ -140,7 +151,7 @@ def list_args_schema(record_type: str) -> type[Schema]:
             record_field_names(record_type),
             metadata={"description": "Fields to return (id, type and version always come)."},
         ),
-        "updated_since": fields.AwareDateTime(
+        "updated_since": UtcDateTime(
             default_timezone=None,
             metadata={"description": "Only records updated at or after this RFC 3339 time."},
         ),
@@ -174,11 +185,7 @@ def record_args_schema(record_type: str) -> type[Schema]:
 
 
 class SearchArgs(StrictArgs):
-    q = fields.String(
-        required=True,
-        validate=validate.Length(1, 200),
-        metadata={"description": "What to look for, in English or Spanish."},
-    )
+    q = _q(required=True)
     types = CommaList(
         list(SCHEMAS), metadata={"description": "Record types to search (default: all)."}
     )
@@ -192,7 +199,7 @@ AUDIT_ACTIONS = ("create", "replace", "patch", "retire", "seed")
 
 
 class AuditArgs(StrictArgs):
-    record_id = fields.String(validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,63}$"),
+    record_id = fields.String(validate=FullMatch(ID_PATTERN),
                               metadata={"description": "Only changes to this record."})
     type = fields.String(validate=validate.OneOf(list(SCHEMAS), error="Must be one of: {choices}."),
                          metadata={"description": "Only changes to records of this type."})
@@ -201,9 +208,9 @@ class AuditArgs(StrictArgs):
     action = fields.String(validate=validate.OneOf(AUDIT_ACTIONS,
                                                    error="Must be one of: {choices}."),
                            metadata={"description": "Only this kind of change."})
-    since = fields.AwareDateTime(default_timezone=None,
+    since = UtcDateTime(default_timezone=None,
                                  metadata={"description": "Changes at or after this time."})
-    until = fields.AwareDateTime(default_timezone=None,
+    until = UtcDateTime(default_timezone=None,
                                  metadata={"description": "Changes before this time."})
     limit = _limit()
     cursor = _cursor(AUDIT_CURSOR_PATTERN)

@@ -11,13 +11,18 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from .fields import (
+    EMAIL_PATTERN,
     LANGUAGE_TAG_PATTERN,
     PHONE_PATTERN,
+    URL_PATTERN,
     Code,
     Codes,
+    FullMatch,
     Id,
+    Line,
     Text,
     TextList,
+    Url,
     unique,
 )
 
@@ -42,8 +47,8 @@ class StrictSchema(Schema):
 
 
 class SourceSchema(StrictSchema):
-    url = fields.Url(required=True, schemes={"http", "https"}, validate=validate.Length(max=2000))
-    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    url = Url(required=True)
+    title = Line(max_length=300, required=True)
 
 
 class RecordSchema(StrictSchema):
@@ -77,10 +82,10 @@ class ResourceSchema(RecordSchema):
     kind = Code("resource_kind", required=True)
     audiences = Codes("audience")
     topics = Codes("topic")
-    url = fields.Url(required=True, schemes={"http", "https"}, validate=validate.Length(max=2000))
+    url = Url(required=True)
     formats = Codes("resource_format")
     languages = fields.List(
-        fields.String(validate=validate.Regexp(LANGUAGE_TAG_PATTERN)),
+        fields.String(validate=FullMatch(LANGUAGE_TAG_PATTERN)),
         load_default=list,
         validate=[validate.Length(max=50), unique],
     )
@@ -99,7 +104,7 @@ class IndicatorSchema(RecordSchema):
 
 
 class FormSchema(StrictSchema):
-    number = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    number = Line(max_length=40, required=True)
     title = Text(required=True, max_length=300)
 
 
@@ -127,14 +132,14 @@ class ReliefOptionSchema(RecordSchema):
 class ChannelSchema(StrictSchema):
     kind = Code("channel_kind", required=True)
     value = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    display = fields.String(validate=validate.Length(min=1, max=100))
+    display = Line(max_length=100)
     keywords = fields.List(
-        fields.String(validate=validate.Length(min=1, max=40)),
+        Line(max_length=40),
         load_default=list,
         validate=validate.Length(max=10),
     )
     languages = fields.List(
-        fields.String(validate=validate.Regexp(LANGUAGE_TAG_PATTERN)),
+        fields.String(validate=FullMatch(LANGUAGE_TAG_PATTERN)),
         load_default=list,
         validate=[validate.Length(max=50), unique],
     )
@@ -147,14 +152,14 @@ class ChannelSchema(StrictSchema):
         if not kind or not isinstance(value, str):
             return
         if kind in ("voice", "text", "tty"):
-            check: validate.Validator = validate.Regexp(
+            check: validate.Validator = FullMatch(
                 PHONE_PATTERN,
                 error="A number must be E.164 (+18883737888) or a short code (711, 233733).",
             )
         elif kind == "email":
-            check = validate.Email()
+            check = FullMatch(EMAIL_PATTERN, error="Not an email address.")
         else:
-            check = validate.URL(schemes={"http", "https"})
+            check = FullMatch(URL_PATTERN, error="Not an http(s) URL.")
         try:
             check(value)
         except ValidationError as exc:

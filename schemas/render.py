@@ -91,7 +91,10 @@ def render(
         "version": system["version"],
         "status": system["status"],
         "visibility": system["visibility"],
-        "lang": lang,
+        # The language the text is in: a record with no text in the language asked for is in
+        # English, whatever was asked.
+        "lang": lang if lang == ALL_LANGUAGES or lang in system["available_langs"]
+        else DEFAULT_LANGUAGE,
         "available_langs": system["available_langs"],
         "created_at": system["created_at"],
         "updated_at": system["updated_at"],

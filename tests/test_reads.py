@@ -222,3 +222,22 @@ def test_request_id_is_echoed_when_sane(client):
 def test_health_and_readiness(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     assert client.get("/readyz").get_json()["status"] == "ready"
+
+
+@pytest.mark.parametrize("since", ["0001-01-01T00:00:00%2B01:00", "9999-12-31T23:59:59-01:00"])
+def test_extreme_times_are_clamped_not_errors(client, since):
+    response = client.get(f"/api/v1/indicators?updated_since={since}")
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("query", ["q=a%00b", "q=%00", "q=%20%20", "q=%07bell"])
+def test_control_characters_and_blank_queries_are_400(client, query):
+    for path in ("/api/v1/search", "/api/v1/indicators"):
+        response = client.get(f"{path}?{query}")
+        assert response.status_code == 400 and "q" in response.get_json()["errors"]
+
+
+def test_if_modified_since_never_breaks_a_read(client):
+    for value in ["Fri, 31 Dec 9999 23:59:59 -0100", "Thu, 01 Jan 2099 00:00:00 GMT", "garbage"]:
+        response = client.get("/api/v1/indicators", headers={"If-Modified-Since": value})
+        assert response.status_code == 200  # only If-None-Match makes a 304

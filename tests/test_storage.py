@@ -69,3 +69,14 @@ def test_create_app_takes_a_config_mapping(seeded_url):
     app = create_app({"DATABASE_URL": seeded_url, "CACHE_MAX_AGE": 7})
     response = app.test_client().get("/api/v1/hotlines")
     assert response.headers["Cache-Control"] == "public, max-age=7"
+
+
+def test_a_record_without_the_language_asked_for_says_it_is_english(fresh_app):
+    english_only = {**HOTLINE, "organization": {"en": "Test org"}}
+    with fresh_app.app_context():
+        store.save(db.session(), "hotline", load_content("hotline", english_only),
+                   actor="t", action="t")
+        db.session().commit()
+    response = fresh_app.test_client().get("/api/v1/hotlines/test-line?lang=es")
+    assert response.get_json()["data"]["lang"] == "en"
+    assert response.headers["Content-Language"] == "en"

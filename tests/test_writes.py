@@ -92,6 +92,10 @@ def test_create_read_update_retire(editor_app):
     ({**NEW_HOTLINE, "related": ["no-such-record"]}, "related"),
     ({**NEW_HOTLINE, "channels": [{"kind": "voice", "value": "call us"}]}, "channels"),
     ({k: v for k, v in NEW_HOTLINE.items() if k != "name"}, "name"),
+    ({**NEW_HOTLINE, "name": {"en": "Nul\u0000byte"}}, "name"),
+    ({**NEW_HOTLINE, "name": {"en": " \u3000 "}}, "name"),
+    ({**NEW_HOTLINE, "sources": [{"url": "https://example.org", "title": "a\u0007"}]}, "sources"),
+    ({**NEW_HOTLINE, "channels": [{"kind": "email", "value": "not-an-address"}]}, "channels"),
 ])
 def test_invalid_records_are_422_by_field_and_change_nothing(editor_app, body, field):
     client = editor_app.test_client()
