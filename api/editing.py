@@ -219,6 +219,11 @@ def patch(record_type: str, record_id: str) -> Response:
     record = _current(record_type, record_id)
     if "id" in changes and changes["id"] != record_id:
         raise unprocessable({"id": ["Ids never change."]})
+    writable = set(SCHEMAS[record_type]._declared_fields)
+    strays = {name: ["Read-only: set by the server."] if name in READ_ONLY else ["Unknown field."]
+              for name in changes if name not in writable}
+    if strays:  # even `null` (a removal) must name a field that exists
+        raise unprocessable(strays)
     merged = merge_patch({**record.content, "status": record.status}, changes)
     content = _validate(record_type, {**merged, "id": record_id})  # 422 before 412
     _check_revision(record, expected)

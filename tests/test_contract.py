@@ -57,7 +57,8 @@ def schemathesis(base_url: str, *extra: str, examples: str = "150") -> str:
         "--seed", os.environ.get("HTCONTENT_FUZZ_SEED", "20261128"), *extra,
     ]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
-    summary = result.stdout[-8000:]
+    start = result.stdout.find("FAILURES")
+    summary = result.stdout[start - 100:][:20000] if start >= 0 else result.stdout[-8000:]
     assert result.returncode == 0, summary
     generated = re.search(r"(\d+) generated", result.stdout)
     assert generated and int(generated.group(1)) >= 1000, summary
