@@ -168,12 +168,21 @@ def cached_json(state: object, last_modified: datetime | None, lang: str | None,
                 revision: int | None = None) -> Response:
     """A GET response for JSON ``build()``: a 304 when the client's copy is current (without
     calling ``build``), else the body, both with ETag, Last-Modified and caching headers."""
+    return cached_response(state, last_modified, lang, lambda: orjson.dumps(build()),
+                           "application/json", viewer, status, headers, revision)
+
+
+def cached_response(state: object, last_modified: datetime | None, lang: str | None,
+                    build: Callable[[], bytes], mimetype: str, viewer: Viewer | None = None,
+                    status: int = 200, headers: dict[str, str] | None = None,
+                    revision: int | None = None) -> Response:
+    """Like :func:`cached_json`, for a body of any media type."""
     viewer = viewer or current_viewer()
     etag = etag_for(state, lang, viewer, revision)
     if request.method in ("GET", "HEAD") and _not_modified(etag):
         response = Response(status=304)
     else:
-        response = Response(orjson.dumps(build()), status=status, mimetype="application/json")
+        response = Response(build(), status=status, mimetype=mimetype)
         for name, value in (headers or {}).items():
             response.headers[name] = value
     return _cache_headers(response, etag, last_modified, viewer, lang)

@@ -24,7 +24,17 @@ from schemas.fields import (
     TextList,
     unique,
 )
-from schemas.params import AUDIT_ACTIONS, LIST_ARGS, RECORD_ARGS, AuditArgs, CommaList, SearchArgs
+from schemas.params import (
+    AUDIT_ACTIONS,
+    LIST_ARGS,
+    RECORD_ARGS,
+    AuditArgs,
+    ChangesArgs,
+    CommaList,
+    ExportArgs,
+    RevisionArgs,
+    SearchArgs,
+)
 from schemas.records import SCHEMAS, ChannelSchema, RecordSchema
 from schemas.render import ALL_LANGUAGES
 
@@ -500,6 +510,28 @@ def build() -> dict[str, Any]:
                                                      "parameters": parameters}
             return out
 
+        if record_type == "hotline":
+            paths[f"/api/v1/{collection}"]["get"]["responses"]["200"]["content"]["text/csv"] = {
+                "schema": {"type": "string",
+                           "description": "With `format=csv`: a row per channel, UTF-8 with a "
+                                          "byte order mark; cells a spreadsheet would read as "
+                                          "formulas start with `'`."}}
+        paths[f"/api/v1/{collection}/{{record_id}}/revisions"] = _op(
+            f"list{name}Revisions", f"The versions of a {record_type.replace('_', ' ')}",
+            collection, [id_param, *CONDITIONAL[:1]],
+            {"200": _ok("RevisionList", "Every published version, oldest first.",
+                        language=False),
+             "304": _not_modified(), **_errors("BadRequest", "NotFound")},
+            description="Retired records keep their history.")
+        paths[f"/api/v1/{collection}/{{record_id}}/revisions/{{version}}"] = _op(
+            f"get{name}Revision", f"A {record_type.replace('_', ' ')} as published at a version",
+            collection,
+            [id_param, {"name": "version", "in": "path", "required": True,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}},
+             *conv.parameters(RevisionArgs), *CONDITIONAL],
+            {"200": _ok(f"{name}Item", "The record exactly as it was published then."),
+             "304": _not_modified(), **_errors("BadRequest", "NotFound")},
+            description="What an officer saw then: an RMS cites id and version.")
         paths[f"/api/v1/{collection}"]["post"]["responses"]["201"]["links"] = links(
             "get", "patch", "replace", "retire")
         paths[f"/api/v1/{collection}/{{record_id}}"] = {
@@ -628,6 +660,79 @@ def build() -> dict[str, Any]:
         },
         "additionalProperties": False,
     }
+    components_schemas["RevisionList"] = {
+        "type": "object", "required": ["data", "meta"],
+        "properties": {
+            "data": {"type": "array", "items": {
+                "type": "object",
+                "required": ["version", "status", "visibility", "published_at", "link"],
+                "properties": {
+                    "version": {"type": "integer", "minimum": 1},
+                    "status": {"type": "string", "enum": ["published", "retired"]},
+                    "visibility": {"type": "string", "enum": ["public", "law_enforcement"]},
+                    "published_at": {"type": "string", "format": "date-time"},
+                    "link": {"type": "string", "format": "uri"},
+                },
+                "additionalProperties": False}},
+            "meta": {"type": "object", "required": ["count", "current_version"],
+                     "properties": {"count": {"type": "integer", "minimum": 0},
+                                    "current_version": {"type": "integer", "minimum": 0}},
+                     "additionalProperties": False},
+        },
+        "additionalProperties": False,
+    }
+    any_record = {"oneOf": [{"$ref": REF + _component_name(schema_cls)}
+                            for schema_cls in SCHEMAS.values()]}
+    components_schemas["ChangeFeed"] = {
+        "type": "object", "required": ["data", "meta", "links"],
+        "properties": {
+            "data": {"type": "array", "items": {
+                "type": "object", "required": ["seq", "op", "type", "id", "version", "record"],
+                "properties": {
+                    "seq": {"type": "integer", "minimum": 1},
+                    "op": {"type": "string", "enum": ["upsert", "delete"]},
+                    "type": {"type": "string", "enum": list(SCHEMAS)},
+                    "id": {"type": "string", "pattern": ID_PATTERN},
+                    "version": {"type": "integer", "minimum": 1},
+                    "record": {"anyOf": [any_record, {"type": "null"}],
+                               "description": "The record as published (null for deletes)."},
+                },
+                "additionalProperties": False}},
+            "meta": {"type": "object", "required": ["next_token", "has_more"],
+                     "properties": {"next_token": {"type": "string"},
+                                    "has_more": {"type": "boolean"}},
+                     "additionalProperties": False},
+            "links": {"$ref": REF + "PageLinks"},
+        },
+        "additionalProperties": False,
+    }
+    paths["/api/v1/changes"] = _op(
+        "listChanges", "What changed since a token", "sync",
+        conv.parameters(ChangesArgs) + CONDITIONAL,
+        {"200": _ok("ChangeFeed", "Changes in order; keep `meta.next_token` for next time.",
+                    paged=True),
+         "304": _not_modified(), **_errors("BadRequest")},
+        description="Replaying the feed from any token reproduces what the caller can read: "
+                    "a retirement, a return to draft or a loss of visibility comes as `delete`.")
+    export_meta = {"type": "object", "required": ["sync_token", "lang", "count"],
+                   "properties": {"sync_token": {"type": "string"},
+                                  "lang": {"type": "string"},
+                                  "count": {"type": "integer", "minimum": 0}},
+                   "additionalProperties": False}
+    components_schemas["Export"] = {
+        "type": "object", "required": ["data", "meta"],
+        "properties": {"data": {"type": "array", "items": any_record}, "meta": export_meta},
+        "additionalProperties": False,
+    }
+    export_ok = _ok("Export", "Every visible record, with the token to continue with "
+                              "/changes.")
+    export_ok["content"]["application/x-ndjson"] = {
+        "schema": {"type": "string", "description": "With `format=ndjson`: a line "
+                                                    "`{\"meta\": ...}`, then a record a line."}}
+    paths["/api/v1/export"] = _op(
+        "export", "Every record, in one go", "sync", conv.parameters(ExportArgs) + CONDITIONAL,
+        {"200": export_ok, "304": _not_modified(), **_errors("BadRequest")})
+
     paths["/api/v1/audit"] = _op(
         "listAudit", "The audit trail", "audit", conv.parameters(AuditArgs) + CONDITIONAL[:1],
         {"200": _ok("AuditList", "Writes, newest first.", language=False, paged=True),
@@ -691,7 +796,7 @@ def build() -> dict[str, Any]:
             "license": {"name": "MIT", "identifier": "MIT"},
         },
         "tags": [{"name": "meta"}, *tags, {"name": "search"}, {"name": "vocabularies"},
-                 {"name": "audit"}, {"name": "operations"}],
+                 {"name": "sync"}, {"name": "audit"}, {"name": "operations"}],
         "paths": paths,
         "components": {
             "schemas": dict(sorted(components_schemas.items())),

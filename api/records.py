@@ -13,13 +13,21 @@ from flask import Response, request
 from flask_restx import Namespace, Resource
 
 from schemas.fields import DEFAULT_LANGUAGE, ID_RE
-from schemas.params import LIST_ARGS, RECORD_ARGS
+from schemas.params import LIST_ARGS, RECORD_ARGS, NoArgs, RevisionArgs
 from schemas.records import SCHEMAS
-from schemas.render import ALL_LANGUAGES, render
+from schemas.render import ALL_LANGUAGES, available_languages, render
 
-from . import db, editing, store
+from . import db, editing, feeds, store
+from .csv_export import hotlines_csv
 from .errors import Problem, bad_request
-from .http import cached_json, current_viewer, negotiate_language, not_found, parse_args
+from .http import (
+    cached_json,
+    cached_response,
+    current_viewer,
+    negotiate_language,
+    not_found,
+    parse_args,
+)
 
 
 def page_url(**overrides: Any) -> str:
@@ -40,6 +48,8 @@ def list_collection(record_type: str) -> Response:
     viewer = current_viewer()
     session = db.session()
     seq, at = store.state(session)
+    if args.get("format") == "csv":
+        return _hotlines_csv(args, "en" if lang == ALL_LANGUAGES else lang, viewer, seq, at)
     next_link: list[str] = []
 
     def build() -> dict[str, Any]:
@@ -63,6 +73,18 @@ def list_collection(record_type: str) -> Response:
     response = cached_json(seq, at, lang, build, viewer)
     if next_link:
         response.headers["Link"] = f'<{next_link[0]}>; rel="next"'
+    return response
+
+
+def _hotlines_csv(args: dict[str, Any], lang: str, viewer: Any, seq: int, at: Any) -> Response:
+    def build() -> bytes:
+        rows = store.list_records(db.session(), "hotline",
+                                  {**args, "cursor": None, "limit": 1_000_000}, viewer).rows
+        records = [render("hotline", row.content, store.system_fields(row), lang) for row in rows]
+        return hotlines_csv(records, lambda record_id: record_url("hotlines", record_id))
+
+    response = cached_response(seq, at, lang, build, "text/csv", viewer)
+    response.headers["Content-Disposition"] = 'attachment; filename="hotlines.csv"'
     return response
 
 
@@ -91,6 +113,52 @@ def get_one(record_type: str, record_id: str) -> Response:
     )
 
 
+def _history_of(record_type: str, record_id: str) -> Any:
+    """The record whose history this viewer may read (retired ones included), else 404."""
+    viewer = current_viewer()
+    record = None
+    if ID_RE.fullmatch(record_id):
+        record = store.get_record(db.session(), record_id, record_type)
+    if (record is None or record.visibility not in viewer.visibilities
+            or (record.version == 0 and not viewer.editor)):
+        raise not_found()
+    return record
+
+
+def list_revisions(record_type: str, record_id: str) -> Response:
+    parse_args(NoArgs)
+    record = _history_of(record_type, record_id)
+    viewer = current_viewer()
+    collection = SCHEMAS[record_type].COLLECTION
+
+    def build() -> dict[str, Any]:
+        versions = [v for v in feeds.revisions(db.session(), record_id)
+                    if v.visibility in viewer.visibilities]
+        base = record_url(collection, record_id)
+        return {"data": [{"version": v.version, "status": v.status, "visibility": v.visibility,
+                          "published_at": store.rfc3339(v.published_at),
+                          "link": f"{base}/revisions/{v.version}"} for v in versions],
+                "meta": {"count": len(versions), "current_version": record.version}}
+
+    return cached_json(record.seq, record.updated_at, None, build, viewer)
+
+
+def get_revision(record_type: str, record_id: str, number: int) -> Response:
+    args = parse_args(RevisionArgs)
+    lang = negotiate_language(args.get("lang"))
+    record = _history_of(record_type, record_id)
+    viewer = current_viewer()
+    version = feeds.revision(db.session(), record_id, number)
+    if version is None or version.visibility not in viewer.visibilities:
+        raise not_found("version")
+    if lang != ALL_LANGUAGES and lang not in available_languages(record_type, version.content):
+        lang = DEFAULT_LANGUAGE
+    # A published version never changes: its ETag names it.
+    return cached_json(f"v{number}", version.published_at, lang,
+                       lambda: {"data": feeds.render_version(version, record.created_at, lang)},
+                       viewer)
+
+
 def make_namespace(record_type: str) -> Namespace:
     """The namespace serving one record type's collection."""
     collection = SCHEMAS[record_type].COLLECTION
@@ -116,8 +184,20 @@ def make_namespace(record_type: str) -> Namespace:
         def delete(self, record_id: str) -> Response:
             return editing.retire(record_type, record_id)
 
+    class Revisions(Resource):
+        def get(self, record_id: str) -> Response:
+            return list_revisions(record_type, record_id)
+
+    class Revision(Resource):
+        def get(self, record_id: str, version: int) -> Response:
+            return get_revision(record_type, record_id, version)
+
     ns.add_resource(Collection, "", endpoint=f"{record_type}_list")
     ns.add_resource(Item, "/<string:record_id>", endpoint=f"{record_type}_item")
+    ns.add_resource(Revisions, "/<string:record_id>/revisions",
+                    endpoint=f"{record_type}_revisions")
+    ns.add_resource(Revision, "/<string:record_id>/revisions/<int(min=1, max=2147483647):version>",
+                    endpoint=f"{record_type}_revision")
     return ns
 
 

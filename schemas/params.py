@@ -128,6 +128,10 @@ def _q(**kwargs: Any) -> fields.String:
                 **kwargs)
 
 
+def _types() -> CommaList:
+    return CommaList(list(SCHEMAS), metadata={"description": "Record types (default: all)."})
+
+
 class UtcDateTime(fields.AwareDateTime):
     """An RFC 3339 time with an offset, as UTC; times beyond year 1 or 9999 are clamped."""
 
@@ -161,6 +165,12 @@ def list_args_schema(record_type: str) -> type[Schema]:
             metadata={"description": "Order of the list."},
         ),
     }
+    if record_type == "hotline":
+        attrs["format"] = fields.String(
+            load_default="json",
+            validate=validate.OneOf(("json", "csv"), error="Must be one of: {choices}."),
+            metadata={"description": "`csv`: every matching hotline in one spreadsheet-ready "
+                                     "file, a row per channel (paging does not apply)."})
     for flt in FILTERS[record_type]:
         attrs[flt.param] = CommaList(
             codes(flt.vocabulary),
@@ -186,9 +196,7 @@ def record_args_schema(record_type: str) -> type[Schema]:
 
 class SearchArgs(StrictArgs):
     q = _q(required=True)
-    types = CommaList(
-        list(SCHEMAS), metadata={"description": "Record types to search (default: all)."}
-    )
+    types = _types()
     lang = _lang()
     limit = _limit()
     cursor = _cursor(SEARCH_CURSOR_PATTERN)
@@ -214,6 +222,32 @@ class AuditArgs(StrictArgs):
                                  metadata={"description": "Changes before this time."})
     limit = _limit()
     cursor = _cursor(AUDIT_CURSOR_PATTERN)
+
+
+SYNC_TOKEN_PATTERN = r"^c\.[0-9]{1,12}$"
+
+
+class ChangesArgs(StrictArgs):
+    since = fields.String(
+        validate=FullMatch(SYNC_TOKEN_PATTERN, error="Not a token issued by this API."),
+        metadata={"description": "`meta.next_token` of the previous page, or the `sync_token` "
+                                 "of an export. Absent: from the beginning."})
+    types = _types()
+    lang = _lang()
+    limit = _limit()
+
+
+class ExportArgs(StrictArgs):
+    format = fields.String(load_default="json",
+                           validate=validate.OneOf(("json", "ndjson"),
+                                                   error="Must be one of: {choices}."),
+                           metadata={"description": "`json`: one document; `ndjson`: a line of "
+                                                    "metadata, then a line per record."})
+    lang = _lang()
+
+
+class RevisionArgs(StrictArgs):
+    lang = _lang()
 
 
 class NoArgs(StrictArgs):

@@ -1,0 +1,127 @@
+"""Revisions, the change feed and exports: how mirrors and records systems follow the content.
+
+All three read only the immutable tables (``changes`` and ``record_versions``), so what they
+show is exact for any point of the change sequence, without locks or snapshots: an export at
+token ``c.N`` is the state after change N, and the feed from ``c.N`` replays every later change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
+
+from schemas.render import available_languages, render
+
+from .models import Change, Record, RecordVersion
+from .store import PUBLISHED, Viewer, rfc3339
+
+UPSERT, DELETE = "upsert", "delete"
+
+
+def token(seq: int) -> str:
+    return f"c.{seq}"
+
+
+def token_seq(value: str | None) -> int:
+    """The change number of a token (validated by the parameter pattern); none: the beginning."""
+    return int(value[2:]) if value else 0
+
+
+def head(session: Session) -> int:
+    return session.scalar(select(func.max(Change.seq))) or 0
+
+
+def render_version(version: RecordVersion, created_at: datetime, lang: str) -> dict[str, Any]:
+    """A record exactly as it was published at ``version``."""
+    system = {
+        "id": version.record_id,
+        "version": version.version,
+        "status": version.status,
+        "visibility": version.visibility,
+        "available_langs": available_languages(version.type, version.content),
+        "created_at": rfc3339(created_at),
+        "updated_at": rfc3339(version.published_at),
+        "retired_at": rfc3339(version.published_at) if version.status == "retired" else None,
+    }
+    return render(version.type, version.content, system, lang)
+
+
+@dataclass
+class FeedPage:
+    entries: list[dict[str, Any]]
+    next_seq: int
+    has_more: bool
+
+
+def feed(session: Session, since: int, types: list[str] | None, viewer: Viewer, lang: str,
+         limit: int) -> FeedPage:
+    """Changes after ``since`` as this viewer sees them.
+
+    A change that makes a record visible (or changes a visible one) is an ``upsert`` of the
+    version it published; one that retires it, returns it to draft or takes it out of the
+    viewer's sight is a ``delete`` -- but only when the viewer could see it just before, so
+    records a caller may not see never show up, not even as deletions.
+    """
+    latest = head(session)
+    previous = aliased(Change)
+    prior_seq = (select(func.max(previous.seq))
+                 .where(previous.record_id == Change.record_id, previous.seq < Change.seq)
+                 .correlate(Change).scalar_subquery())
+    before = aliased(Change)
+    query = (select(Change, RecordVersion, Record.created_at, before.op, before.visibility)
+             .join(RecordVersion, and_(RecordVersion.record_id == Change.record_id,
+                                       RecordVersion.version == Change.version))
+             .join(Record, Record.id == Change.record_id)
+             .outerjoin(before, before.seq == prior_seq)
+             .where(Change.seq > since, Change.seq <= latest)
+             .order_by(Change.seq).limit(limit + 1))
+    if types:
+        query = query.where(Change.type.in_(types))
+    rows = session.execute(query).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    entries = []
+    for change, version, created_at, before_op, before_visibility in rows:
+        visible_now = change.op == UPSERT and change.visibility in viewer.visibilities
+        visible_before = before_op == UPSERT and before_visibility in viewer.visibilities
+        if not (visible_now or visible_before):
+            continue
+        entries.append({
+            "seq": change.seq,
+            "op": UPSERT if visible_now else DELETE,
+            "type": change.type,
+            "id": change.record_id,
+            "version": change.version,
+            "record": render_version(version, created_at, lang) if visible_now else None,
+        })
+    next_seq = rows[-1][0].seq if has_more else max(latest, since)
+    return FeedPage(entries, next_seq, has_more)
+
+
+def snapshot(session: Session, at: int, viewer: Viewer, lang: str) -> list[dict[str, Any]]:
+    """Every record visible to the viewer as of change ``at``, by type and id."""
+    last = (select(Change.record_id, func.max(Change.seq).label("seq"))
+            .where(Change.seq <= at).group_by(Change.record_id).subquery())
+    query = (select(RecordVersion, Record.created_at)
+             .join(Change, and_(Change.record_id == RecordVersion.record_id,
+                                Change.version == RecordVersion.version))
+             .join(last, last.c.seq == Change.seq)
+             .join(Record, Record.id == RecordVersion.record_id)
+             .where(Change.op == UPSERT, Change.visibility.in_(viewer.visibilities),
+                    RecordVersion.status == PUBLISHED)
+             .order_by(RecordVersion.type, RecordVersion.record_id))
+    return [render_version(version, created_at, lang)
+            for version, created_at in session.execute(query)]
+
+
+def revisions(session: Session, record_id: str) -> list[RecordVersion]:
+    return list(session.scalars(select(RecordVersion).where(RecordVersion.record_id == record_id)
+                                .order_by(RecordVersion.version)))
+
+
+def revision(session: Session, record_id: str, number: int) -> RecordVersion | None:
+    return session.get(RecordVersion, (record_id, number))

@@ -1,0 +1,74 @@
+"""``/api/v1/changes`` and ``/api/v1/export``: full snapshots and incremental sync."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from flask import Response
+from flask_restx import Namespace, Resource
+from sqlalchemy import select
+
+from schemas.params import ChangesArgs, ExportArgs
+
+from . import db, feeds
+from .http import cached_json, cached_response, current_viewer, negotiate_language, parse_args
+from .models import Change
+from .records import page_url
+
+ns_changes = Namespace("changes", path="/changes", description="The change feed")
+ns_export = Namespace("export", path="/export", description="Snapshots of every record")
+
+
+def _head_time(session: Any, seq: int) -> Any:
+    return session.scalar(select(Change.at).where(Change.seq == seq)) if seq else None
+
+
+@ns_changes.route("", endpoint="changes")
+class Changes(Resource):
+    def get(self) -> Response:
+        args = parse_args(ChangesArgs)
+        lang = negotiate_language(args.get("lang"))
+        viewer = current_viewer()
+        session = db.session()
+        latest = feeds.head(session)
+        since = feeds.token_seq(args.get("since"))
+
+        def build() -> dict[str, Any]:
+            page = feeds.feed(session, since, args.get("types"), viewer, lang, args["limit"])
+            return {"data": page.entries,
+                    "meta": {"next_token": feeds.token(page.next_seq),
+                             "has_more": page.has_more},
+                    "links": {"self": page_url(),
+                              "next": page_url(since=feeds.token(page.next_seq))}}
+
+        return cached_json(latest, _head_time(session, latest), lang, build, viewer)
+
+
+@ns_export.route("", endpoint="export")
+class Export(Resource):
+    def get(self) -> Response:
+        args = parse_args(ExportArgs)
+        lang = negotiate_language(args.get("lang"))
+        viewer = current_viewer()
+        session = db.session()
+        latest = feeds.head(session)
+        meta = {"sync_token": feeds.token(latest), "lang": lang}
+
+        def records() -> list[dict[str, Any]]:
+            return feeds.snapshot(session, latest, viewer, lang)
+
+        if args["format"] == "ndjson":
+            def lines() -> bytes:
+                found = records()
+                head = orjson.dumps({"meta": {**meta, "count": len(found)}})
+                return b"\n".join([head, *map(orjson.dumps, found)]) + b"\n"
+
+            return cached_response(latest, _head_time(session, latest), lang, lines,
+                                   "application/x-ndjson", viewer)
+
+        def document() -> dict[str, Any]:
+            found = records()
+            return {"data": found, "meta": {**meta, "count": len(found)}}
+
+        return cached_json(latest, _head_time(session, latest), lang, document, viewer)
