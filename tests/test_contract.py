@@ -47,12 +47,14 @@ def test_the_served_contract_is_the_file(client):
     assert client.get("/api/v1/openapi.json").get_json() == spec()
 
 
-def schemathesis(base_url: str, *extra: str, examples: str = "150") -> str:
+def schemathesis(base_url: str, *extra: str, examples: str = "100") -> str:
     """Run every check over every operation (examples, coverage, fuzzing and stateful phases);
     return the output, failing the test on any failure."""
     command = [
         str(Path(sys.executable).parent / "st"), "run", f"{base_url}/api/v1/openapi.json",
-        "--checks", "all", "--workers", "2",
+        # One worker: parallel workers hit a CPython 3.11 ast thread-safety bug inside
+        # hypothesis ("AST constructor recursion depth mismatch").
+        "--checks", "all", "--workers", "1",
         "--max-examples", os.environ.get("HTCONTENT_FUZZ_EXAMPLES", examples),
         "--seed", os.environ.get("HTCONTENT_FUZZ_SEED", "20261128"), *extra,
     ]
