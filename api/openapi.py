@@ -32,6 +32,7 @@ from schemas.params import (
     ChangesArgs,
     CommaList,
     ExportArgs,
+    HsdsArgs,
     RevisionArgs,
     SearchArgs,
 )
@@ -732,6 +733,34 @@ def build() -> dict[str, Any]:
     paths["/api/v1/export"] = _op(
         "export", "Every record, in one go", "sync", conv.parameters(ExportArgs) + CONDITIONAL,
         {"200": export_ok, "304": _not_modified(), **_errors("BadRequest")})
+
+    components_schemas["HsdsOrganizations"] = {
+        "type": "object",
+        "description": "Open Referral HSDS 3.0: a page of organizations (with their services "
+                       "and phones), each valid against HSDS `compiled_organization.json`.",
+        "required": ["total_items", "total_pages", "page_number", "size", "first_page",
+                     "last_page", "empty", "contents"],
+        "properties": {
+            "total_items": {"type": "integer", "minimum": 0},
+            "total_pages": {"type": "integer", "minimum": 1},
+            "page_number": {"type": "integer", "minimum": 1},
+            "size": {"type": "integer", "minimum": 0},
+            "first_page": {"type": "boolean"}, "last_page": {"type": "boolean"},
+            "empty": {"type": "boolean"},
+            "contents": {"type": "array", "items": {
+                "type": "object", "required": ["id", "name", "description", "services"],
+                "properties": {"id": {"type": "string", "format": "uuid"},
+                               "name": {"type": "string"}, "description": {"type": "string"},
+                               "services": {"type": "array", "items": {"type": "object"}}}}},
+        },
+        "additionalProperties": False,
+    }
+    paths["/api/v1/export/hsds"] = _op(
+        "exportHsds", "Hotlines as Open Referral HSDS 3.0", "sync",
+        conv.parameters(HsdsArgs) + CONDITIONAL,
+        {"200": _ok("HsdsOrganizations", "Organizations with their services and phones."),
+         "304": _not_modified(), **_errors("BadRequest")},
+        description="For directories that ingest HSDS. Ids are stable UUIDs derived from ours.")
 
     paths["/api/v1/audit"] = _op(
         "listAudit", "The audit trail", "audit", conv.parameters(AuditArgs) + CONDITIONAL[:1],

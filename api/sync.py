@@ -9,9 +9,10 @@ from flask import Response
 from flask_restx import Namespace, Resource
 from sqlalchemy import select
 
-from schemas.params import ChangesArgs, ExportArgs
+from schemas.params import ChangesArgs, ExportArgs, HsdsArgs
+from schemas.render import ALL_LANGUAGES
 
-from . import db, feeds
+from . import db, feeds, hsds
 from .http import cached_json, cached_response, current_viewer, negotiate_language, parse_args
 from .models import Change
 from .records import page_url
@@ -72,3 +73,21 @@ class Export(Resource):
             return {"data": found, "meta": {**meta, "count": len(found)}}
 
         return cached_json(latest, _head_time(session, latest), lang, document, viewer)
+
+
+@ns_export.route("/hsds", endpoint="export_hsds")
+class ExportHsds(Resource):
+    def get(self) -> Response:
+        args = parse_args(HsdsArgs)
+        lang = negotiate_language(args.get("lang"))
+        lang = "en" if lang == ALL_LANGUAGES else lang
+        viewer = current_viewer()
+        session = db.session()
+        latest = feeds.head(session)
+
+        def build() -> dict[str, Any]:
+            hotlines = [record for record in feeds.snapshot(session, latest, viewer, lang)
+                        if record["type"] == "hotline"]
+            return hsds.page(hsds.organizations(hotlines))
+
+        return cached_json(latest, _head_time(session, latest), lang, build, viewer)

@@ -246,6 +246,12 @@ class ExportArgs(StrictArgs):
     lang = _lang()
 
 
+class HsdsArgs(StrictArgs):
+    lang = fields.String(
+        validate=validate.OneOf(LANGUAGES, error="Must be one of: {choices}."),
+        metadata={"description": "Language of the text (HSDS has one language per record)."})
+
+
 class RevisionArgs(StrictArgs):
     lang = _lang()
 

@@ -3,6 +3,8 @@ caller can read."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import orjson
 from test_writes import NEW_HOTLINE
 
@@ -192,3 +194,33 @@ def test_hotlines_as_csv_a_row_per_channel(client):
     texts = client.get("/api/v1/hotlines?format=csv&channel=text").get_data(as_text=True)
     assert {r["channel_kind"] for r in csv.DictReader(io.StringIO(texts.lstrip("\ufeff")))} \
         >= {"text"}
+
+
+HSDS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "hsds-3.0"
+
+
+def test_hsds_export_is_valid_open_referral(client):
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    organization = json.loads((HSDS / "compiled_organization.json").read_text())
+    service = json.loads((HSDS / "compiled_service.json").read_text())
+    body = client.get("/api/v1/export/hsds").get_json()
+    assert body["total_items"] == len(body["contents"]) > 0
+    services = [s for o in body["contents"] for s in o["services"]]
+    hotlines = client.get("/api/v1/hotlines?limit=200").get_json()["data"]
+    assert sorted(s["alternate_name"] for s in services) == sorted(h["id"] for h in hotlines)
+    for item in body["contents"]:
+        Draft202012Validator(organization,
+                             format_checker=Draft202012Validator.FORMAT_CHECKER).validate(item)
+        for entry in item["services"]:
+            Draft202012Validator(service,
+                                 format_checker=Draft202012Validator.FORMAT_CHECKER).validate(entry)
+    nhth = next(s for s in services if s["alternate_name"] == "national-human-trafficking-hotline")
+    assert {p["type"] for p in nhth["phones"]} >= {"voice", "text"}
+    again = client.get("/api/v1/export/hsds").get_json()
+    assert again == body  # stable ids from one export to the next
+    spanish = client.get("/api/v1/export/hsds?lang=es").get_json()
+    assert any(s["name"] == "Línea Nacional Contra la Trata de Personas"
+               for o in spanish["contents"] for s in o["services"])
