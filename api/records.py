@@ -99,7 +99,7 @@ def get_one(record_type: str, record_id: str) -> Response:
         raise not_found()
     if record.status == store.DRAFT and not viewer.editor:
         raise not_found()
-    if record.status == store.RETIRED:
+    if record.status == store.RETIRED and not viewer.editor:  # editors may restore it
         raise Problem(410, f"{record_id} was retired on {store.rfc3339(record.retired_at)}.",
                       slug="retired", title="Retired", retired_at=store.rfc3339(record.retired_at))
     if lang != ALL_LANGUAGES and lang not in record.available_langs:
