@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml sdk/pyproject.toml | sha1sum | cut -c1-12)
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export FLASK_APP := api
 
@@ -13,10 +13,10 @@ export FLASK_APP := api
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml sdk/pyproject.toml
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test]' -e ./sdk
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install the app and its test tools
@@ -32,8 +32,9 @@ seed: install ## Load the seed files (idempotent)
 openapi: install ## Regenerate openapi.yaml from the code
 	$(BIN)/flask openapi
 
-lint: install ## ruff, and openapi.yaml in step with the code
+lint: install ## ruff, mypy (strict) on the SDK, and openapi.yaml in step with the code
 	$(BIN)/ruff check .
+	$(BIN)/mypy --strict sdk/htcontent
 	$(BIN)/flask openapi --check
 
 test: lint ## Every test, on SQLite (the browser test needs Debian's chromium)

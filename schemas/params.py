@@ -202,7 +202,7 @@ class SearchArgs(StrictArgs):
     cursor = _cursor(SEARCH_CURSOR_PATTERN)
 
 
-AUDIT_CURSOR_PATTERN = r"^a\.[0-9]{1,12}$"
+AUDIT_CURSOR_PATTERN = r"^a\.[0-9]{1,9}$"  # within a 32-bit integer column
 AUDIT_ACTIONS = ("create", "replace", "patch", "retire", "seed")
 
 
@@ -224,7 +224,7 @@ class AuditArgs(StrictArgs):
     cursor = _cursor(AUDIT_CURSOR_PATTERN)
 
 
-SYNC_TOKEN_PATTERN = r"^c\.[0-9]{1,12}$"
+SYNC_TOKEN_PATTERN = r"^c\.[0-9]{1,9}$"  # within a 32-bit integer column
 
 
 class ChangesArgs(StrictArgs):

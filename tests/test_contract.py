@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import yaml
-from conftest import serving
 from openapi_spec_validator import validate
 
 from api.openapi import OPENAPI_PATH, render_yaml
+from tests.conftest import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
-from test_writes import NEW_HOTLINE
+
+from tests.test_writes import NEW_HOTLINE
 
 
 def visible_state(client, headers) -> dict[str, dict]:
@@ -224,3 +225,9 @@ def test_hsds_export_is_valid_open_referral(client):
     spanish = client.get("/api/v1/export/hsds?lang=es").get_json()
     assert any(s["name"] == "Línea Nacional Contra la Trata de Personas"
                for o in spanish["contents"] for s in o["services"])
+
+
+def test_tokens_beyond_the_change_sequence_are_refused_not_errors(client):
+    assert client.get("/api/v1/changes?since=c.54524309598").status_code == 400
+    body = client.get("/api/v1/changes?since=c.999999999").get_json()
+    assert body["data"] == [] and body["meta"]["has_more"] is False

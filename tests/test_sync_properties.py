@@ -9,7 +9,8 @@ import itertools
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from test_sync import Mirror, comparable, visible_state
+
+from tests.test_sync import Mirror, comparable, visible_state
 
 RUNS = itertools.count()
 CHECKS = itertools.count()

@@ -7,11 +7,11 @@ import threading
 
 import pytest
 import requests
-from conftest import serving
 from sqlalchemy import select
 
 from api import db
 from api.models import Change, RecordVersion
+from tests.conftest import serving
 
 NEW_HOTLINE = {
     "id": "county-crisis-line",

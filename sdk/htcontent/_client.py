@@ -1,0 +1,432 @@
+"""The client: HTTP with timeouts, retries, conditional GETs and an offline snapshot."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import platform
+import random
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+
+from ._errors import APIConnectionError, APITimeoutError, HTContentError, error_for
+from ._models import MODELS, Record, SearchHit, SyncResult, record_from_dict
+
+__version__ = "0.1.0"
+USER_AGENT = f"htcontent/{__version__} python/{platform.python_version()}"
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+
+
+class Response:
+    """What a call got back: status, JSON body, headers, and where it came from."""
+
+    def __init__(self, status: int, body: Any, headers: dict[str, str], source: str) -> None:
+        self.status = status
+        self.body = body
+        self.headers = headers
+        self.source = source
+
+
+class Client:
+    """A client of the HT Content API.
+
+    ``base_url`` and ``api_key`` default to ``HTCONTENT_BASE_URL`` and ``HTCONTENT_API_KEY``.
+    Every request has a timeout; safe requests are retried with exponential backoff and jitter
+    on connection errors, 429 and 5xx (honouring ``Retry-After``). GETs are conditional: a 304
+    is answered from the client's cache. With ``snapshot_path`` (a file written by
+    :meth:`export`), reads that cannot reach the API are served from the snapshot, and
+    :attr:`last_response_source` says ``"snapshot"``.
+    """
+
+    def __init__(self, base_url: str | None = None, api_key: str | None = None, *,
+                 lang: str = "en", timeout: float = 5.0, max_retries: int = 3,
+                 snapshot_path: str | os.PathLike[str] | None = None,
+                 session: requests.Session | None = None, backoff: float = 0.5,
+                 max_backoff: float = 8.0) -> None:
+        self.base_url = (base_url or os.environ.get("HTCONTENT_BASE_URL")
+                         or DEFAULT_BASE_URL).rstrip("/")
+        self.api_key = api_key or os.environ.get("HTCONTENT_API_KEY") or None
+        self.lang = lang
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.snapshot_path = Path(snapshot_path) if snapshot_path else None
+        self._session = session or requests.Session()
+        self._owns_session = session is None
+        self._cache: dict[str, tuple[str, Any]] = {}
+        self._snapshot: list[dict[str, Any]] | None = None
+        #: ``"network"``, ``"cache"`` (a 304) or ``"snapshot"`` (offline).
+        self.last_response_source = "network"
+        self.resources = Collection(self, "resources", "resource")
+        self.indicators = Collection(self, "indicators", "indicator")
+        self.relief_options = Collection(self, "relief-options", "relief_option")
+        self.hotlines = Collection(self, "hotlines", "hotline")
+
+    # ------------------------------------------------------------------------------ plumbing
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP session (if the client made it)."""
+        if self._owns_session:
+            self._session.close()
+
+    def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        headers.update(extra or {})
+        return headers
+
+    def _sleep_before_retry(self, attempt: int, retry_after: float | None) -> None:
+        delay = min(self.max_backoff, self.backoff * 2 ** attempt) * (0.5 + random.random() / 2)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, 60.0))
+        time.sleep(delay)
+
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                json_body: Any = None, headers: dict[str, str] | None = None,
+                retry: bool | None = None) -> Response:
+        """One API call: retries, conditional GET and errors handled. Raises
+        :class:`~htcontent.HTContentError` subclasses."""
+        url = urljoin(self.base_url + "/", path.lstrip("/"))
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        retry = method in ("GET", "HEAD") if retry is None else retry
+        send = self._headers(headers)
+        cache_key = ""
+        if method == "GET":
+            cache_key = requests.Request("GET", url, params=query).prepare().url or url
+            cached = self._cache.get(cache_key + "|" + send.get("Authorization", ""))
+            if cached:
+                send["If-None-Match"] = cached[0]
+        attempt = 0
+        while True:
+            try:
+                response = self._session.request(method, url, params=query, json=json_body,
+                                                 headers=send, timeout=self.timeout)
+            except requests.Timeout as exc:
+                if retry and attempt < self.max_retries:
+                    self._sleep_before_retry(attempt, None)
+                    attempt += 1
+                    continue
+                raise APITimeoutError(f"no answer within {self.timeout} s", url=url) from exc
+            except requests.ConnectionError as exc:
+                if retry and attempt < self.max_retries:
+                    self._sleep_before_retry(attempt, None)
+                    attempt += 1
+                    continue
+                raise APIConnectionError(f"cannot reach the API: {exc}", url=url) from exc
+            retry_after = _retry_after(response.headers.get("Retry-After"))
+            if response.status_code in RETRY_STATUSES and retry and attempt < self.max_retries:
+                self._sleep_before_retry(attempt, retry_after)
+                attempt += 1
+                continue
+            break
+        headers_out = dict(response.headers)
+        if response.status_code == 304 and cache_key:
+            _etag, cached_body = self._cache[cache_key + "|" + send.get("Authorization", "")]
+            self.last_response_source = "cache"
+            return Response(200, cached_body, headers_out, "cache")
+        if response.status_code >= 400:
+            try:
+                problem = response.json()
+            except ValueError:
+                problem = {"title": response.reason, "detail": response.text[:500]}
+            raise error_for(response.status_code, problem if isinstance(problem, dict) else {},
+                            response.headers.get("X-Request-ID"), method, url, retry_after)
+        body: Any = None
+        if response.content:
+            content_type = response.headers.get("Content-Type", "")
+            body = response.json() if "json" in content_type else response.text
+        if cache_key and "ETag" in response.headers:
+            self._cache[cache_key + "|" + send.get("Authorization", "")] = (
+                response.headers["ETag"], body)
+        self.last_response_source = "network"
+        return Response(response.status_code, body, headers_out, "network")
+
+    def _read(self, path: str, params: dict[str, Any] | None = None) -> Response:
+        """A GET that falls back to the snapshot when the API cannot be reached."""
+        try:
+            return self.request("GET", path, params=params)
+        except APIConnectionError:
+            if self.snapshot_path is None:
+                raise
+            self.last_response_source = "snapshot"
+            return Response(200, None, {}, "snapshot")
+
+    def _snapshot_records(self) -> list[dict[str, Any]]:
+        if self._snapshot is None:
+            if self.snapshot_path is None or not self.snapshot_path.exists():
+                raise HTContentError("the API is unreachable and there is no snapshot")
+            self._snapshot = json.loads(self.snapshot_path.read_text(encoding="utf-8"))["data"]
+        return self._snapshot
+
+    # ------------------------------------------------------------------------------- reading
+
+    def search(self, q: str, *, types: list[str] | None = None, lang: str | None = None,
+               limit: int = 50) -> list[SearchHit]:
+        """Ranked hits across every type.
+
+        :calls: ``GET /api/v1/search``
+        """
+        params = {"q": q, "types": ",".join(types) if types else None,
+                  "lang": lang or self.lang, "limit": limit}
+        body = self.request("GET", "/api/v1/search", params=params).body
+        return [SearchHit(**hit) for hit in body["data"]]
+
+    def vocabularies(self) -> list[dict[str, Any]]:
+        """Every controlled vocabulary, with English and Spanish labels.
+
+        :calls: ``GET /api/v1/vocabularies``
+        """
+        return list(self.request("GET", "/api/v1/vocabularies").body["data"])
+
+    def export(self, path: str | os.PathLike[str]) -> int:
+        """Write every visible record (every language) to ``path``, atomically; return how many.
+
+        :calls: ``GET /api/v1/export?lang=*``
+        """
+        body = self.request("GET", "/api/v1/export", params={"lang": "*"}).body
+        target = Path(path)
+        temporary = target.with_name(target.name + ".tmp")
+        temporary.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+        temporary.replace(target)
+        return len(body["data"])
+
+    def sync(self, path: str | os.PathLike[str], *, page_size: int = 200,
+             progress: Any = None) -> SyncResult:
+        """Bring the SQLite mirror at ``path`` up to date from the change feed.
+
+        Each page is applied in one transaction together with its token, so a sync that is
+        interrupted leaves a consistent mirror that the next sync completes.
+
+        :calls: ``GET /api/v1/changes``
+        """
+        mirror = Mirror(path)
+        upserted = deleted = requests_made = 0
+        try:
+            while True:
+                params = {"since": mirror.token, "lang": "*", "limit": page_size}
+                body = self.request("GET", "/api/v1/changes", params=params).body
+                requests_made += 1
+                up, down = mirror.apply(body["data"], body["meta"]["next_token"])
+                upserted += up
+                deleted += down
+                if progress:
+                    progress(upserted, deleted)
+                if not body["meta"]["has_more"]:
+                    break
+        finally:
+            mirror.close()
+        return SyncResult(upserted, deleted, requests_made, mirror.token or "")
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def localize(value: Any, lang: str) -> Any:
+    """A multilingual (``lang=*``) value in one language, English filling the gaps."""
+    if isinstance(value, dict):
+        if value and "en" in value and set(value) <= {"en", "es"}:
+            return value.get(lang) or value["en"]
+        return {key: localize(item, lang) for key, item in value.items()}
+    if isinstance(value, list):
+        return [localize(item, lang) for item in value]
+    return value
+
+
+class Collection:
+    """One collection: ``client.indicators``, ``client.hotlines``..."""
+
+    def __init__(self, client: Client, name: str, record_type: str) -> None:
+        self._client = client
+        self.name = name
+        self.record_type = record_type
+        self.model = MODELS[record_type]
+
+    def _path(self, *parts: str) -> str:
+        return "/".join(["/api/v1", self.name, *parts])
+
+    def list(self, *, lang: str | None = None, limit: int = 100, **filters: Any) -> Iterator[Any]:
+        """Every record matching ``filters`` (``setting="traffic_stop"``, lists OR-ed), page
+        after page.
+
+        :calls: ``GET /api/v1/{collection}``
+        """
+        lang = lang or self._client.lang
+        params: dict[str, Any] = {"lang": lang, "limit": limit}
+        for name, value in filters.items():
+            params[name] = ",".join(value) if isinstance(value, list | tuple) else value
+        cursor = None
+        while True:
+            response = self._client._read(self._path(), {**params, "cursor": cursor})
+            if response.source == "snapshot":
+                yield from self._from_snapshot(lang, filters)
+                return
+            for item in response.body["data"]:
+                yield self.model.from_dict(item)
+            cursor = response.body["meta"]["next_cursor"]
+            if not cursor:
+                return
+
+    def _from_snapshot(self, lang: str, filters: dict[str, Any]) -> Iterator[Record]:
+        fields = {"setting": "settings", "category": "category", "audience": "audiences",
+                  "trafficking_type": "trafficking_types", "nibrs": "nibrs_offenses",
+                  "kind": "kind", "topic": "topics", "purpose": "purpose",
+                  "requested_by": "requested_by"}
+        for data in self._client._snapshot_records():
+            if data.get("type") != self.record_type:
+                continue
+            keep = True
+            for name, wanted in filters.items():
+                wanted_set = set(wanted if isinstance(wanted, list | tuple) else [wanted])
+                have = data.get(fields.get(name, name))
+                have_set = set(have if isinstance(have, list) else [have])
+                keep = keep and bool(wanted_set & have_set)
+            if keep:
+                yield self.model.from_dict(_shown(data, lang))
+
+    def get(self, record_id: str, *, lang: str | None = None) -> Any:
+        """One record.
+
+        :calls: ``GET /api/v1/{collection}/{id}``
+        """
+        lang = lang or self._client.lang
+        response = self._client._read(self._path(record_id), {"lang": lang})
+        if response.source == "snapshot":
+            for data in self._client._snapshot_records():
+                if data["id"] == record_id and data.get("type") == self.record_type:
+                    return self.model.from_dict(_shown(data, lang))
+            raise HTContentError(f"{record_id} is not in the snapshot (the API is unreachable)")
+        return self.model.from_dict(response.body["data"])
+
+    def revision(self, record_id: str, version: int, *, lang: str | None = None) -> Any:
+        """The record exactly as published at ``version``.
+
+        :calls: ``GET /api/v1/{collection}/{id}/revisions/{version}``
+        """
+        body = self._client.request("GET", self._path(record_id, "revisions", str(version)),
+                                    params={"lang": lang or self._client.lang}).body
+        return self.model.from_dict(body["data"])
+
+    def revisions(self, record_id: str) -> builtins.list[dict[str, Any]]:
+        """Every published version: number, status, visibility, time.
+
+        :calls: ``GET /api/v1/{collection}/{id}/revisions``
+        """
+        return list(self._client.request("GET", self._path(record_id, "revisions")).body["data"])
+
+    def _etag(self, record_id: str) -> str:
+        response = self._client.request("GET", self._path(record_id), params={"lang": "*"})
+        return response.headers["ETag"]
+
+    def create(self, record: dict[str, Any], *, idempotency_key: str | None = None) -> Any:
+        """Create a record (multilingual form). Retried safely: an ``Idempotency-Key`` is
+        always sent.
+
+        :calls: ``POST /api/v1/{collection}``
+        """
+        key = idempotency_key or str(uuid.uuid4())
+        body = self._client.request("POST", self._path(), json_body=record,
+                                    headers={"Idempotency-Key": key}, retry=True).body
+        return self.model.from_dict(body["data"])
+
+    def update(self, record_id: str, changes: dict[str, Any], *,
+               if_match: str | None = None) -> Any:
+        """Change some fields (an RFC 7396 merge patch; ``None`` removes a field). Without
+        ``if_match``, the current ETag is read first.
+
+        :calls: ``PATCH /api/v1/{collection}/{id}``
+        """
+        etag = if_match or self._etag(record_id)
+        body = self._client.request("PATCH", self._path(record_id), json_body=changes,
+                                    headers={"If-Match": etag}).body
+        return self.model.from_dict(body["data"])
+
+    def retire(self, record_id: str, *, if_match: str | None = None) -> None:
+        """Retire a record (reads answer 410 from then on; the history stays).
+
+        :calls: ``DELETE /api/v1/{collection}/{id}``
+        """
+        etag = if_match or self._etag(record_id)
+        self._client.request("DELETE", self._path(record_id), headers={"If-Match": etag})
+
+
+def _shown(data: dict[str, Any], lang: str) -> dict[str, Any]:
+    if lang == "*":
+        return data
+    shown = localize(data, lang)
+    shown["lang"] = lang if lang in data.get("available_langs", []) else "en"
+    return dict(shown)
+
+
+class Mirror:
+    """A local SQLite copy of what the caller can read, with the token to continue from."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.db = sqlite3.connect(str(path))
+        self.db.execute("CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY, type TEXT "
+                        "NOT NULL, version INTEGER NOT NULL, record TEXT NOT NULL)")
+        self.db.execute("CREATE TABLE IF NOT EXISTS sync_state (key TEXT PRIMARY KEY, "
+                        "value TEXT NOT NULL)")
+        self.db.commit()
+        row = self.db.execute("SELECT value FROM sync_state WHERE key = 'token'").fetchone()
+        self.token: str | None = row[0] if row else None
+
+    def apply(self, entries: list[dict[str, Any]], next_token: str) -> tuple[int, int]:
+        """Apply one page of the feed and its token in one transaction."""
+        upserted = deleted = 0
+        with self.db:
+            for entry in entries:
+                if entry["op"] == "upsert":
+                    self.db.execute(
+                        "INSERT INTO records (id, type, version, record) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT(id) DO UPDATE SET type = excluded.type, "
+                        "version = excluded.version, record = excluded.record",
+                        (entry["id"], entry["type"], entry["version"],
+                         json.dumps(entry["record"], ensure_ascii=False)))
+                    upserted += 1
+                else:
+                    deleted += self.db.execute("DELETE FROM records WHERE id = ?",
+                                               (entry["id"],)).rowcount
+            self.db.execute("INSERT INTO sync_state (key, value) VALUES ('token', ?) "
+                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                            (next_token,))
+        self.token = next_token
+        return upserted, deleted
+
+    def records(self) -> dict[str, dict[str, Any]]:
+        return {row[0]: json.loads(row[1])
+                for row in self.db.execute("SELECT id, record FROM records")}
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def read_mirror(path: str | os.PathLike[str]) -> dict[str, Record]:
+    """The records of a mirror written by :meth:`Client.sync`, by id."""
+    mirror = Mirror(path)
+    try:
+        return {rid: record_from_dict(data) for rid, data in mirror.records().items()}
+    finally:
+        mirror.close()

@@ -1,0 +1,117 @@
+"""``htcontent``: list, get, search, sync and export from the command line.
+
+Exit codes: 0 ok, 1 API error (4xx/5xx), 2 usage error, 3 API unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from typing import Any
+
+from ._client import Client
+from ._errors import APIConnectionError, APIStatusError, HTContentError
+
+COLLECTIONS = {"resources": "resources", "indicators": "indicators",
+               "relief-options": "relief_options", "hotlines": "hotlines"}
+FILTERS = ["setting", "category", "trafficking_type", "nibrs", "audience", "kind", "topic",
+           "purpose", "channel", "requested_by", "q"]
+LABELS = {"resource": "title", "indicator": "statement", "relief_option": "name",
+          "hotline": "name"}
+
+
+def _plain(record: Any) -> dict[str, Any]:
+    data = dataclasses.asdict(record)
+    data.pop("raw", None)
+    return data
+
+
+def _table(records: list[Any]) -> str:
+    lines = []
+    for record in records:
+        label = getattr(record, LABELS.get(record.type, "id"), "")
+        label = label if isinstance(label, str) else json.dumps(label, ensure_ascii=False)
+        lines.append(f"{record.id:45} v{record.version:<3} {label}")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="htcontent", description=__doc__.splitlines()[0])
+    parser.add_argument("--base-url", help="API address (default: $HTCONTENT_BASE_URL)")
+    parser.add_argument("--api-key", help="API key (default: $HTCONTENT_API_KEY)")
+    parser.add_argument("--lang", default="en", help="en, es or * (default: en)")
+    parser.add_argument("--json", action="store_true", help="JSON output instead of a table")
+    parser.add_argument("--timeout", type=float, default=10.0)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in COLLECTIONS:
+        sub = commands.add_parser(name, help=f"list {name}")
+        for flt in FILTERS:
+            sub.add_argument(f"--{flt.replace('_', '-')}", dest=flt)
+    get = commands.add_parser("get", help="one record")
+    get.add_argument("collection", choices=list(COLLECTIONS))
+    get.add_argument("id")
+    search = commands.add_parser("search", help="search every type")
+    search.add_argument("q")
+    sync = commands.add_parser("sync", help="update a local SQLite mirror")
+    sync.add_argument("path")
+    export = commands.add_parser("export", help="write a snapshot for offline use")
+    export.add_argument("path")
+    return parser
+
+
+def run(args: argparse.Namespace, client: Client) -> int:
+    out = sys.stdout
+    if args.command in COLLECTIONS:
+        filters = {f: getattr(args, f) for f in FILTERS if getattr(args, f)}
+        records = list(getattr(client, COLLECTIONS[args.command]).list(lang=args.lang,
+                                                                        **filters))
+        out.write((json.dumps([_plain(r) for r in records], ensure_ascii=False, indent=2)
+                   if args.json else _table(records)) + "\n")
+    elif args.command == "get":
+        record = getattr(client, COLLECTIONS[args.collection]).get(args.id, lang=args.lang)
+        out.write(json.dumps(_plain(record), ensure_ascii=False, indent=2) + "\n")
+    elif args.command == "search":
+        hits = client.search(args.q, lang=args.lang)
+        if args.json:
+            out.write(json.dumps([dataclasses.asdict(h) for h in hits], ensure_ascii=False,
+                                 indent=2) + "\n")
+        else:
+            out.write("\n".join(f"{h.type:14} {h.id:45} {h.label}" for h in hits) + "\n")
+    elif args.command == "sync":
+        def progress(upserted: int, deleted: int) -> None:
+            sys.stderr.write(f"\rsyncing: {upserted} upserted, {deleted} deleted")
+            sys.stderr.flush()
+
+        result = client.sync(args.path, progress=progress)
+        sys.stderr.write("\n")
+        out.write(f"{result.upserted} upserted, {result.deleted} deleted, "
+                  f"{result.requests} request(s); token {result.token}\n")
+    elif args.command == "export":
+        count = client.export(args.path)
+        out.write(f"wrote {count} records to {args.path}\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``htcontent`` command."""
+    args = build_parser().parse_args(argv)
+    client = Client(args.base_url, args.api_key, lang=args.lang, timeout=args.timeout)
+    try:
+        return run(args, client)
+    except APIConnectionError as exc:
+        sys.stderr.write(f"htcontent: {exc}\n")
+        return 3
+    except APIStatusError as exc:
+        sys.stderr.write(f"htcontent: {exc}\n")
+        return 1
+    except HTContentError as exc:
+        sys.stderr.write(f"htcontent: {exc}\n")
+        return 1
+    finally:
+        client.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

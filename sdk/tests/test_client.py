@@ -1,0 +1,153 @@
+"""Every SDK method over HTTP against the real API."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+
+import pytest
+from htcontent import (
+    AuthenticationError,
+    BadRequestError,
+    Client,
+    GoneError,
+    Hotline,
+    Indicator,
+    NotFoundError,
+    PreconditionFailedError,
+    UnprocessableEntityError,
+)
+from htcontent.cli import main
+
+NEW = {"id": "sdk-line", "verified_on": "2026-11-28",
+       "sources": [{"url": "https://example.org/sdk", "title": "SDK test"}],
+       "name": {"en": "SDK line", "es": "Línea SDK"}, "organization": {"en": "Test"},
+       "purpose": "report_tip", "channels": [{"kind": "voice", "value": "+15555550100"}]}
+
+
+def test_lists_follow_every_page_in_the_language_asked(api):
+    with Client(api["url"]) as client:
+        stops = list(client.indicators.list(setting="traffic_stop", lang="es", limit=3))
+        assert len(stops) > 3 and all(isinstance(i, Indicator) for i in stops)
+        assert all("traffic_stop" in i.settings and i.lang == "es" for i in stops)
+        assert len({i.id for i in stops}) == len(stops)
+        either = list(client.indicators.list(setting=["hotel", "transit"]))
+        assert all({"hotel", "transit"} & set(i.settings) for i in either)
+
+
+def test_get_revision_search_vocabularies(api):
+    with Client(api["url"], lang="es") as client:
+        hotline = client.hotlines.get("national-human-trafficking-hotline")
+        assert isinstance(hotline, Hotline)
+        assert hotline.name == "Línea Nacional Contra la Trata de Personas"
+        assert any(c.kind == "text" and c.value == "233733" for c in hotline.channels)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            hotline.name = "x"  # type: ignore[misc]
+        every = client.hotlines.get("national-human-trafficking-hotline", lang="*")
+        assert every.name["en"] == "National Human Trafficking Hotline"
+        old = client.indicators.revision("isolated-from-family", version=1)
+        assert old.version == 1 and old.id == "isolated-from-family"
+        hits = client.search("visa")
+        assert {"t-visa", "u-visa"} <= {hit.id for hit in hits}
+        vocabularies = client.vocabularies()
+        assert any(v["name"] == "setting" for v in vocabularies)
+
+
+def test_conditional_gets_are_answered_from_the_cache(api):
+    with Client(api["url"]) as client:
+        client.hotlines.get("hsi-tip-line")
+        assert client.last_response_source == "network"
+        again = client.hotlines.get("hsi-tip-line")
+        assert client.last_response_source == "cache" and again.id == "hsi-tip-line"
+
+
+def test_errors_carry_status_problem_and_request_id(api):
+    with Client(api["url"]) as client:
+        with pytest.raises(NotFoundError) as caught:
+            client.indicators.get("no-such-indicator")
+        error = caught.value
+        assert error.status == 404 and error.problem["status"] == 404
+        assert error.request_id and error.request_id in str(error)
+        assert "404" in str(error) and "/api/v1/indicators/no-such-indicator" in str(error)
+        with pytest.raises(BadRequestError) as bad:
+            list(client.indicators.list(setting="moon"))
+        assert "setting" in bad.value.errors
+    with Client(api["url"], api_key="htc_000000000000_" + "x" * 43) as client, \
+            pytest.raises(AuthenticationError):
+        client.hotlines.get("hsi-tip-line")
+
+
+def test_editors_create_update_and_retire(api):
+    with Client(api["url"], api_key=api["editor_key"]) as client:
+        created = client.hotlines.create(NEW)
+        assert created.version == 1
+        updated = client.hotlines.update("sdk-line", {"notes": {"en": "Nights."}})
+        assert updated.version == 2 and updated.notes == {"en": "Nights."}
+        with pytest.raises(PreconditionFailedError):
+            client.hotlines.update("sdk-line", {"notes": None}, if_match='"r1-0"')
+        with pytest.raises(UnprocessableEntityError) as invalid:
+            client.hotlines.update("sdk-line", {"purpose": "gossip"})
+        assert "purpose" in invalid.value.errors
+        client.hotlines.retire("sdk-line")
+    with Client(api["url"]) as anonymous, pytest.raises(GoneError) as gone:
+        anonymous.hotlines.get("sdk-line")
+    assert gone.value.retired_at
+
+
+def test_sync_keeps_a_mirror_and_a_no_op_sync_is_one_request(api, tmp_path):
+    mirror = tmp_path / "partner.sqlite"
+    with Client(api["url"]) as client:
+        first = client.sync(mirror)
+        assert first.upserted > 60
+        rows = sqlite3.connect(mirror).execute("SELECT count(*) FROM records").fetchone()[0]
+        exported = client.export(tmp_path / "snapshot.json")
+        assert rows == exported
+        again = client.sync(mirror)
+        assert (again.upserted, again.deleted, again.requests) == (0, 0, 1)
+    with Client(api["url"], api_key=api["editor_key"]) as editor:
+        editor.hotlines.update("eeoc", {"notes": {"en": "Checked by the SDK test."}})
+    with Client(api["url"]) as client:
+        after = client.sync(mirror)
+        assert after.upserted == 1 and after.deleted == 0
+
+
+def test_offline_reads_come_from_the_snapshot(databases, tmp_path):
+    from api import db
+    from seed.loader import load_seed
+    from tests.conftest import SEED_DIR, migrated_app, serving
+
+    url = databases.new()
+    app = migrated_app(url)
+    with app.app_context():
+        load_seed(db.session(), SEED_DIR)
+    app.extensions["db_engine"].dispose()
+    snapshot = tmp_path / "snapshot.json"
+    with serving(url, tmp_path / "gunicorn.log") as base:
+        client = Client(base, snapshot_path=snapshot, max_retries=0, timeout=2)
+        client.export(snapshot)
+        assert client.hotlines.get("hsi-tip-line").id == "hsi-tip-line"
+        assert client.last_response_source == "network"
+    # The server is gone now.
+    offline = client.hotlines.get("national-human-trafficking-hotline", lang="es")
+    assert client.last_response_source == "snapshot"
+    assert offline.name == "Línea Nacional Contra la Trata de Personas" and offline.lang == "es"
+    stops = list(client.indicators.list(setting="traffic_stop"))
+    assert stops and client.last_response_source == "snapshot"
+    assert json.loads(snapshot.read_text())["meta"]["sync_token"].startswith("c.")
+
+
+def test_command_line(api, tmp_path, capsys):
+    base = ["--base-url", api["url"]]
+    assert main([*base, "--lang", "es", "indicators", "--setting", "traffic_stop"]) == 0
+    out = capsys.readouterr().out
+    assert "isolated-from-family" not in out or "traffic" in out
+    assert len(out.splitlines()) > 3
+    assert main([*base, "--json", "get", "hotlines", "hsi-tip-line"]) == 0
+    assert json.loads(capsys.readouterr().out)["id"] == "hsi-tip-line"
+    assert main([*base, "get", "hotlines", "nope-nope"]) == 1
+    assert "404" in capsys.readouterr().err
+    assert main([*base, "sync", str(tmp_path / "m.sqlite")]) == 0
+    captured = capsys.readouterr()
+    assert "upserted" in captured.out and "syncing" in captured.err
+    assert main(["--base-url", "http://127.0.0.1:9", "--timeout", "1", "search", "visa"]) == 3
