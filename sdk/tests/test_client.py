@@ -151,3 +151,33 @@ def test_command_line(api, tmp_path, capsys):
     captured = capsys.readouterr()
     assert "upserted" in captured.out and "syncing" in captured.err
     assert main(["--base-url", "http://127.0.0.1:9", "--timeout", "1", "search", "visa"]) == 3
+
+
+def test_an_interrupted_sync_is_completed_by_the_next(api, tmp_path):
+    import requests
+
+    from htcontent import APIConnectionError, read_mirror
+
+    class DiesOnThirdPage(requests.Session):
+        pages = 0
+
+        def request(self, method, url, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if "/changes" in url:
+                DiesOnThirdPage.pages += 1
+                if DiesOnThirdPage.pages == 3:
+                    raise requests.ConnectionError("killed half way")
+            return super().request(method, url, *args, **kwargs)
+
+    mirror = tmp_path / "partner.sqlite"
+    broken = Client(api["url"], session=DiesOnThirdPage(), max_retries=0)
+    with pytest.raises(APIConnectionError):
+        broken.sync(mirror, page_size=10)
+    partial = read_mirror(mirror)
+    assert 0 < len(partial) <= 20  # the two pages applied before the failure, and their token
+    with Client(api["url"]) as client:
+        result = client.sync(mirror, page_size=10)
+        client.export(tmp_path / "snapshot.json")
+    assert result.upserted > 0
+    exported = json.loads((tmp_path / "snapshot.json").read_text())["data"]
+    assert {rid: r.version for rid, r in read_mirror(mirror).items()} == {
+        r["id"]: r["version"] for r in exported}
