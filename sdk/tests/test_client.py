@@ -155,7 +155,6 @@ def test_command_line(api, tmp_path, capsys):
 
 def test_an_interrupted_sync_is_completed_by_the_next(api, tmp_path):
     import requests
-
     from htcontent import APIConnectionError, read_mirror
 
     class DiesOnThirdPage(requests.Session):
