@@ -37,26 +37,44 @@ def _table(records: list[Any]) -> str:
     return "\n".join(lines)
 
 
+def _common(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """Options accepted before or after the subcommand (``htcontent indicators --lang es``)."""
+    def default(value: Any) -> Any:
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument("--base-url", default=default(None),
+                        help="API address (default: $HTCONTENT_BASE_URL)")
+    parser.add_argument("--api-key", default=default(None),
+                        help="API key (default: $HTCONTENT_API_KEY)")
+    parser.add_argument("--lang", default=default("en"), help="en, es or * (default: en)")
+    parser.add_argument("--json", action="store_true", default=default(False),
+                        help="JSON output instead of a table")
+    parser.add_argument("--timeout", type=float, default=default(10.0),
+                        help="seconds per request (default: 10)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="htcontent", description=__doc__.splitlines()[0])
-    parser.add_argument("--base-url", help="API address (default: $HTCONTENT_BASE_URL)")
-    parser.add_argument("--api-key", help="API key (default: $HTCONTENT_API_KEY)")
-    parser.add_argument("--lang", default="en", help="en, es or * (default: en)")
-    parser.add_argument("--json", action="store_true", help="JSON output instead of a table")
-    parser.add_argument("--timeout", type=float, default=10.0)
+    _common(parser, defaults=True)
     commands = parser.add_subparsers(dest="command", required=True)
+    shared = argparse.ArgumentParser(add_help=False)
+    _common(shared, defaults=False)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help_text, parents=[shared])
+
     for name in COLLECTIONS:
-        sub = commands.add_parser(name, help=f"list {name}")
+        sub = add(name, f"list {name}")
         for flt in FILTERS:
             sub.add_argument(f"--{flt.replace('_', '-')}", dest=flt)
-    get = commands.add_parser("get", help="one record")
+    get = add("get", "one record")
     get.add_argument("collection", choices=list(COLLECTIONS))
     get.add_argument("id")
-    search = commands.add_parser("search", help="search every type")
+    search = add("search", "search every type")
     search.add_argument("q")
-    sync = commands.add_parser("sync", help="update a local SQLite mirror")
+    sync = add("sync", "update a local SQLite mirror")
     sync.add_argument("path")
-    export = commands.add_parser("export", help="write a snapshot for offline use")
+    export = add("export", "write a snapshot for offline use")
     export.add_argument("path")
     return parser
 

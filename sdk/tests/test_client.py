@@ -139,10 +139,13 @@ def test_offline_reads_come_from_the_snapshot(databases, tmp_path):
 
 def test_command_line(api, tmp_path, capsys):
     base = ["--base-url", api["url"]]
-    assert main([*base, "--lang", "es", "indicators", "--setting", "traffic_stop"]) == 0
+    assert main([*base, "indicators", "--setting", "traffic_stop", "--lang", "es"]) == 0
     out = capsys.readouterr().out
-    assert "isolated-from-family" not in out or "traffic" in out
-    assert len(out.splitlines()) > 3
+    stops = [r.id for r in Client(api["url"]).indicators.list(setting="traffic_stop")]
+    assert [line.split()[0] for line in out.splitlines()] == stops
+    assert main(["indicators", "--base-url", api["url"], "--json", "--category", "minor"]) == 0
+    minors = json.loads(capsys.readouterr().out)
+    assert minors and all(r["category"] == "minor" for r in minors)
     assert main([*base, "--json", "get", "hotlines", "hsi-tip-line"]) == 0
     assert json.loads(capsys.readouterr().out)["id"] == "hsi-tip-line"
     assert main([*base, "get", "hotlines", "nope-nope"]) == 1
