@@ -18,6 +18,15 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
                       else {**Config().as_dict(), **config})
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
+    if app.config.get("ALLOWED_HOSTS"):
+        app.wsgi_app = errors.AllowedHosts(app.wsgi_app,  # type: ignore[method-assign]
+                                           app.config["ALLOWED_HOSTS"])
+    if app.config.get("PROXY_COUNT"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count,  # type: ignore[method-assign]
+                                x_host=count)
     errors.init_app(app)
     http.init_app(app)  # request id, then authentication ...
     protection.init_app(app)  # ... then rate limits, CORS, security headers

@@ -33,6 +33,11 @@ class Config:
         self.RATE_LIMIT_AUTH_FAILURES = (os.environ.get("HTCONTENT_RATE_LIMIT_AUTH_FAILURES")
                                          or "10/minute")
         self.RATELIMIT_KEY_PREFIX = "htcontent"
+        #: How many reverse proxies to trust for X-Forwarded-For/-Proto/-Host (0: none).
+        self.PROXY_COUNT = _int("HTCONTENT_PROXY_COUNT", 0)
+        #: Host names this API answers to (others get 400); empty: any.
+        hosts = os.environ.get("HTCONTENT_TRUSTED_HOSTS", "")
+        self.ALLOWED_HOSTS = [h.strip() for h in hosts.split(",") if h.strip()]
         self.BASE_PATH = "/api/v1"
         # flask-restx defaults that would leak internals into error bodies.
         self.ERROR_INCLUDE_MESSAGE = False

@@ -113,3 +113,25 @@ class ProblemApi(Api):
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, problem_from_exception)
     app.register_error_handler(Exception, problem_from_exception)
+
+
+class AllowedHosts:
+    """WSGI middleware: a request for a host name not in ``hosts`` is a 400 problem, before
+    anything builds a link from it."""
+
+    def __init__(self, wsgi_app: Any, hosts: list[str]) -> None:
+        self.wsgi_app = wsgi_app
+        self.hosts = hosts
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        from werkzeug.sansio.utils import host_is_trusted
+
+        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+        if host_is_trusted(host, self.hosts):
+            return self.wsgi_app(environ, start_response)
+        body = orjson.dumps({"type": "about:blank", "title": "Bad Request", "status": 400,
+                             "detail": "This host name is not served here.",
+                             "instance": environ.get("PATH_INFO", "/"), "request_id": ""})
+        start_response("400 BAD REQUEST", [("Content-Type", PROBLEM_JSON),
+                                           ("Content-Length", str(len(body)))])
+        return [body]

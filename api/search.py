@@ -36,9 +36,10 @@ class Search(Resource):
             except store.CursorError as exc:
                 raise bad_request({"cursor": [str(exc)]}) from exc
             data = []
+            texts = store.search_texts(session, [hit.record.id for hit in hits], label_lang)
             for hit in hits:
                 record = hit.record
-                label, body = store.search_text(session, record.id, label_lang) or ("", "")
+                label, body = texts.get(record.id, ("", ""))
                 data.append({
                     "type": record.type,
                     "id": record.id,

@@ -415,12 +415,16 @@ def snippet(text_: str, q: str, width: int = 160) -> str:
     return ("…" if start > 0 else "") + excerpt + ("…" if end < len(text_) else "")
 
 
-def search_text(session: Session, record_id: str, lang: str) -> tuple[str, str] | None:
-    row = session.execute(
-        select(SearchDoc.label, SearchDoc.body).where(
-            SearchDoc.record_id == record_id, SearchDoc.lang.in_((lang, LANGUAGES[0])))
-        .order_by((SearchDoc.lang == lang).desc())).first()
-    return None if row is None else (row.label, row.body)
+def search_texts(session: Session, record_ids: list[str], lang: str) -> dict[str, tuple[str, str]]:
+    """(label, text) of each record in ``lang``, else in English: one query for a page of hits."""
+    found: dict[str, tuple[str, str]] = {}
+    rows = session.execute(
+        select(SearchDoc.record_id, SearchDoc.lang, SearchDoc.label, SearchDoc.body)
+        .where(SearchDoc.record_id.in_(record_ids), SearchDoc.lang.in_((lang, LANGUAGES[0]))))
+    for record_id, row_lang, label, body in rows:
+        if record_id not in found or row_lang == lang:
+            found[record_id] = (label, body)
+    return found
 
 
 # ----------------------------------------------------------------------------- vocabularies

@@ -174,3 +174,16 @@ def test_security_headers(client, url):
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
     assert headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_trusted_hosts_and_proxy_headers(seeded_url):
+    config = AppTestConfig(seeded_url)
+    config.ALLOWED_HOSTS = ["api.example.org"]
+    config.PROXY_COUNT = 1
+    client = create_app(config).test_client()
+    forged = client.get("/api/v1/hotlines", headers={"Host": "evil.example"})
+    assert forged.status_code == 400 and forged.mimetype == "application/problem+json"
+    behind_proxy = client.get("/api/v1/hotlines?limit=1", headers={
+        "Host": "api.example.org", "X-Forwarded-Proto": "https"})
+    assert behind_proxy.status_code == 200
+    assert behind_proxy.get_json()["links"]["next"].startswith("https://api.example.org/")
