@@ -15,8 +15,6 @@ from api.models import Change, Record, RecordVersion
 from seed.loader import SeedError, load_seed, read_seed
 
 SEED_DIR = Path(__file__).resolve().parent.parent / "seed"
-SEED_PAGE = Path(__file__).resolve().parents[2] / "shared" / "seeds" / \
-    "blue-campaign-law-enforcement.txt"
 
 
 def records(client, collection: str) -> list[dict]:

@@ -197,7 +197,7 @@ def test_hotlines_as_csv_a_row_per_channel(client):
         >= {"text"}
 
 
-HSDS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "hsds-3.0"
+HSDS = Path(__file__).resolve().parent / "data" / "hsds-3.0"
 
 
 def test_hsds_export_is_valid_open_referral(client):
