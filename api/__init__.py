@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import cli, db, errors, http, meta, protection
+from . import cli, db, errors, http, meta, observability, protection
 from .config import Config
 from .errors import ProblemApi
 
@@ -27,6 +27,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count,  # type: ignore[method-assign]
                                 x_host=count)
+    observability.init_app(app)  # first: times and logs everything below
     errors.init_app(app)
     http.init_app(app)  # request id, then authentication ...
     protection.init_app(app)  # ... then rate limits, CORS, security headers

@@ -97,6 +97,16 @@ def readyz() -> Response:
     return _static_json(b'{"status":"ready","database":"ok"}', "no-store", conditional=False)
 
 
+@ops.get("/metrics")
+def metrics() -> Response:
+    """Prometheus metrics (request counts and latency histograms by route and status)."""
+    parse_args(NoArgs)
+    from .observability import METRICS_MEDIA_TYPE, metrics_text
+
+    return _static_json(metrics_text(), "no-store", mimetype=METRICS_MEDIA_TYPE,
+                        conditional=False)
+
+
 @ops.get("/api/v1/openapi.json")
 def openapi_json() -> Response:
     parse_args(NoArgs)

@@ -781,6 +781,11 @@ def build() -> dict[str, Any]:
         "200": health_ok, **_errors("BadRequest")})
     paths["/readyz"] = _op("readyz", "Ready (database reachable)", "operations", [], {
         "200": health_ok, **_errors("BadRequest")})
+    paths["/metrics"] = _op("metrics", "Prometheus metrics", "operations", [], {
+        "200": {"description": "Request counts and latency histograms by route and status.",
+                "headers": _headers("ETag", "Cache-Control", "Last-Modified"),
+                "content": {"text/plain": {"schema": {"type": "string"}}}},
+        **_errors("BadRequest")})
     paths["/api/v1/openapi.json"] = _op("getContract", "This contract, as JSON", "meta", [], {
         "200": {"description": "The OpenAPI document.",
                 "headers": _headers("ETag", "Cache-Control", "Last-Modified"),
