@@ -8,7 +8,7 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export FLASK_APP := api
 
 .DEFAULT_GOAL := help
-.PHONY: help install run seed openapi lint test test-postgres test-browser clean
+.PHONY: help install run seed openapi lint test test-postgres test-browser cluster cluster-stop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -45,6 +45,12 @@ test-postgres: install ## Every test except the browser one, on PostgreSQL ($(PG
 
 test-browser: install ## Only the headless-Chromium docs test
 	$(BIN)/pytest -m browser
+
+cluster: install ## Two API instances (PostgreSQL, Redis) behind a caching nginx on 127.0.0.1:8100
+	deploy/cluster.sh start
+
+cluster-stop: ## Stop exactly what `make cluster` started
+	deploy/cluster.sh stop
 
 clean: ## Remove .venv, instance/ and caches
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
