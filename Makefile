@@ -41,7 +41,7 @@ test: lint ## Every test, on SQLite (the browser test needs Debian's chromium)
 	$(BIN)/pytest
 
 test-postgres: install ## Every test except the browser one, on PostgreSQL ($(PG_URL))
-	DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not browser"
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not browser and not cluster"
 
 test-browser: install ## Only the headless-Chromium docs test
 	$(BIN)/pytest -m browser

@@ -51,7 +51,7 @@ class JsonFormatter(logging.Formatter):
 def _configure_logging(app: Flask) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    for logger in (access_log, app.logger):
+    for logger in (access_log, app.logger, logging.getLogger("flask-limiter")):
         logger.handlers = [handler]
         logger.setLevel(logging.INFO)
         logger.propagate = False
