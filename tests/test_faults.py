@@ -194,3 +194,53 @@ def test_postgres_outage_answers_503_fast_and_recovers(private_postgres, tmp_pat
             assert time.monotonic() < deadline, "no recovery without a restart"
             time.sleep(0.2)
         assert requests.get(f"{base}/api/v1/hotlines", timeout=5).status_code == 200
+
+
+@pytest.fixture
+def small_disk() -> Iterator[Path]:
+    directory = Path(tempfile.mkdtemp(prefix="htc-disk-"))
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs",
+                              str(directory)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        if IN_CI:
+            pytest.fail(f"cannot mount a small tmpfs: {mounted.stderr}")
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    yield directory
+    subprocess.run(["umount", "-l", str(directory)], check=False)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_a_full_disk_refuses_writes_with_503_and_keeps_reads(small_disk, tmp_path):
+    from api import create_app
+    from api.auth import create_key
+    from seed.loader import load_seed
+    from tests.conftest import SEED_DIR
+
+    url = f"sqlite:///{small_disk / 'htcontent.sqlite'}"
+    db.upgrade(url)
+    app = create_app({"DATABASE_URL": url})
+    with app.app_context():
+        load_seed(db.session(), SEED_DIR)
+        key = create_key(db.session(), "disk-editor", ["write"]).key
+    app.extensions["db_engine"].dispose()
+    body = {"id": "disk-line", "verified_on": "2026-11-28",
+            "sources": [{"url": "https://example.org/d", "title": "Disk test"}],
+            "name": {"en": "Disk line " + "x" * 150}, "organization": {"en": "Test"},
+            "purpose": "report_tip", "channels": [{"kind": "voice", "value": "+15555550100"}],
+            "notes": {"en": "n" * 1900, "es": "n" * 1900}}
+    headers = {"Authorization": f"Bearer {key}"}
+    with serving(url, tmp_path / "gunicorn.log", HTCONTENT_WORKERS="1") as base:
+        filler = small_disk / "filler"
+        subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=64k"], capture_output=True)
+        refused = [requests.post(f"{base}/api/v1/hotlines", json={**body, "id": f"disk-{i}"},
+                                 headers=headers, timeout=10) for i in range(5)]
+        assert 503 in [r.status_code for r in refused], [r.status_code for r in refused]
+        for response in refused:
+            if response.status_code == 503:
+                assert response.headers["Content-Type"] == "application/problem+json"
+        assert requests.get(f"{base}/api/v1/hotlines/hsi-tip-line", timeout=5).status_code == 200
+        assert requests.get(f"{base}/api/v1/search?q=visa", timeout=5).status_code == 200
+        filler.unlink()
+        again = requests.post(f"{base}/api/v1/hotlines", json={**body, "id": "disk-after"},
+                              headers=headers, timeout=10)
+        assert again.status_code == 201
