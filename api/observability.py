@@ -27,7 +27,7 @@ from prometheus_client import (
 REQUESTS = Counter("htcontent_http_requests_total", "HTTP requests answered",
                    ["method", "route", "status"])
 LATENCY = Histogram("htcontent_http_request_duration_seconds", "Time to answer a request",
-                    ["method", "route"],
+                    ["method", "route", "status"],
                     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
 access_log = logging.getLogger("htcontent.access")
 
@@ -68,8 +68,9 @@ def _record(response: Response) -> Response:
     duration = time.perf_counter() - started
     route = request.url_rule.rule if request.url_rule is not None else "unmatched"
     if route != "/metrics":
-        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-        LATENCY.labels(request.method, route).observe(duration)
+        status = str(response.status_code)
+        REQUESTS.labels(request.method, route, status).inc()
+        LATENCY.labels(request.method, route, status).observe(duration)
     viewer = g.get("viewer")
     access_log.info("request", extra={"fields": {
         "request_id": g.get("request_id"), "method": request.method, "path": request.path,

@@ -28,7 +28,7 @@ def test_logs_and_metrics_of_the_live_server(editor_app, tmp_path):
     assert re.search(r'htcontent_http_requests_total\{method="GET",route="/api/v1/indicators/'
                      r'<string:record_id>",status="404"\} 3\.0', text), text[:2000]
     assert 'htcontent_http_request_duration_seconds_bucket{le="0.005",method="GET",route=' \
-        '"/api/v1/hotlines"}' in text
+        '"/api/v1/hotlines",status="200"}' in text
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     [entry] = [line for line in lines if line.get("request_id") == "trace-me-1"]
     assert entry["method"] == "GET" and entry["path"] == "/api/v1/hotlines"
