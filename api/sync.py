@@ -25,14 +25,18 @@ def _head_time(session: Any, seq: int) -> Any:
     return session.scalar(select(Change.at).where(Change.seq == seq)) if seq else None
 
 
+def _context(schema: Any) -> tuple[dict[str, Any], str, Any, Any, int]:
+    """What every sync read starts from: arguments, language, viewer, session, latest change."""
+    args = parse_args(schema)
+    lang = negotiate_language(args.get("lang"))
+    session = db.session()
+    return args, lang, current_viewer(), session, feeds.head(session)
+
+
 @ns_changes.route("", endpoint="changes")
 class Changes(Resource):
     def get(self) -> Response:
-        args = parse_args(ChangesArgs)
-        lang = negotiate_language(args.get("lang"))
-        viewer = current_viewer()
-        session = db.session()
-        latest = feeds.head(session)
+        args, lang, viewer, session, latest = _context(ChangesArgs)
         since = feeds.token_seq(args.get("since"))
 
         def build() -> dict[str, Any]:
@@ -49,11 +53,7 @@ class Changes(Resource):
 @ns_export.route("", endpoint="export")
 class Export(Resource):
     def get(self) -> Response:
-        args = parse_args(ExportArgs)
-        lang = negotiate_language(args.get("lang"))
-        viewer = current_viewer()
-        session = db.session()
-        latest = feeds.head(session)
+        args, lang, viewer, session, latest = _context(ExportArgs)
         meta = {"sync_token": feeds.token(latest), "lang": lang}
 
         def records() -> list[dict[str, Any]]:
@@ -78,12 +78,8 @@ class Export(Resource):
 @ns_export.route("/hsds", endpoint="export_hsds")
 class ExportHsds(Resource):
     def get(self) -> Response:
-        args = parse_args(HsdsArgs)
-        lang = negotiate_language(args.get("lang"))
+        args, lang, viewer, session, latest = _context(HsdsArgs)
         lang = "en" if lang == ALL_LANGUAGES else lang
-        viewer = current_viewer()
-        session = db.session()
-        latest = feeds.head(session)
 
         def build() -> dict[str, Any]:
             hotlines = [record for record in feeds.snapshot(session, latest, viewer, lang)

@@ -118,17 +118,13 @@ class Client:
             try:
                 response = self._session.request(method, url, params=query, json=json_body,
                                                  headers=send, timeout=self.timeout)
-            except requests.Timeout as exc:
+            except (requests.Timeout, requests.ConnectionError) as exc:
                 if retry and attempt < self.max_retries:
                     self._sleep_before_retry(attempt, None)
                     attempt += 1
                     continue
-                raise APITimeoutError(f"no answer within {self.timeout} s", url=url) from exc
-            except requests.ConnectionError as exc:
-                if retry and attempt < self.max_retries:
-                    self._sleep_before_retry(attempt, None)
-                    attempt += 1
-                    continue
+                if isinstance(exc, requests.Timeout):
+                    raise APITimeoutError(f"no answer within {self.timeout} s", url=url) from exc
                 raise APIConnectionError(f"cannot reach the API: {exc}", url=url) from exc
             retry_after = _retry_after(response.headers.get("Retry-After"))
             if response.status_code in RETRY_STATUSES and retry and attempt < self.max_retries:
