@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import cli, db, errors, http, meta, observability, protection
+from . import cli, db, errors, fastpath, http, meta, observability, protection
 from .config import Config
 from .errors import ProblemApi
 
@@ -18,6 +18,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
                       else {**Config().as_dict(), **config})
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
+    fastpath.init_app(app)  # innermost WSGI middleware: before the two below
     if app.config.get("ALLOWED_HOSTS"):
         app.wsgi_app = errors.AllowedHosts(app.wsgi_app,  # type: ignore[method-assign]
                                            app.config["ALLOWED_HOSTS"])
@@ -32,6 +33,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     http.init_app(app)  # request id, then authentication ...
     protection.init_app(app)  # ... then rate limits, CORS, security headers
     db.init_app(app)
+    fastpath.bind_engine(app, app.extensions["db_engine"])
 
     api = ProblemApi(app, prefix="/api/v1", doc=False, add_specs=False,
                      title="HT Content API", version=meta.API_VERSION)

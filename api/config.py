@@ -38,6 +38,10 @@ class Config:
         #: Host names this API answers to (others get 400); empty: any.
         hosts = os.environ.get("HTCONTENT_TRUSTED_HOSTS", "")
         self.ALLOWED_HOSTS = [h.strip() for h in hosts.split(",") if h.strip()]
+        #: Per-process cache of anonymous public answers, in MB (0: off), and the largest
+        #: answer it keeps, in KB. See api/fastpath.py.
+        self.RESPONSE_CACHE_MB = _int("HTCONTENT_RESPONSE_CACHE_MB", 64)
+        self.RESPONSE_CACHE_ENTRY_KB = _int("HTCONTENT_RESPONSE_CACHE_ENTRY_KB", 4096)
         self.BASE_PATH = "/api/v1"
         # flask-restx defaults that would leak internals into error bodies.
         self.ERROR_INCLUDE_MESSAGE = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -19,7 +20,7 @@ def make_engine(url: str, connect_timeout: int = 3) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 15})
+        engine = create_engine(url, connect_args={"timeout": 15}, json_deserializer=orjson.loads)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -35,6 +36,7 @@ def make_engine(url: str, connect_timeout: int = 3) -> Engine:
     return create_engine(
         parsed,
         pool_pre_ping=True,
+        json_deserializer=orjson.loads,
         pool_size=5,
         max_overflow=5,
         pool_timeout=connect_timeout,

@@ -6,7 +6,6 @@ counts add up in one scrape.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -14,7 +13,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response, g, request
+import orjson
+from flask import Flask, Response, current_app, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -29,6 +29,10 @@ REQUESTS = Counter("htcontent_http_requests_total", "HTTP requests answered",
 LATENCY = Histogram("htcontent_http_request_duration_seconds", "Time to answer a request",
                     ["method", "route", "status"],
                     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+CACHE = Counter("htcontent_response_cache_total",
+                "Anonymous GETs by what the response cache did: hit (answered from it), miss "
+                "(not there, or written since) or bypass (keyed or conditional, oversized, "
+                "database unreachable)", ["outcome"])
 access_log = logging.getLogger("htcontent.access")
 
 
@@ -45,11 +49,33 @@ class JsonFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+        return orjson.dumps(entry, default=str).decode()
+
+
+class AccessLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The JSON-lines handler. :func:`log_request` writes to it directly, skipping the
+    ``LogRecord`` (the line is the same); anything else goes through :class:`JsonFormatter`."""
+
+    def write_entry(self, entry: dict[str, Any]) -> None:
+        line = orjson.dumps(entry, default=str) + b"\n"
+        self.acquire()
+        try:
+            buffer = getattr(self.stream, "buffer", None)
+            if buffer is not None:
+                self.stream.flush()
+                buffer.write(line)
+                buffer.flush()
+            else:
+                self.stream.write(line.decode())
+                self.flush()
+        except Exception:  # a closed or full stream must not fail the request
+            pass
+        finally:
+            self.release()
 
 
 def _configure_logging(app: Flask) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = AccessLogHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     for logger in (access_log, app.logger, logging.getLogger("flask-limiter")):
         logger.handlers = [handler]
@@ -67,19 +93,35 @@ def _record(response: Response) -> Response:
         return response
     duration = time.perf_counter() - started
     route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    status = response.status_code
     if route != "/metrics":
-        status = str(response.status_code)
-        REQUESTS.labels(request.method, route, status).inc()
-        LATENCY.labels(request.method, route, status).observe(duration)
+        REQUESTS.labels(request.method, route, str(status)).inc()
+        LATENCY.labels(request.method, route, str(status)).observe(duration)
+    if request.method == "GET" and status == 200:
+        from .fastpath import note_request
+
+        note_request(request.environ, route, current_app.extensions.get("rate_limiter"))
     viewer = g.get("viewer")
-    access_log.info("request", extra={"fields": {
-        "request_id": g.get("request_id"), "method": request.method, "path": request.path,
-        "route": route, "status": response.status_code,
-        "duration_ms": round(duration * 1000, 3),
-        "key": getattr(viewer, "name", None),  # the key's name, never the key
-        "client": request.remote_addr,
-    }})
+    log_request(g.get("request_id"), request.method, request.path, route, status, duration,
+                getattr(viewer, "name", None), request.remote_addr)
     return response
+
+
+def log_request(request_id: str | None, method: str, path: str, route: str, status: int,
+                duration: float, key: str | None, client: str | None, **more: Any) -> None:
+    """The access-log line: one JSON object per request (the key's name, never the key)."""
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    fields = {"request_id": request_id, "method": method, "path": path, "route": route,
+              "status": status, "duration_ms": round(duration * 1000, 3), "key": key,
+              "client": client, **more}
+    handlers = access_log.handlers
+    if len(handlers) == 1 and isinstance(handlers[0], AccessLogHandler):
+        handlers[0].write_entry({
+            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"), "level": "info",
+            "logger": access_log.name, "message": "request", **fields})
+    else:
+        access_log.info("request", extra={"fields": fields})
 
 
 METRICS_MEDIA_TYPE = CONTENT_TYPE_LATEST.split(";")[0]

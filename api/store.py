@@ -87,12 +87,14 @@ def lock_writes(session: Session) -> None:
     """Make this transaction the only writer until it ends, before it reads anything.
 
     Writers then see the latest committed state, revisions are checked without races, and
-    change numbers commit in order (a feed reader never skips one).
+    change numbers commit in order (a feed reader never skips one). The counter it bumps is
+    the data version that the response cache (``api.fastpath``) checks: it changes when, and
+    only when, such a transaction commits.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(7105)"))
-    else:  # the first write of a SQLite transaction takes the database's write lock
-        session.execute(update(WriteLock).values(counter=WriteLock.counter + 1))
+    # On SQLite this first write also takes the database's write lock.
+    session.execute(update(WriteLock).values(counter=WriteLock.counter + 1))
 
 
 def _diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any]:

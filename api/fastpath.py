@@ -1,0 +1,384 @@
+"""The read fast path: anonymous GETs answered from a per-process response cache.
+
+CAD screens and partner mirrors ask for the same few URLs over and over. The first anonymous
+``GET`` of a URL goes through the whole app; if the answer is a public ``200`` with an ETag,
+its bytes and headers are kept. Later identical requests are answered by this WSGI middleware
+without Flask, the serializer or any query of the records: it checks one number, the data
+version (``write_lock.counter``, bumped inside every write transaction), and replays the
+stored answer, or a ``304`` when ``If-None-Match`` names its ETag.
+
+What every answer still gets, exactly as on the full path: rate limiting (the same
+Flask-Limiter storage and counters), a request id, the access-log line and the Prometheus
+metrics. A request that is keyed, conditional in any other way (``If-Modified-Since``,
+``Range``), oversized, or arrives while the database cannot be reached takes the full path, which
+knows how to answer it (401, 414, 503, ...).
+
+Why a version read per request and not a notification: it is the only check that is exact
+across processes and instances (a write through one instance is never hidden by another's
+cache). On SQLite it is a one-row read on a connection this middleware keeps per thread (a few
+microseconds); on PostgreSQL one round trip.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from limits.strategies import FixedWindowRateLimiter
+from sqlalchemy.engine import make_url
+from werkzeug.http import remove_entity_headers
+
+from . import observability
+from .http import MAX_HEADER_LENGTH, MAX_URL_LENGTH, REQUEST_ID
+
+#: Request headers that make a request bypass the cache: keys (the answer depends on who asks),
+#: and conditions the fast path does not evaluate itself.
+BYPASS = ("HTTP_AUTHORIZATION", "HTTP_X_API_KEY", "HTTP_IF_MODIFIED_SINCE", "HTTP_RANGE",
+          "HTTP_IF_RANGE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")
+#: Headers written per request, never stored.
+PER_REQUEST = frozenset({"x-request-id", "x-ratelimit-limit", "x-ratelimit-remaining",
+                         "x-ratelimit-reset", "ratelimit-limit", "ratelimit-remaining",
+                         "ratelimit-reset", "retry-after", "set-cookie", "date", "server"})
+HITS = observability.CACHE.labels("hit")
+MISSES = observability.CACHE.labels("miss")
+BYPASSES = observability.CACHE.labels("bypass")
+#: Where the full path leaves the route and the rate limit it applied, for :meth:`_fill`.
+NOTE_KEY = "htcontent.fastpath"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One stored answer: what it is valid for and what to replay."""
+
+    version: int
+    etag: str
+    headers: list[tuple[str, str]]  # the 200's headers, without the per-request ones
+    not_modified_headers: list[tuple[str, str]]  # the same for a 304
+    body: bytes
+    limit: Any  # the rate limit the full path applied (a ``limits`` item), or None
+    scope: str  # Flask-Limiter's scope for this route
+    route: str  # the URL rule, for logs and metrics
+
+
+class DataVersion:
+    """Reads ``write_lock.counter`` on a connection of its own per thread (autocommit, so each
+    read sees the latest commit). ``None`` when the database cannot be reached; after a failure
+    it does not try again for a second, so an outage costs the full path nothing extra."""
+
+    RETRY_AFTER_FAILURE = 1.0
+
+    def __init__(self, database_url: str, connect_timeout: int) -> None:
+        url = make_url(database_url)
+        self.sqlite_path: str | None = None
+        self.pg_url: str | None = None
+        if url.get_backend_name() == "sqlite":
+            self.sqlite_path = url.database
+        else:
+            self.pg_url = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.connect_timeout = max(1, min(connect_timeout, 2))
+        self._local = threading.local()
+        self._failed_at = 0.0
+        self._opened: list[Any] = []
+        self._opened_lock = threading.Lock()
+
+    @staticmethod
+    def usable(database_url: str) -> bool:
+        """False for databases another connection cannot see (SQLite in memory)."""
+        url = make_url(database_url)
+        if url.get_backend_name() == "sqlite":
+            memory = url.database in (None, "", ":memory:") or "mode=memory" in str(url)
+            return not memory
+        return url.get_backend_name() == "postgresql"
+
+    def _connect(self) -> Any:
+        if self.sqlite_path is not None:
+            connection = sqlite3.connect(self.sqlite_path, isolation_level=None,
+                                         check_same_thread=False, timeout=1)
+            return connection
+        import psycopg
+
+        return psycopg.connect(self.pg_url, autocommit=True, connect_timeout=self.connect_timeout)
+
+    def read(self) -> int | None:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            if time.monotonic() - self._failed_at < self.RETRY_AFTER_FAILURE:
+                return None
+            try:
+                connection = self._local.connection = self._connect()
+            except Exception:
+                self._failed_at = time.monotonic()
+                return None
+            with self._opened_lock:
+                self._opened.append(connection)
+        try:
+            row = connection.execute("SELECT counter FROM write_lock WHERE id = 1").fetchone()
+        except Exception:
+            self._local.connection = None
+            self._failed_at = time.monotonic()
+            with self._opened_lock:
+                if connection in self._opened:
+                    self._opened.remove(connection)
+            try:
+                connection.close()
+            except Exception:  # already broken
+                pass
+            return None
+        return None if row is None else int(row[0])
+
+    def close(self) -> None:
+        """Close every connection it opened (threads reconnect on their next read)."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            try:
+                connection.close()
+            except Exception:  # closing is best effort
+                pass
+
+
+class ResponseCache:
+    """WSGI middleware in front of the Flask app (inside ProxyFix and the host check)."""
+
+    def __init__(self, wsgi_app: Any, flask_app: Any, max_bytes: int,
+                 max_entry_bytes: int) -> None:
+        self.wsgi_app = wsgi_app
+        self.flask_app = flask_app
+        self.max_bytes = max_bytes
+        self.max_entry_bytes = max_entry_bytes
+        config = flask_app.config
+        self.version = DataVersion(config["DATABASE_URL"], config["DB_CONNECT_TIMEOUT"])
+        self.base_path = config["BASE_PATH"] + "/"
+        self.key_prefix = config.get("RATELIMIT_KEY_PREFIX", "")
+        self._entries: OrderedDict[tuple[Any, ...], Entry] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+        self._metrics: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+        self._limit_keys: dict[tuple[Any, str, str], str] = {}
+
+    # ------------------------------------------------------------------------- the cache
+
+    def _get(self, key: tuple[Any, ...]) -> Entry | None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            with self._lock:
+                if key in self._entries:
+                    self._entries.move_to_end(key)
+        return entry
+
+    def _put(self, key: tuple[Any, ...], entry: Entry) -> None:
+        size = len(entry.body) + 512
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._size -= len(old.body) + 512
+            self._entries[key] = entry
+            self._size += size
+            while self._size > self.max_bytes and self._entries:
+                _, evicted = self._entries.popitem(last=False)
+                self._size -= len(evicted.body) + 512
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._size = 0
+
+    # ------------------------------------------------------------------------ the request
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        method = environ.get("REQUEST_METHOD")
+        path = environ.get("PATH_INFO", "")
+        if method not in ("GET", "HEAD") or not (path.startswith(self.base_path)
+                                                 or path == self.base_path[:-1]):
+            return self.wsgi_app(environ, start_response)
+        if any(name in environ for name in BYPASS):
+            return self._bypass(environ, start_response)
+        query = environ.get("QUERY_STRING", "")
+        if len(path) + len(query) > MAX_URL_LENGTH - 64:
+            return self._bypass(environ, start_response)
+        for name, value in environ.items():
+            if name.startswith("HTTP_") and len(value) > MAX_HEADER_LENGTH:
+                return self._bypass(environ, start_response)
+        started = time.perf_counter()
+        version = self.version.read()
+        if version is None:  # the database is unreachable: the full path says so
+            return self._bypass(environ, start_response)
+        key = (path, query, environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
+               environ.get("SERVER_PORT"), environ.get("wsgi.url_scheme"),
+               environ.get("SCRIPT_NAME", ""), environ.get("HTTP_ACCEPT_LANGUAGE"),
+               environ.get("HTTP_ACCEPT"), environ.get("HTTP_ORIGIN"))
+        entry = self._get(key)
+        if entry is not None and entry.version == version:
+            answered = self._answer(entry, environ, start_response, method, started)
+            if answered is not None:
+                HITS.inc()
+                return answered
+        MISSES.inc()
+        return self._fill(key, version, environ, start_response, method)
+
+    def _bypass(self, environ: dict[str, Any], start_response: Any) -> Any:
+        BYPASSES.inc()
+        return self.wsgi_app(environ, start_response)
+
+    def _answer(self, entry: Entry, environ: dict[str, Any], start_response: Any, method: str,
+                started: float) -> list[bytes] | None:
+        client = environ.get("REMOTE_ADDR") or "unknown"
+        limit_headers = self._hit_limit(entry, client)
+        if limit_headers is None:  # over the limit (or no limiter): the full path answers 429
+            return None
+        incoming = environ.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if if_none_match is not None and _matches(if_none_match, entry.etag):
+            status, headers, body = "304 NOT MODIFIED", entry.not_modified_headers, b""
+        else:
+            status, headers = "200 OK", entry.headers
+            body = entry.body if method == "GET" else b""
+        start_response(status, [*headers, *limit_headers, ("X-Request-ID", request_id)])
+        self._observe(method, entry.route, status[:3], started, request_id,
+                      environ.get("PATH_INFO", ""), client)
+        return [body]
+
+    def _hit_limit(self, entry: Entry, client: str) -> list[tuple[str, str]] | None:
+        """Count this request against the same Flask-Limiter counter the full path uses."""
+        if entry.limit is None:
+            return []
+        item = entry.limit
+        strategy = self.flask_app.extensions["rate_limiter"].limiter
+        try:
+            if type(strategy) is FixedWindowRateLimiter:  # the default: two storage calls
+                key = self._limit_keys.get((item, client, entry.scope))
+                if key is None:
+                    key = item.key_for(*self._limit_args(client, entry.scope))
+                    if len(self._limit_keys) > 10_000:
+                        self._limit_keys.clear()
+                    self._limit_keys[(item, client, entry.scope)] = key
+                count = strategy.storage.incr(key, item.get_expiry())
+                if count > item.amount:
+                    return None
+                remaining, reset_time = item.amount - count, strategy.storage.get_expiry(key)
+            else:
+                args = self._limit_args(client, entry.scope)
+                if not strategy.hit(item, *args):
+                    return None
+                stats = strategy.get_window_stats(item, *args)
+                remaining, reset_time = stats.remaining, stats.reset_time
+        except Exception:  # storage down: the full path decides (it falls back to memory)
+            return None
+        reset = int(reset_time + 1)
+        amount, remaining = str(item.amount), str(remaining)
+        return [("X-RateLimit-Limit", amount), ("X-RateLimit-Remaining", remaining),
+                ("X-RateLimit-Reset", str(reset)), ("RateLimit-Limit", amount),
+                ("RateLimit-Remaining", remaining),
+                ("RateLimit-Reset", str(max(0, reset - int(time.time()))))]
+
+    def _limit_args(self, client: str, scope: str) -> list[str]:
+        """Flask-Limiter's identifiers for an anonymous client's limit on one route."""
+        args = [f"ip:{client}", scope]
+        if self.key_prefix:
+            args.insert(0, self.key_prefix)
+        return args
+
+    def _observe(self, method: str, route: str, status: str, started: float, request_id: str,
+                 path: str, client: str) -> None:
+        duration = time.perf_counter() - started
+        children = self._metrics.get((method, route, status))
+        if children is None:
+            children = (observability.REQUESTS.labels(method, route, status),
+                        observability.LATENCY.labels(method, route, status))
+            self._metrics[(method, route, status)] = children
+        children[0].inc()
+        children[1].observe(duration)
+        observability.log_request(request_id, method, path, route, int(status), duration, None,
+                                  client, cache="hit")
+
+    def _fill(self, key: tuple[Any, ...], version: int, environ: dict[str, Any],
+              start_response: Any, method: str) -> Any:
+        """The full path; its answer is kept when it is a public 200 with an ETag."""
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured["status"] = status
+            captured["headers"] = headers
+            return start_response(status, headers, exc_info) if exc_info else \
+                start_response(status, headers)
+
+        result = self.wsgi_app(environ, capture)
+        status = captured.get("status", "")
+        if method != "GET" or not status.startswith("200"):
+            return result
+        headers = captured["headers"]
+        lowered = {name.lower(): value for name, value in headers}
+        length = lowered.get("content-length", "")
+        if (not lowered.get("cache-control", "").startswith("public")
+                or "etag" not in lowered or "set-cookie" in lowered
+                or NOTE_KEY not in environ
+                # streamed (no length) or too large: passed on as it comes, never buffered
+                or not length.isdigit() or int(length) > self.max_entry_bytes):
+            return result
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        kept = [(name, value) for name, value in headers if name.lower() not in PER_REQUEST]
+        limit, scope, route = environ[NOTE_KEY]
+        self._put(key, Entry(version, lowered["etag"], kept, _not_modified_headers(kept), body,
+                             limit, scope, route))
+        return [body]
+
+
+def init_app(app: Any) -> None:
+    """Put the response cache in front of ``app`` (unless ``RESPONSE_CACHE_MB`` is 0 or the
+    database is one no other connection can see). Call before any other WSGI middleware, so
+    it sits innermost and sees requests as ProxyFix and the host check leave them."""
+    config = app.config
+    if config["RESPONSE_CACHE_MB"] <= 0 or not DataVersion.usable(config["DATABASE_URL"]):
+        return
+    cache = ResponseCache(app.wsgi_app, app, max_bytes=config["RESPONSE_CACHE_MB"] * 1024 * 1024,
+                          max_entry_bytes=config["RESPONSE_CACHE_ENTRY_KB"] * 1024)
+    app.wsgi_app = cache
+    app.extensions["response_cache"] = cache
+
+
+def bind_engine(app: Any, engine: Any) -> None:
+    """Close the cache's own connections when the app's engine is disposed."""
+    from sqlalchemy import event
+
+    cache = app.extensions.get("response_cache")
+    if cache is not None:
+        event.listen(engine, "engine_disposed", lambda _engine: cache.version.close())
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    """The same test as the full path (``api.http``): a listed tag, ``W/`` form, or ``*``."""
+    tags = {tag.strip() for tag in if_none_match.split(",")}
+    return etag in tags or "*" in tags or ("W/" + etag) in tags
+
+
+def _not_modified_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """What the full path sends with a 304: werkzeug drops the entity headers, and ``Link``
+    is made only with a body."""
+    from werkzeug.datastructures import Headers
+
+    kept = Headers(headers)
+    remove_entity_headers(kept)
+    kept.remove("Link")
+    return list(kept.items())
+
+
+def note_request(environ: dict[str, Any], route: str, limiter: Any) -> None:
+    """Called by the full path after an anonymous GET: its route and the rate limit applied
+    (None when the route is exempt), so a stored answer is limited and counted the same way."""
+    current = limiter.current_limit if limiter is not None else None
+    if current is not None and current.breached:
+        return
+    if current is None:
+        environ[NOTE_KEY] = (None, "", route)
+    else:
+        environ[NOTE_KEY] = (current.limit, current.request_args[-1], route)

@@ -1,0 +1,190 @@
+"""The response cache in front of the app (api/fastpath.py): a repeated anonymous GET is
+answered from memory, and is indistinguishable from the full path's answer; a write anywhere
+(this app, another instance on the same database) is seen at once; keys, limits, size checks,
+logs and metrics still apply."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from flask import Flask
+
+from api import create_app
+from api import config
+from api.fastpath import ResponseCache
+from tests.conftest import serving
+
+#: Headers that differ per request by design.
+PER_REQUEST = {"X-Request-ID", "X-RateLimit-Remaining", "RateLimit-Remaining",
+               "X-RateLimit-Reset", "RateLimit-Reset", "Date"}
+URLS = [
+    "/api/v1/indicators?limit=50",
+    "/api/v1/indicators?limit=2&category=behavioral",
+    "/api/v1/hotlines/national-human-trafficking-hotline",
+    "/api/v1/hotlines/national-human-trafficking-hotline?lang=es",
+    "/api/v1/hotlines?format=csv",
+    "/api/v1/search?q=labor",
+    "/api/v1/vocabularies",
+    "/api/v1/changes?limit=5",
+    "/api/v1/export?lang=*",
+    "/api/v1",
+]
+
+
+def cache_of(app: Flask) -> ResponseCache:
+    cache = app.wsgi_app
+    assert isinstance(cache, ResponseCache), "the response cache is not in front of the app"
+    return cache
+
+
+def stable(headers) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {name: value for name, value in headers.items() if name not in PER_REQUEST}
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_a_cached_answer_is_the_full_answer(app, url):
+    cache_of(app).clear()
+    client = app.test_client()
+    first = client.get(url, headers={"Accept-Language": "es"})
+    assert first.status_code == 200
+    assert len(cache_of(app)._entries) == 1, "a public 200 should be kept"
+    again = client.get(url, headers={"Accept-Language": "es"})
+    assert again.status_code == 200
+    assert again.data == first.data
+    assert stable(again.headers) == stable(first.headers)
+    assert again.headers["X-Request-ID"] != first.headers["X-Request-ID"]
+    head = client.head(url, headers={"Accept-Language": "es"})
+    assert head.data == b"" and stable(head.headers) == stable(first.headers)
+    # A 304 from the cache carries what the full path's 304 carries.
+    conditional = {"Accept-Language": "es", "If-None-Match": first.headers["ETag"]}
+    cached_304 = client.get(url, headers=conditional)
+    cache_of(app).clear()
+    full_304 = client.get(url, headers=conditional)
+    assert cached_304.status_code == full_304.status_code == 304
+    assert cached_304.data == b""
+    assert stable(cached_304.headers) == stable(full_304.headers)
+
+
+def test_languages_and_hosts_are_kept_apart(app):
+    client = app.test_client()
+    url = "/api/v1/hotlines/national-human-trafficking-hotline"
+    english = client.get(url, headers={"Accept-Language": "en"}).get_json()["data"]
+    spanish = client.get(url, headers={"Accept-Language": "es"}).get_json()["data"]
+    assert english["lang"] == "en" and spanish["lang"] == "es"
+    assert client.get(url, headers={"Accept-Language": "es"}).get_json()["data"] == spanish
+    elsewhere = client.get(url, base_url="https://mirror.example.org").get_json()["data"]
+    assert elsewhere["links"]["self"].startswith("https://mirror.example.org/") \
+        if "links" in elsewhere else True
+    listed = client.get("/api/v1/indicators?limit=1", base_url="https://mirror.example.org")
+    assert listed.get_json()["links"]["self"].startswith("https://mirror.example.org/")
+
+
+def test_a_write_is_seen_by_the_next_anonymous_read(editor_app):
+    client, keys = editor_app.test_client(), editor_app.keys
+    url = "/api/v1/hotlines/national-human-trafficking-hotline"
+    before = client.get(url)
+    assert client.get(url).data == before.data  # now cached
+    patched = client.patch(url, json={"notes": {"en": "Changed.", "es": "Cambiado."}},
+                           headers={**keys.editor, "If-Match": before.headers["ETag"]})
+    assert patched.status_code == 200
+    after = client.get(url)
+    assert after.get_json()["data"]["notes"] == "Changed."
+    assert after.headers["ETag"] != before.headers["ETag"]
+    # The old ETag is no longer current: a full answer, not a 304.
+    assert client.get(url, headers={"If-None-Match": before.headers["ETag"]}).status_code == 200
+    retired = client.delete(url, headers={**keys.editor, "If-Match": after.headers["ETag"]})
+    assert retired.status_code in (200, 204)
+    gone = client.get(url)
+    assert gone.status_code == 410 and gone.mimetype == "application/problem+json"
+
+
+def test_a_write_through_another_instance_is_seen_at_once(editor_app):
+    """Two apps on one database are two instances: each has its own cache."""
+    url = "/api/v1/indicators?limit=100"
+    reader = create_app(config.TestConfig(editor_app.config["DATABASE_URL"])).test_client()
+    writer, keys = editor_app.test_client(), editor_app.keys
+    total = reader.get(url).get_json()["meta"]["total"]
+    reader.get(url)
+    indicator = reader.get(url).get_json()["data"][0]["id"]
+    one = writer.get(f"/api/v1/indicators/{indicator}", headers=keys.editor)
+    retired = writer.delete(f"/api/v1/indicators/{indicator}",
+                            headers={**keys.editor, "If-Match": one.headers["ETag"]})
+    assert retired.status_code in (200, 204)
+    after = reader.get(url).get_json()
+    assert after["meta"]["total"] == total - 1
+    assert indicator not in {item["id"] for item in after["data"]}
+
+
+def test_keys_are_never_answered_from_the_cache(editor_app):
+    client, keys = editor_app.test_client(), editor_app.keys
+    url = "/api/v1/hotlines?limit=100"
+    anonymous = client.get(url)
+    client.get(url)
+    restricted = client.get(url, headers=keys.reader)
+    assert restricted.headers["Cache-Control"] == "private, no-store"
+    assert restricted.get_json()["meta"]["total"] == anonymous.get_json()["meta"]["total"] + 1
+    bad = client.get(url, headers={"Authorization": "Bearer htc_000000000000_" + "x" * 43})
+    assert bad.status_code == 401
+    assert client.get(url, headers={"X-API-Key": "nonsense"}).status_code == 401
+    assert client.get(url).data == anonymous.data
+
+
+def test_cached_answers_count_against_the_rate_limit(seeded_url):
+    app = create_app({**config.TestConfig(seeded_url).as_dict(), "RATE_LIMIT_ANON": "3/minute"})
+    client = app.test_client()
+    url = "/api/v1/vocabularies"
+    remaining = [client.get(url).headers["RateLimit-Remaining"] for _ in range(3)]
+    assert remaining == ["2", "1", "0"]
+    limited = client.get(url)
+    assert limited.status_code == 429 and limited.mimetype == "application/problem+json"
+    assert int(limited.headers["Retry-After"]) > 0
+    # Another client has its own allowance.
+    other = client.get(url, environ_overrides={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.status_code == 200 and other.headers["RateLimit-Remaining"] == "2"
+
+
+def test_oversized_requests_are_refused_even_when_cached(app):
+    client = app.test_client()
+    url = "/api/v1/vocabularies"
+    client.get(url)
+    refused = client.get(url, headers={"X-Padding": "x" * 9000})
+    assert refused.status_code == 431 and refused.mimetype == "application/problem+json"
+
+
+def test_a_response_cache_of_zero_turns_it_off(seeded_url):
+    app = create_app({**config.TestConfig(seeded_url).as_dict(), "RESPONSE_CACHE_MB": 0})
+    assert not isinstance(app.wsgi_app, ResponseCache)
+    assert app.test_client().get("/api/v1/vocabularies").status_code == 200
+
+
+def test_cached_answers_are_logged_and_counted(seeded_url, tmp_path):
+    log = tmp_path / "gunicorn.log"
+    import requests
+
+    with serving(seeded_url, log, HTCONTENT_WORKERS="1") as base:
+        url = f"{base}/api/v1/indicators?limit=3"
+        first = requests.get(url, timeout=5)
+        cached = requests.get(url, headers={"X-Request-ID": "cached-one"}, timeout=5)
+        assert cached.content == first.content and cached.headers["X-Request-ID"] == "cached-one"
+        metrics = requests.get(f"{base}/metrics", timeout=5).text
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    entry = next(line for line in lines if line.get("request_id") == "cached-one")
+    assert entry["status"] == 200 and entry["route"] == "/api/v1/indicators"
+    assert entry["cache"] == "hit" and entry["client"] == "127.0.0.1"
+    assert 'htcontent_response_cache_total{outcome="hit"}' in metrics
+    hits = [line for line in metrics.splitlines()
+            if line.startswith('htcontent_http_requests_total{method="GET",'
+                               'route="/api/v1/indicators",status="200"}')]
+    assert hits and float(hits[0].split()[-1]) >= 2
+
+
+def test_answers_larger_than_an_entry_may_be_are_passed_through(seeded_url):
+    app = create_app({**config.TestConfig(seeded_url).as_dict(), "RESPONSE_CACHE_ENTRY_KB": 1})
+    client = app.test_client()
+    exported = client.get("/api/v1/export?lang=*")
+    assert exported.status_code == 200 and len(exported.get_json()["data"]) > 50
+    assert client.get("/api/v1/export?lang=*").data == exported.data
+    assert len(cache_of(app)._entries) == 0
+    client.get("/api/v1/hotlines/emergency-911")
+    assert len(cache_of(app)._entries) == 1
