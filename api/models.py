@@ -43,6 +43,7 @@ class Record(Base):
 
     __table_args__ = (
         Index("ix_records_type_status_id", "type", "status", "id"),
+        Index("ix_records_type_status_visibility_id", "type", "status", "visibility", "id"),
         Index("ix_records_type_updated", "type", "updated_at", "id"),
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -224,6 +225,47 @@ class Viewer:
         return "write" in self.scopes
 
 
+def data_version(session: Session) -> int:
+    """The counter every write transaction bumps (see :func:`lock_writes`)."""
+    return session.scalar(select(WriteLock.counter).where(WriteLock.id == 1)) or 0
+
+
+class VersionMemo:
+    """Values computed from the tables (list totals, search rankings), kept per database until
+    the next write transaction commits. The version is read before the value is computed, so a
+    value is never older than the version it is filed under."""
+
+    MAX_ITEMS = 4096
+
+    def __init__(self) -> None:
+        self._versions: dict[str, int] = {}
+        self._values: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, key: tuple[Any, ...], compute: Any) -> Any:
+        database = str(session.get_bind().url)
+        version = data_version(session)
+        with self._lock:
+            if self._versions.get(database) != version:
+                self._versions[database] = version
+                for stale in [k for k in self._values if k[0] == database]:
+                    del self._values[stale]
+            found = self._values.get((database, *key), _MISSING)
+        if found is not _MISSING:
+            return found
+        value = compute()
+        with self._lock:
+            if self._versions.get(database) == version:
+                if len(self._values) >= self.MAX_ITEMS:
+                    self._values.clear()
+                self._values[(database, *key)] = value
+        return value
+
+
+_MISSING = object()
+MEMO = VersionMemo()
+
+
 def visible(viewer: Viewer) -> Any:
     return and_(Record.status == PUBLISHED, Record.visibility.in_(viewer.visibilities))
 
@@ -289,12 +331,8 @@ def list_records(session: Session, record_type: str, args: dict[str, Any],
                  viewer: Viewer) -> Page:
     """One page of visible records of a type, filtered and sorted as ``args`` say."""
     conditions = [Record.type == record_type, visible(viewer)]
-    for flt in FILTERS[record_type]:
-        wanted = args.get(flt.param)
-        if wanted:
-            conditions.append(Record.id.in_(
-                select(RecordTerm.record_id).where(RecordTerm.name == flt.param,
-                                                   RecordTerm.value.in_(wanted))))
+    filters = [(flt.param, tuple(args[flt.param])) for flt in FILTERS[record_type]
+               if args.get(flt.param)]
     if args.get("updated_since") is not None:
         conditions.append(Record.updated_at >= as_utc(args["updated_since"]))
     if args.get("q"):
@@ -302,8 +340,20 @@ def list_records(session: Session, record_type: str, args: dict[str, Any],
         if matching is None:
             return Page([], 0, None)
         conditions.append(Record.id.in_(matching))
-    total = session.scalar(select(func.count()).select_from(Record).where(*conditions)) or 0
 
+    def count(with_filters: list[tuple[str, tuple[str, ...]]]) -> int:
+        where = conditions + [_term_filter(name, values, exists=False)
+                              for name, values in with_filters]
+        return session.scalar(select(func.count()).select_from(Record).where(*where)) or 0
+
+    key = ("total", record_type, viewer.visibilities, args.get("updated_since"), args.get("q"))
+    total = MEMO.get(session, (*key, tuple(filters)), lambda: count(filters))
+    if filters:
+        # A common term is found fastest by walking the list in order and probing each record
+        # (EXISTS); a rare one by collecting its few records first (IN).
+        everything = MEMO.get(session, (*key, ()), lambda: count([]))
+        common = total * 50 >= everything
+        conditions.extend(_term_filter(name, values, exists=common) for name, values in filters)
     sort = args.get("sort", "id")
     query: Select[Any] = select(Record).where(*conditions)
     if args.get("cursor"):
@@ -363,6 +413,16 @@ def _fts_hits(session: Session, q: str) -> Any:
             .join(matches, matches.c.doc_id == SearchDoc.doc_id).subquery())
 
 
+def _term_filter(name: str, values: tuple[str, ...], exists: bool) -> Any:
+    """Records carrying any of ``values`` for the filter ``name``."""
+    if exists:
+        return select(RecordTerm.record_id).where(
+            RecordTerm.record_id == Record.id, RecordTerm.name == name,
+            RecordTerm.value.in_(values)).exists()
+    return Record.id.in_(select(RecordTerm.record_id).where(RecordTerm.name == name,
+                                                            RecordTerm.value.in_(values)))
+
+
 def _matching_ids(session: Session, q: str) -> Select[Any] | None:
     hits = _fts_hits(session, q)
     return None if hits is None else select(hits.c.record_id)
@@ -383,20 +443,34 @@ def search(session: Session, q: str, types: list[str] | None, viewer: Viewer, li
         if match is None:
             raise CursorError("Not a cursor issued by this API.")
         offset = int(cursor[2:])
-    hits_ = _fts_hits(session, q)
-    if hits_ is None:
+    if _fts_hits(session, q) is None:
         return [], 0, None
+    ranked = MEMO.get(session, ("search", q, tuple(types or ()), viewer.visibilities),
+                      lambda: _ranking(session, q, types, viewer))
+    page = ranked[offset:offset + limit]
+    records = {record.id: record for record in session.scalars(
+        select(Record).where(Record.id.in_([record_id for record_id, _ in page]),
+                             visible(viewer)))}
+    # A record retired or hidden since the ranking was made is skipped rather than shown; the
+    # ranking itself is dropped at the next request (the version changed).
+    hits = [Hit(records[record_id], rank) for record_id, rank in page if record_id in records]
+    total = len(ranked)
+    next_cursor = f"o.{offset + limit}" if offset + limit < total else None
+    return hits, total, next_cursor
+
+
+def _ranking(session: Session, q: str, types: list[str] | None,
+             viewer: Viewer) -> list[tuple[str, float]]:
+    """Every visible record matching ``q``, best first: (id, rank)."""
+    hits_ = _fts_hits(session, q)
     best = (select(hits_.c.record_id, func.min(hits_.c.rank).label("rank"))
             .group_by(hits_.c.record_id).subquery())
     conditions = [visible(viewer)]
     if types:
         conditions.append(Record.type.in_(types))
-    base = select(Record, best.c.rank).join(best, best.c.record_id == Record.id).where(*conditions)
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    rows = session.execute(base.order_by(best.c.rank, Record.id).offset(offset).limit(limit)).all()
-    hits = [Hit(row[0], float(row[1])) for row in rows]
-    next_cursor = f"o.{offset + limit}" if offset + limit < total else None
-    return hits, total, next_cursor
+    query = (select(Record.id, best.c.rank).join(best, best.c.record_id == Record.id)
+             .where(*conditions).order_by(best.c.rank, Record.id))
+    return [(row[0], float(row[1])) for row in session.execute(query)]
 
 
 def snippet(text_: str, q: str, width: int = 160) -> str:

@@ -10,8 +10,7 @@ import json
 import pytest
 from flask import Flask
 
-from api import create_app
-from api import config
+from api import config, create_app
 from api.fastpath import ResponseCache
 from tests.conftest import serving
 
@@ -188,3 +187,32 @@ def test_answers_larger_than_an_entry_may_be_are_passed_through(seeded_url):
     assert len(cache_of(app)._entries) == 0
     client.get("/api/v1/hotlines/emergency-911")
     assert len(cache_of(app)._entries) == 1
+
+
+def test_totals_and_rankings_follow_every_write(editor_app):
+    """List totals and search rankings are computed once per data version: a write changes
+    them at once, for every kind of viewer."""
+    client, keys = editor_app.test_client(), editor_app.keys
+    lists = "/api/v1/hotlines?limit=1&purpose=victim_help"
+
+    def totals(headers=None):  # type: ignore[no-untyped-def]
+        listed = client.get(lists, headers=headers or {}).get_json()["meta"]["total"]
+        found = client.get("/api/v1/search?q=hotline&limit=1",
+                           headers=headers or {}).get_json()["meta"]["total"]
+        return listed, found
+
+    anonymous, restricted = totals(), totals(keys.reader)
+    assert totals() == anonymous and totals(keys.reader) == restricted  # memo hits
+    assert restricted[1] >= anonymous[1]
+    page = client.get("/api/v1/search?q=hotline&limit=100").get_json()["data"]
+    target = next(hit for hit in page if hit["type"] == "hotline")
+    url = f"/api/v1/hotlines/{target['id']}"
+    current = client.get(url, headers=keys.editor)
+    etag, helps = current.headers["ETag"], current.get_json()["data"]["purpose"] == "victim_help"
+    assert client.delete(url, headers={**keys.editor, "If-Match": etag}).status_code in (200, 204)
+    after = totals()
+    assert after == (anonymous[0] - helps, anonymous[1] - 1)
+    ids = {hit["id"] for hit in
+           client.get("/api/v1/search?q=hotline&limit=100").get_json()["data"]}
+    assert target["id"] not in ids
+    assert totals(keys.reader)[1] == restricted[1] - 1
