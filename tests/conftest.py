@@ -165,9 +165,9 @@ def serving(database_url: str, log: Path, **env_overrides: str) -> Iterator[str]
     try:
         while True:
             try:
-                if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
+                if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # still starting (or busy)
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"gunicorn did not start; see {log}:\n{log.read_text()[-2000:]}")
