@@ -42,6 +42,10 @@ class Config:
         #: answer it keeps, in KB. See api/fastpath.py.
         self.RESPONSE_CACHE_MB = _int("HTCONTENT_RESPONSE_CACHE_MB", 64)
         self.RESPONSE_CACHE_ENTRY_KB = _int("HTCONTENT_RESPONSE_CACHE_ENTRY_KB", 4096)
+        #: 0 (the default): every cached answer first checks the data version, so a write
+        #: anywhere is seen at once. N > 0: the version is checked at most every N ms, so
+        #: cached answers touch no database, and another process's writes show up to N ms late.
+        self.RESPONSE_CACHE_TRUST_MS = _int("HTCONTENT_RESPONSE_CACHE_TRUST_MS", 0)
         self.BASE_PATH = "/api/v1"
         # flask-restx defaults that would leak internals into error bodies.
         self.ERROR_INCLUDE_MESSAGE = False

@@ -68,11 +68,20 @@ class Entry:
 class DataVersion:
     """Reads ``write_lock.counter`` on a connection of its own per thread (autocommit, so each
     read sees the latest commit). ``None`` when the database cannot be reached; after a failure
-    it does not try again for a second, so an outage costs the full path nothing extra."""
+    it does not try again for a second, so an outage costs the full path nothing extra.
+
+    With ``trust_seconds`` > 0 a value read is reused for that long without asking the
+    database (any write through this process makes the next request ask): requests then touch
+    nothing, at the price of seeing another process's writes up to ``trust_seconds`` late.
+    """
 
     RETRY_AFTER_FAILURE = 1.0
 
-    def __init__(self, database_url: str, connect_timeout: int) -> None:
+    def __init__(self, database_url: str, connect_timeout: int,
+                 trust_seconds: float = 0.0) -> None:
+        self.trust_seconds = trust_seconds
+        self._trusted: tuple[int, float] | None = None
+        self._generation = 0
         url = make_url(database_url)
         self.sqlite_path: str | None = None
         self.pg_url: str | None = None
@@ -105,6 +114,23 @@ class DataVersion:
         return psycopg.connect(self.pg_url, autocommit=True, connect_timeout=self.connect_timeout)
 
     def read(self) -> int | None:
+        if self.trust_seconds > 0:
+            trusted = self._trusted
+            if trusted is not None and time.monotonic() - trusted[1] < self.trust_seconds:
+                return trusted[0]
+            generation, read_at = self._generation, time.monotonic()
+            value = self._read()
+            if value is not None and generation == self._generation:  # no write meanwhile
+                self._trusted = (value, read_at)
+            return value
+        return self._read()
+
+    def forget(self) -> None:
+        """A write went through this process: ask the database next time."""
+        self._generation += 1
+        self._trusted = None
+
+    def _read(self) -> int | None:
         connection = getattr(self._local, "connection", None)
         if connection is None:
             if time.monotonic() - self._failed_at < self.RETRY_AFTER_FAILURE:
@@ -152,7 +178,8 @@ class ResponseCache:
         self.max_bytes = max_bytes
         self.max_entry_bytes = max_entry_bytes
         config = flask_app.config
-        self.version = DataVersion(config["DATABASE_URL"], config["DB_CONNECT_TIMEOUT"])
+        self.version = DataVersion(config["DATABASE_URL"], config["DB_CONNECT_TIMEOUT"],
+                                   config.get("RESPONSE_CACHE_TRUST_MS", 0) / 1000)
         self.base_path = config["BASE_PATH"] + "/"
         self.key_prefix = config.get("RATELIMIT_KEY_PREFIX", "")
         self._entries: OrderedDict[tuple[Any, ...], Entry] = OrderedDict()
@@ -193,8 +220,15 @@ class ResponseCache:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         method = environ.get("REQUEST_METHOD")
         path = environ.get("PATH_INFO", "")
-        if method not in ("GET", "HEAD") or not (path.startswith(self.base_path)
-                                                 or path == self.base_path[:-1]):
+        if method not in ("GET", "HEAD"):
+            if self.version.trust_seconds > 0:
+                self.version.forget()  # before: a read racing this write asks again
+                try:
+                    return self.wsgi_app(environ, start_response)
+                finally:
+                    self.version.forget()  # and after it committed
+            return self.wsgi_app(environ, start_response)
+        if not (path.startswith(self.base_path) or path == self.base_path[:-1]):
             return self.wsgi_app(environ, start_response)
         if any(name in environ for name in BYPASS):
             return self._bypass(environ, start_response)

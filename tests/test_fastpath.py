@@ -216,3 +216,27 @@ def test_totals_and_rankings_follow_every_write(editor_app):
            client.get("/api/v1/search?q=hotline&limit=100").get_json()["data"]}
     assert target["id"] not in ids
     assert totals(keys.reader)[1] == restricted[1] - 1
+
+
+def test_a_trust_window_trades_freshness_across_processes_for_no_query(editor_app):
+    """With HTCONTENT_RESPONSE_CACHE_TRUST_MS, cached answers skip the version check: writes
+    through the same process still show at once, other processes' within the window."""
+    url = "/api/v1/hotlines/national-human-trafficking-hotline"
+    settings = {**config.TestConfig(editor_app.config["DATABASE_URL"]).as_dict(),
+                "RESPONSE_CACHE_TRUST_MS": 60_000}
+    trusting = create_app(settings)
+    client, keys = trusting.test_client(), editor_app.keys
+    before = client.get(url)
+    cache_of(trusting).version.close()  # a cached answer now cannot reach the database ...
+    cache_of(trusting).version._read = lambda: pytest.fail("asked the database")
+    assert client.get(url).data == before.data  # ... and needs not
+    del cache_of(trusting).version._read
+    other = editor_app.test_client()  # another process
+    changed = other.patch(url, json={"notes": {"en": "Elsewhere.", "es": "En otra parte."}},
+                          headers={**keys.editor, "If-Match": before.headers["ETag"]})
+    assert changed.status_code == 200
+    assert client.get(url).data == before.data  # within the window: not yet seen
+    mine = client.patch(url, json={"notes": {"en": "Here.", "es": "Aquí."}},
+                        headers={**keys.editor, "If-Match": changed.headers["ETag"]})
+    assert mine.status_code == 200
+    assert client.get(url).get_json()["data"]["notes"] == "Here."  # own write: at once
