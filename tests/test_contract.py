@@ -80,5 +80,8 @@ def test_schemathesis_finds_no_failure_with_an_editor_key(editor_app, tmp_path):
     with serving(url, tmp_path / "gunicorn.log",
                  HTCONTENT_RATE_LIMIT_AUTH_FAILURES="100000/minute") as base:
         output = schemathesis(base, "-H", editor_app.keys.chief["Authorization"].join(
-            ["Authorization: ", ""]), examples="60")
+            ["Authorization: ", ""]),
+            # An editor may read a retired record (to take its ETag and restore it): by
+            # design, so "deleted resource still available" does not apply to this key.
+            "--exclude-checks", "use_after_free", examples="60")
     assert "✅ Stateful" in output, output[-3000:]
