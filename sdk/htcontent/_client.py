@@ -19,6 +19,7 @@ import requests
 
 from ._errors import APIConnectionError, APITimeoutError, HTContentError, error_for
 from ._models import MODELS, Record, SearchHit, SyncResult, record_from_dict
+from ._snapshot import SnapshotError, SnapshotStore, write_snapshot
 
 __version__ = "0.1.0"
 USER_AGENT = f"htcontent/{__version__} python/{platform.python_version()}"
@@ -43,8 +44,15 @@ class Client:
     Every request has a timeout; safe requests are retried with exponential backoff and jitter
     on connection errors, 429 and 5xx (honouring ``Retry-After``). GETs are conditional: a 304
     is answered from the client's cache. With ``snapshot_path`` (a file written by
-    :meth:`export`), reads that cannot reach the API are served from the snapshot, and
-    :attr:`last_response_source` says ``"snapshot"``.
+    :meth:`export`, or a mirror written by :meth:`sync`), reads that cannot reach the API are
+    served from the snapshot, and :attr:`last_response_source` says ``"snapshot"``.
+
+    Offline reads need no load step: the export's SQLite index (written by :meth:`export`
+    next to the JSON) is opened read-only on the first offline read, a ``get`` is one indexed
+    lookup, and a ``list`` decodes only the records it yields, so a 100,000-record snapshot
+    answers its first ``get`` in milliseconds. A plain export JSON without a current index
+    (from an older SDK, or ``curl``) still works: the first offline read parses it once and
+    writes the index next to it. See :mod:`htcontent._snapshot` for the design.
     """
 
     def __init__(self, base_url: str | None = None, api_key: str | None = None, *,
@@ -64,7 +72,7 @@ class Client:
         self._session = session or requests.Session()
         self._owns_session = session is None
         self._cache: dict[str, tuple[str, Any]] = {}
-        self._snapshot: list[dict[str, Any]] | None = None
+        self._snapshot: SnapshotStore | None = None
         #: ``"network"``, ``"cache"`` (a 304) or ``"snapshot"`` (offline).
         self.last_response_source = "network"
         self.resources = Collection(self, "resources", "resource")
@@ -81,9 +89,15 @@ class Client:
         self.close()
 
     def close(self) -> None:
-        """Close the HTTP session (if the client made it)."""
+        """Close the HTTP session (if the client made it) and the snapshot, if opened."""
         if self._owns_session:
             self._session.close()
+        self._close_snapshot()
+
+    def _close_snapshot(self) -> None:
+        if self._snapshot is not None:
+            self._snapshot.close()
+            self._snapshot = None
 
     def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
@@ -164,11 +178,15 @@ class Client:
             self.last_response_source = "snapshot"
             return Response(200, None, {}, "snapshot")
 
-    def _snapshot_records(self) -> list[dict[str, Any]]:
+    def _snapshot_store(self) -> SnapshotStore:
+        """The snapshot, opened on the first offline read and kept until :meth:`close`."""
         if self._snapshot is None:
             if self.snapshot_path is None or not self.snapshot_path.exists():
                 raise HTContentError("the API is unreachable and there is no snapshot")
-            self._snapshot = json.loads(self.snapshot_path.read_text(encoding="utf-8"))["data"]
+            try:
+                self._snapshot = SnapshotStore.open(self.snapshot_path)
+            except SnapshotError as exc:
+                raise HTContentError(f"the API is unreachable and {exc}") from exc
         return self._snapshot
 
     # ------------------------------------------------------------------------------- reading
@@ -191,17 +209,19 @@ class Client:
         """
         return list(self.request("GET", "/api/v1/vocabularies").body["data"])
 
-    def export(self, path: str | os.PathLike[str]) -> int:
+    def export(self, path: str | os.PathLike[str], *, index: bool = True) -> int:
         """Write every visible record (every language) to ``path``, atomically; return how many.
+
+        ``path`` gets the export exactly as the API sends it (JSON). Unless ``index`` is
+        false, ``path`` + ``.sqlite`` gets its index too (records by id and by type), which
+        makes offline reads from it instant; without it the first offline read builds it.
 
         :calls: ``GET /api/v1/export?lang=*``
         """
         body = self.request("GET", "/api/v1/export", params={"lang": "*"}).body
-        target = Path(path)
-        temporary = target.with_name(target.name + ".tmp")
-        temporary.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
-        temporary.replace(target)
-        return len(body["data"])
+        if self.snapshot_path is not None and Path(path).resolve() == self.snapshot_path.resolve():
+            self._close_snapshot()  # the next offline read opens the new one
+        return write_snapshot(path, body, index=index)
 
     def sync(self, path: str | os.PathLike[str], *, page_size: int = 200,
              progress: Any = None) -> SyncResult:
@@ -240,14 +260,21 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
+_LANGS = frozenset({"en", "es"})
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def localize(value: Any, lang: str) -> Any:
     """A multilingual (``lang=*``) value in one language, English filling the gaps."""
+    # Scalars are passed through without a call: this runs for every field of every record
+    # read offline.
     if isinstance(value, dict):
-        if value and "en" in value and set(value) <= {"en", "es"}:
+        if "en" in value and value.keys() <= _LANGS:
             return value.get(lang) or value["en"]
-        return {key: localize(item, lang) for key, item in value.items()}
+        return {key: item if type(item) in _SCALARS else localize(item, lang)
+                for key, item in value.items()}
     if isinstance(value, list):
-        return [localize(item, lang) for item in value]
+        return [item if type(item) in _SCALARS else localize(item, lang) for item in value]
     return value
 
 
@@ -286,21 +313,10 @@ class Collection:
                 return
 
     def _from_snapshot(self, lang: str, filters: dict[str, Any]) -> Iterator[Record]:
-        fields = {"setting": "settings", "category": "category", "audience": "audiences",
-                  "trafficking_type": "trafficking_types", "nibrs": "nibrs_offenses",
-                  "kind": "kind", "topic": "topics", "purpose": "purpose",
-                  "requested_by": "requested_by"}
-        for data in self._client._snapshot_records():
-            if data.get("type") != self.record_type:
-                continue
-            keep = True
-            for name, wanted in filters.items():
-                wanted_set = set(wanted if isinstance(wanted, list | tuple) else [wanted])
-                have = data.get(fields.get(name, name))
-                have_set = set(have if isinstance(have, list) else [have])
-                keep = keep and bool(wanted_set & have_set)
-            if keep:
-                yield self.model.from_dict(_shown(data, lang))
+        """The snapshot's records of this type matching ``filters`` (each field must share a
+        value with the filter's), in export order, decoded only as they are yielded."""
+        for data in self._client._snapshot_store().records(self.record_type, filters):
+            yield self.model.from_dict(_shown(data, lang))
 
     def get(self, record_id: str, *, lang: str | None = None) -> Any:
         """One record.
@@ -310,9 +326,9 @@ class Collection:
         lang = lang or self._client.lang
         response = self._client._read(self._path(record_id), {"lang": lang})
         if response.source == "snapshot":
-            for data in self._client._snapshot_records():
-                if data["id"] == record_id and data.get("type") == self.record_type:
-                    return self.model.from_dict(_shown(data, lang))
+            data = self._client._snapshot_store().get(self.record_type, record_id)
+            if data is not None:
+                return self.model.from_dict(_shown(data, lang))
             raise HTContentError(f"{record_id} is not in the snapshot (the API is unreachable)")
         return self.model.from_dict(response.body["data"])
 
@@ -377,7 +393,10 @@ def _shown(data: dict[str, Any], lang: str) -> dict[str, Any]:
 
 
 class Mirror:
-    """A local SQLite copy of what the caller can read, with the token to continue from."""
+    """A local SQLite copy of what the caller can read, with the token to continue from.
+
+    Also usable as a snapshot: ``Client(snapshot_path=path)`` reads it in place when offline.
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.db = sqlite3.connect(str(path))
@@ -385,6 +404,8 @@ class Mirror:
                         "NOT NULL, version INTEGER NOT NULL, record TEXT NOT NULL)")
         self.db.execute("CREATE TABLE IF NOT EXISTS sync_state (key TEXT PRIMARY KEY, "
                         "value TEXT NOT NULL)")
+        # Offline reads from a mirror (``Client(snapshot_path=mirror)``) list by type.
+        self.db.execute("CREATE INDEX IF NOT EXISTS records_type ON records (type, id)")
         self.db.commit()
         row = self.db.execute("SELECT value FROM sync_state WHERE key = 'token'").fetchone()
         self.token: str | None = row[0] if row else None

@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 Text = str | dict[str, str]
 TextList = list[str] | dict[str, list[str]]
 T = TypeVar("T", bound="Record")
+#: Each record class's field names (``raw`` aside), worked out once per class.
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,14 @@ class Record:
     @classmethod
     def from_dict(cls: builtins.type[T], data: dict[str, Any]) -> T:
         """Build from a response's ``data`` (unknown fields are kept in :attr:`raw` only)."""
-        names = {f.name for f in dataclasses.fields(cls)} - {"raw"}
+        names = _FIELD_NAMES.get(cls)
+        if names is None:
+            names = _FIELD_NAMES[cls] = frozenset(f.name for f in dataclasses.fields(cls)) - {
+                "raw"}
         values: dict[str, Any] = {}
-        for name in names & set(data):
-            value = data[name]
+        for name, value in data.items():
+            if name not in names:
+                continue
             if name == "sources":
                 value = tuple(Source(s["url"], s["title"]) for s in value)
             elif name == "channels":
