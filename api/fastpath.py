@@ -35,6 +35,7 @@ from werkzeug.http import remove_entity_headers
 
 from . import observability
 from .http import MAX_HEADER_LENGTH, MAX_URL_LENGTH, REQUEST_ID
+from .protection import SECURITY_HEADERS
 
 #: Request headers that make a request bypass the cache: keys (the answer depends on who asks),
 #: and conditions the fast path does not evaluate itself.
@@ -396,13 +397,14 @@ def _matches(if_none_match: str, etag: str) -> bool:
 
 
 def _not_modified_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """What the full path sends with a 304: werkzeug drops the entity headers, and ``Link``
-    is made only with a body."""
+    """What the full path sends with a 304: werkzeug drops the entity headers; ``Link`` and the
+    security headers (which describe a body) come only with a body."""
     from werkzeug.datastructures import Headers
 
     kept = Headers(headers)
     remove_entity_headers(kept)
-    kept.remove("Link")
+    for name in ("Link", *SECURITY_HEADERS):
+        kept.remove(name)
     return list(kept.items())
 
 

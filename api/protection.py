@@ -31,6 +31,9 @@ def make_limiter() -> Limiter:
         in_memory_fallback_enabled=True,
     )
 
+#: Set on every response with a body (see :func:`_security_headers`).
+SECURITY_HEADERS = ("X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options",
+                    "Content-Security-Policy")
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
 DOCS_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
             "script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
@@ -75,11 +78,12 @@ def note_auth_failure() -> None:
 
 def _security_headers(response: Response) -> Response:
     headers = response.headers
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "no-referrer"
-    headers["X-Frame-Options"] = "DENY"
-    headers["Content-Security-Policy"] = (DOCS_CSP if request.path.startswith("/api/v1/docs")
-                                          else JSON_CSP)
+    if response.status_code != 304:  # a 304 has no body: the client keeps the 200's headers
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "no-referrer"
+        headers["X-Frame-Options"] = "DENY"
+        headers["Content-Security-Policy"] = (DOCS_CSP if request.path.startswith("/api/v1/docs")
+                                              else JSON_CSP)
     limiter_retry_after = headers.pop("X-Limiter-Retry-After", None)
     if response.status_code == 429 and "Retry-After" not in headers and limiter_retry_after:
         headers["Retry-After"] = limiter_retry_after
@@ -100,8 +104,8 @@ def init_app(app: Flask) -> None:
     app.extensions["rate_limiter"] = limiter
     CORS(app, resources={r"/*": {"origins": "*"}}, send_wildcard=True,
          methods=["GET", "HEAD", "OPTIONS"], supports_credentials=False,
-         expose_headers=["ETag", "Last-Modified", "Link", "X-Request-ID", "Content-Language",
-                         "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
-                         "Retry-After"],
+         # Content-Language and Last-Modified are CORS-safelisted: readable without this.
+         expose_headers=["ETag", "Link", "X-Request-ID", "RateLimit-Limit",
+                         "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"],
          allow_headers=["Accept-Language", "If-None-Match", "If-Modified-Since",
                         "X-Request-ID"], max_age=600)

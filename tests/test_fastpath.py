@@ -63,6 +63,11 @@ def test_a_cached_answer_is_the_full_answer(app, url):
     assert cached_304.status_code == full_304.status_code == 304
     assert cached_304.data == b""
     assert stable(cached_304.headers) == stable(full_304.headers)
+    # A 304 has no body: it carries the cache validators and limits, not the body's headers.
+    assert "Content-Security-Policy" in first.headers
+    assert "Content-Security-Policy" not in cached_304.headers
+    assert cached_304.headers["ETag"] == first.headers["ETag"]
+    assert cached_304.headers["Access-Control-Allow-Origin"] == "*"
 
 
 def test_languages_and_hosts_are_kept_apart(app):
