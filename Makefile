@@ -4,11 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml sdk/pyproject.toml | sha1sum | cut -c1-12)
+BENCH_STAMP := $(VENV)/.bench-$(shell sha1sum pyproject.toml | cut -c1-12)
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export FLASK_APP := api
 
 .DEFAULT_GOAL := help
-.PHONY: help install run seed openapi lint test test-postgres test-browser cluster cluster-stop clean
+.PHONY: help install run seed openapi lint test test-postgres test-browser cluster cluster-stop bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -51,6 +52,13 @@ cluster: install ## Two API instances (PostgreSQL, Redis) behind a caching nginx
 
 cluster-stop: ## Stop exactly what `make cluster` started
 	deploy/cluster.sh stop
+
+$(BENCH_STAMP): pyproject.toml
+	$(BIN)/pip install --quiet -e '.[bench]'
+	@rm -f $(VENV)/.bench-* && touch $(BENCH_STAMP)
+
+bench: install $(BENCH_STAMP) ## Benchmarks vs baselines, by hand, not in CI (BENCH_ARGS=--quick)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean: ## Remove .venv, instance/ and caches
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

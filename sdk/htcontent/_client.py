@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import hashlib
 import json
 import os
 import platform
@@ -147,10 +148,13 @@ class Client:
                 continue
             break
         headers_out = dict(response.headers)
-        if response.status_code == 304 and cache_key:
-            _etag, cached_body = self._cache[cache_key + "|" + send.get("Authorization", "")]
+        if response.status_code == 304:
+            cached = self._cache.get(cache_key + "|" + send.get("Authorization", ""))
+            if cached is None:  # the caller sent its own If-None-Match: it has the body
+                self.last_response_source = "network"
+                return Response(304, None, headers_out, "network")
             self.last_response_source = "cache"
-            return Response(200, cached_body, headers_out, "cache")
+            return Response(200, cached[1], headers_out, "cache")
         if response.status_code >= 400:
             try:
                 problem = response.json()
@@ -237,8 +241,19 @@ class Client:
         try:
             while True:
                 params = {"since": mirror.token, "lang": "*", "limit": page_size}
-                body = self.request("GET", "/api/v1/changes", params=params).body
+                # A mirror remembers the ETag of its last empty page, so a sync with nothing
+                # new (from any process) is a single bodiless 304.
+                known = mirror.noop_etag(page_size, self.api_key)
+                answer = self.request("GET", "/api/v1/changes", params=params,
+                                      headers={"If-None-Match": known} if known else None)
                 requests_made += 1
+                if answer.status == 304:
+                    break
+                body = answer.body
+                if (not body["data"] and not body["meta"]["has_more"]
+                        and body["meta"]["next_token"] == mirror.token
+                        and answer.headers.get("ETag")):
+                    mirror.remember_noop(page_size, self.api_key, answer.headers["ETag"])
                 up, down = mirror.apply(body["data"], body["meta"]["next_token"])
                 upserted += up
                 deleted += down
@@ -409,6 +424,26 @@ class Mirror:
         self.db.commit()
         row = self.db.execute("SELECT value FROM sync_state WHERE key = 'token'").fetchone()
         self.token: str | None = row[0] if row else None
+
+    def _noop_key(self, page_size: int, api_key: str | None) -> str:
+        who = hashlib.sha256((api_key or "").encode()).hexdigest()[:16]
+        return f"{self.token}|{page_size}|{who}"
+
+    def noop_etag(self, page_size: int, api_key: str | None) -> str | None:
+        """The ETag of an empty feed page at the current token, for this page size and key."""
+        if self.token is None:
+            return None
+        row = self.db.execute("SELECT value FROM sync_state WHERE key = 'noop'").fetchone()
+        if row is None:
+            return None
+        key, _, etag = row[0].partition(" ")
+        return etag if key == self._noop_key(page_size, api_key) else None
+
+    def remember_noop(self, page_size: int, api_key: str | None, etag: str) -> None:
+        with self.db:
+            self.db.execute("INSERT INTO sync_state (key, value) VALUES ('noop', ?) "
+                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                            (f"{self._noop_key(page_size, api_key)} {etag}",))
 
     def apply(self, entries: list[dict[str, Any]], next_token: str) -> tuple[int, int]:
         """Apply one page of the feed and its token in one transaction."""

@@ -287,3 +287,16 @@ def test_a_no_op_sync_is_exactly_one_request(api, tmp_path):
         assert client.sync(mirror, page_size=25).requests == 1
         assert client.sync(mirror, page_size=25).requests == 1
     assert len(session.sent) == 3
+    # The mirror remembers its empty page's ETag: a new process's no-op sync is a bodiless 304.
+    statuses: list[int] = []
+    fresh = requests.Session()
+    fresh.hooks["response"].append(lambda response, **_: statuses.append(response.status_code))
+    with Client(api["url"], session=fresh) as client:
+        result = client.sync(mirror, page_size=25)
+    assert (result.upserted, result.deleted, result.requests) == (0, 0, 1)
+    assert statuses == [304]
+    # With another page size (another URL) the remembered ETag is not used.
+    statuses.clear()
+    with Client(api["url"], session=fresh) as client:
+        assert client.sync(mirror, page_size=30).requests == 1
+    assert statuses == [200]
