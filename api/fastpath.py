@@ -41,6 +41,9 @@ from .protection import SECURITY_HEADERS
 #: and conditions the fast path does not evaluate itself.
 BYPASS = ("HTTP_AUTHORIZATION", "HTTP_X_API_KEY", "HTTP_IF_MODIFIED_SINCE", "HTTP_RANGE",
           "HTTP_IF_RANGE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")
+#: Request headers that are part of the cache key, and the longest value kept in a key.
+KEYED_HEADERS = ("HTTP_HOST", "HTTP_ACCEPT_LANGUAGE", "HTTP_ACCEPT", "HTTP_ORIGIN")
+MAX_KEYED_HEADER = 256
 #: Headers written per request, never stored.
 PER_REQUEST = frozenset({"x-request-id", "x-ratelimit-limit", "x-ratelimit-remaining",
                          "x-ratelimit-reset", "ratelimit-limit", "ratelimit-remaining",
@@ -83,6 +86,7 @@ class DataVersion:
         self.trust_seconds = trust_seconds
         self._trusted: tuple[int, float] | None = None
         self._generation = 0
+        self._trust_lock = threading.Lock()
         url = make_url(database_url)
         self.sqlite_path: str | None = None
         self.pg_url: str | None = None
@@ -121,15 +125,17 @@ class DataVersion:
                 return trusted[0]
             generation, read_at = self._generation, time.monotonic()
             value = self._read()
-            if value is not None and generation == self._generation:  # no write meanwhile
-                self._trusted = (value, read_at)
+            with self._trust_lock:
+                if value is not None and generation == self._generation:  # no write meanwhile
+                    self._trusted = (value, read_at)
             return value
         return self._read()
 
     def forget(self) -> None:
         """A write went through this process: ask the database next time."""
-        self._generation += 1
-        self._trusted = None
+        with self._trust_lock:
+            self._generation += 1
+            self._trusted = None
 
     def _read(self) -> int | None:
         connection = getattr(self._local, "connection", None)
@@ -199,17 +205,23 @@ class ResponseCache:
                     self._entries.move_to_end(key)
         return entry
 
+    @staticmethod
+    def _cost(key: tuple[Any, ...], entry: Entry) -> int:
+        """Bytes an entry holds, roughly: body, headers, key, and object overhead."""
+        return (len(entry.body) + 2048
+                + sum(len(name) + len(value) for name, value in entry.headers) * 2
+                + sum(len(part) for part in key if isinstance(part, str)))
+
     def _put(self, key: tuple[Any, ...], entry: Entry) -> None:
-        size = len(entry.body) + 512
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
-                self._size -= len(old.body) + 512
+                self._size -= self._cost(key, old)
             self._entries[key] = entry
-            self._size += size
+            self._size += self._cost(key, entry)
             while self._size > self.max_bytes and self._entries:
-                _, evicted = self._entries.popitem(last=False)
-                self._size -= len(evicted.body) + 512
+                evicted_key, evicted = self._entries.popitem(last=False)
+                self._size -= self._cost(evicted_key, evicted)
 
     def clear(self) -> None:
         with self._lock:
@@ -237,8 +249,11 @@ class ResponseCache:
         if len(path) + len(query) > MAX_URL_LENGTH - 64:
             return self._bypass(environ, start_response)
         for name, value in environ.items():
-            if name.startswith("HTTP_") and len(value) > MAX_HEADER_LENGTH:
+            if ((name.startswith("HTTP_") or name in ("CONTENT_TYPE", "CONTENT_LENGTH"))
+                    and len(value) > MAX_HEADER_LENGTH):
                 return self._bypass(environ, start_response)
+        if any(len(environ.get(name) or "") > MAX_KEYED_HEADER for name in KEYED_HEADERS):
+            return self._bypass(environ, start_response)  # keys stay small: memory is bounded
         started = time.perf_counter()
         version = self.version.read()
         if version is None:  # the database is unreachable: the full path says so
@@ -414,6 +429,8 @@ def note_request(environ: dict[str, Any], route: str, limiter: Any) -> None:
     current = limiter.current_limit if limiter is not None else None
     if current is not None and current.breached:
         return
+    if limiter is not None and len(limiter.current_limits) > 1:
+        return  # the fast path counts one limit; with several, every answer takes the full path
     if current is None:
         environ[NOTE_KEY] = (None, "", route)
     else:

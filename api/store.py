@@ -236,10 +236,15 @@ class VersionMemo:
     value is never older than the version it is filed under."""
 
     MAX_ITEMS = 4096
+    #: A ranking longer than this is not kept, and all kept values together hold at most
+    #: MAX_HELD items, so memory stays bounded whatever callers search for.
+    MAX_LIST = 20_000
+    MAX_HELD = 200_000
 
     def __init__(self) -> None:
         self._versions: dict[str, int] = {}
         self._values: dict[tuple[Any, ...], Any] = {}
+        self._held = 0
         self._lock = threading.Lock()
 
     def get(self, session: Session, key: tuple[Any, ...], compute: Any) -> Any:
@@ -249,16 +254,22 @@ class VersionMemo:
             if self._versions.get(database) != version:
                 self._versions[database] = version
                 for stale in [k for k in self._values if k[0] == database]:
-                    del self._values[stale]
+                    gone = self._values.pop(stale)
+                    self._held -= len(gone) if isinstance(gone, list) else 1
             found = self._values.get((database, *key), _MISSING)
         if found is not _MISSING:
             return found
         value = compute()
+        size = len(value) if isinstance(value, list) else 1
+        if size > self.MAX_LIST:
+            return value  # too big to keep: computed again next time
         with self._lock:
             if self._versions.get(database) == version:
-                if len(self._values) >= self.MAX_ITEMS:
+                if len(self._values) >= self.MAX_ITEMS or self._held + size > self.MAX_HELD:
                     self._values.clear()
+                    self._held = 0
                 self._values[(database, *key)] = value
+                self._held += size
         return value
 
 
@@ -445,7 +456,10 @@ def search(session: Session, q: str, types: list[str] | None, viewer: Viewer, li
         offset = int(cursor[2:])
     if _fts_hits(session, q) is None:
         return [], 0, None
-    ranked = MEMO.get(session, ("search", q, tuple(types or ()), viewer.visibilities),
+    # Queries that search the same thing share one ranking ("Help", "help  " ...).
+    same = (tuple(_terms(q)) if session.get_bind().dialect.name != "postgresql"
+            else " ".join(q.lower().split()))
+    ranked = MEMO.get(session, ("search", same, tuple(types or ()), viewer.visibilities),
                       lambda: _ranking(session, q, types, viewer))
     page = ranked[offset:offset + limit]
     records = {record.id: record for record in session.scalars(

@@ -245,3 +245,22 @@ def test_a_trust_window_trades_freshness_across_processes_for_no_query(editor_ap
                         headers={**keys.editor, "If-Match": changed.headers["ETag"]})
     assert mine.status_code == 200
     assert client.get(url).get_json()["data"]["notes"] == "Here."  # own write: at once
+
+
+def test_every_configured_limit_applies_to_cached_answers(seeded_url):
+    app = create_app({**config.TestConfig(seeded_url).as_dict(),
+                      "RATE_LIMIT_ANON": "100/second;3/minute"})
+    client = app.test_client()
+    statuses = [client.get("/api/v1/vocabularies").status_code for _ in range(5)]
+    assert statuses == [200, 200, 200, 429, 429]
+
+
+def test_oversized_content_headers_and_long_key_headers(app):
+    client = app.test_client()
+    url = "/api/v1/vocabularies"
+    client.get(url)
+    assert client.get(url, headers={"Content-Type": "x" * 9000}).status_code == 431
+    cache_of(app).clear()
+    long_accept = client.get(url, headers={"Accept": "application/json," + "x" * 500})
+    assert long_accept.status_code == 200
+    assert len(cache_of(app)._entries) == 0  # never part of a key: memory stays bounded
