@@ -34,7 +34,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.http import remove_entity_headers
 
 from . import observability
-from .http import MAX_HEADER_LENGTH, MAX_URL_LENGTH, REQUEST_ID
+from .http import MAX_HEADER_LENGTH, MAX_URL_LENGTH, REQUEST_ID, etag_matches
 from .protection import SECURITY_HEADERS
 
 #: Request headers that make a request bypass the cache: keys (the answer depends on who asks),
@@ -284,7 +284,7 @@ class ResponseCache:
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
-        if if_none_match is not None and _matches(if_none_match, entry.etag):
+        if if_none_match is not None and etag_matches(if_none_match, entry.etag):
             status, headers, body = "304 NOT MODIFIED", entry.not_modified_headers, b""
         else:
             status, headers = "200 OK", entry.headers
@@ -403,12 +403,6 @@ def bind_engine(app: Any, engine: Any) -> None:
     cache = app.extensions.get("response_cache")
     if cache is not None:
         event.listen(engine, "engine_disposed", lambda _engine: cache.version.close())
-
-
-def _matches(if_none_match: str, etag: str) -> bool:
-    """The same test as the full path (``api.http``): a listed tag, ``W/`` form, or ``*``."""
-    tags = {tag.strip() for tag in if_none_match.split(",")}
-    return etag in tags or "*" in tags or ("W/" + etag) in tags
 
 
 def _not_modified_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -156,8 +156,11 @@ def _not_modified(etag: str) -> bool:
     """``If-None-Match`` names this ETag. (``If-Modified-Since`` is not honoured: timestamps
     have one-second precision, so a change within the same second would be missed.)"""
     if_none_match = request.headers.get("If-None-Match")
-    if if_none_match is None:
-        return False
+    return if_none_match is not None and etag_matches(if_none_match, etag)
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """An ``If-None-Match`` value names ``etag``: listed, in its ``W/`` form, or ``*``."""
     tags = {tag.strip() for tag in if_none_match.split(",")}
     return etag in tags or "*" in tags or ("W/" + etag) in tags
 

@@ -56,7 +56,7 @@ sys.path.insert(0, str(ROOT / "sdk"))
 from htcontent import Client, Mirror  # noqa: E402
 from htcontent._client import _shown  # noqa: E402
 from htcontent._models import Indicator  # noqa: E402
-from htcontent._snapshot import FILTER_FIELDS, index_path, write_snapshot  # noqa: E402
+from htcontent._snapshot import _matches, index_path, write_snapshot  # noqa: E402
 
 
 def say(message: str) -> None:
@@ -178,13 +178,7 @@ def old_list(path: Path, lang: str, filters: dict[str, Any]) -> Iterator[Indicat
     for data in old_records(path):
         if data.get("type") != "indicator":
             continue
-        keep = True
-        for name, wanted in filters.items():
-            wanted_set = set(wanted if isinstance(wanted, list | tuple) else [wanted])
-            have = data.get(FILTER_FIELDS.get(name, name))
-            have_set = set(have if isinstance(have, list) else [have])
-            keep = keep and bool(wanted_set & have_set)
-        if keep:
+        if _matches(data, filters):  # the SDK's own filter rule, as the old scan applied it
             yield Indicator.from_dict(_shown(data, lang))
 
 
