@@ -6,12 +6,16 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+#: Where the response cache leaves the data version it read for the request (WSGI environ),
+#: and where :func:`api.store.data_version` keeps it for a transaction (``Session.info``).
+VERSION_ENVIRON = "htcontent.data_version"
+VERSION_INFO = "data_version"
 
 
 def make_engine(url: str, connect_timeout: int = 3) -> Engine:
@@ -64,6 +68,11 @@ def session() -> Session:
     """The session of the current request (or app context), opened on first use."""
     if "db_session" not in g:
         g.db_session = current_app.extensions["db_sessionmaker"]()
+        if has_request_context():
+            # The response cache read the data version just before this request: reuse it.
+            version = request.environ.get(VERSION_ENVIRON)
+            if version is not None:
+                g.db_session.info[VERSION_INFO] = version
     return g.db_session  # type: ignore[no-any-return]
 
 

@@ -3,8 +3,9 @@
 CAD screens and partner mirrors ask for the same few URLs over and over. The first anonymous
 ``GET`` of a URL goes through the whole app; if the answer is a public ``200`` with an ETag,
 its bytes and headers are kept. Later identical requests are answered by this WSGI middleware
-without Flask, the serializer or any query of the records: it checks one number, the data
-version (``write_lock.counter``, bumped inside every write transaction), and replays the
+without Flask, the serializer or any query of the records: it checks the data version
+(``write_lock``: a random epoch per database and a counter bumped inside every write
+transaction; see :func:`api.store.lock_writes`), and replays the
 stored answer, or a ``304`` when ``If-None-Match`` names its ETag.
 
 What every answer still gets, exactly as on the full path: rate limiting (the same
@@ -15,8 +16,10 @@ knows how to answer it (401, 414, 503, ...).
 
 Why a version read per request and not a notification: it is the only check that is exact
 across processes and instances (a write through one instance is never hidden by another's
-cache). On SQLite it is a one-row read on a connection this middleware keeps per thread (a few
-microseconds); on PostgreSQL one round trip.
+cache). On SQLite it is a one-row read on a pooled connection of this middleware's own (a few
+microseconds); on PostgreSQL one round trip. A request that misses hands the version it read
+to the full path (``environ[api.db.VERSION_ENVIRON]``), which files what it computes under
+it.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.http import remove_entity_headers
 
 from . import observability
+from .db import VERSION_ENVIRON
 from .http import MAX_HEADER_LENGTH, MAX_URL_LENGTH, REQUEST_ID, etag_matches
 from .protection import SECURITY_HEADERS
 
@@ -59,7 +63,7 @@ NOTE_KEY = "htcontent.fastpath"
 class Entry:
     """One stored answer: what it is valid for and what to replay."""
 
-    version: int
+    version: Version
     etag: str
     headers: list[tuple[str, str]]  # the 200's headers, without the per-request ones
     not_modified_headers: list[tuple[str, str]]  # the same for a 304
@@ -69,10 +73,16 @@ class Entry:
     route: str  # the URL rule, for logs and metrics
 
 
+#: A data version: the database's random epoch and its write counter (``write_lock``).
+Version = tuple[str, int]
+
+
 class DataVersion:
-    """Reads ``write_lock.counter`` on a connection of its own per thread (autocommit, so each
-    read sees the latest commit). ``None`` when the database cannot be reached; after a failure
-    it does not try again for a second, so an outage costs the full path nothing extra.
+    """Reads the data version (``write_lock``'s epoch and counter) on connections of its own:
+    autocommit, so each read sees the latest commit, and pooled, so a server that starts a
+    thread per request reuses them (at most ``MAX_IDLE`` are kept open). ``None`` when the
+    database cannot be reached; after a failure it does not try again for a second, so an
+    outage costs the full path nothing extra.
 
     With ``trust_seconds`` > 0 a value read is reused for that long without asking the
     database (any write through this process makes the next request ask): requests then touch
@@ -80,11 +90,13 @@ class DataVersion:
     """
 
     RETRY_AFTER_FAILURE = 1.0
+    MAX_IDLE = 8
+    QUERY = "SELECT epoch, counter FROM write_lock WHERE id = 1"
 
     def __init__(self, database_url: str, connect_timeout: int,
                  trust_seconds: float = 0.0) -> None:
         self.trust_seconds = trust_seconds
-        self._trusted: tuple[int, float] | None = None
+        self._trusted: tuple[Version, float] | None = None
         self._generation = 0
         self._trust_lock = threading.Lock()
         url = make_url(database_url)
@@ -95,10 +107,10 @@ class DataVersion:
         else:
             self.pg_url = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self.connect_timeout = max(1, min(connect_timeout, 2))
-        self._local = threading.local()
         self._failed_at = 0.0
-        self._opened: list[Any] = []
-        self._opened_lock = threading.Lock()
+        self._idle: list[Any] = []  # last in, first out: the warmest connection is reused
+        self._pool_lock = threading.Lock()
+        self._pool_generation = 0  # bumped by close(): connections out at the time are dropped
 
     @staticmethod
     def usable(database_url: str) -> bool:
@@ -111,14 +123,18 @@ class DataVersion:
 
     def _connect(self) -> Any:
         if self.sqlite_path is not None:
-            connection = sqlite3.connect(self.sqlite_path, isolation_level=None,
-                                         check_same_thread=False, timeout=1)
-            return connection
+            return sqlite3.connect(self.sqlite_path, isolation_level=None,
+                                   check_same_thread=False, timeout=1)
         import psycopg
 
-        return psycopg.connect(self.pg_url, autocommit=True, connect_timeout=self.connect_timeout)
+        # A dead peer is noticed in seconds, not at the kernel's default of hours, and a read
+        # stuck behind a lock gives up: either way the request takes the full path.
+        return psycopg.connect(self.pg_url, autocommit=True, connect_timeout=self.connect_timeout,
+                               keepalives=1, keepalives_idle=10, keepalives_interval=3,
+                               keepalives_count=3, tcp_user_timeout=5000,
+                               options="-c statement_timeout=2000")
 
-    def read(self) -> int | None:
+    def read(self) -> Version | None:
         if self.trust_seconds > 0:
             trusted = self._trusted
             if trusted is not None and time.monotonic() - trusted[1] < self.trust_seconds:
@@ -137,42 +153,54 @@ class DataVersion:
             self._generation += 1
             self._trusted = None
 
-    def _read(self) -> int | None:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            if time.monotonic() - self._failed_at < self.RETRY_AFTER_FAILURE:
-                return None
+    def _read(self) -> Version | None:
+        with self._pool_lock:
+            connection = self._idle.pop() if self._idle else None
+            generation = self._pool_generation
+        # A kept connection may have died meanwhile (database restarted): one new try.
+        for reused in ((True, False) if connection is not None else (False,)):
+            if not reused:
+                if time.monotonic() - self._failed_at < self.RETRY_AFTER_FAILURE:
+                    return None
+                try:
+                    connection = self._connect()
+                except Exception:
+                    self._failed_at = time.monotonic()
+                    return None
             try:
-                connection = self._local.connection = self._connect()
+                row = connection.execute(self.QUERY).fetchone()
             except Exception:
-                self._failed_at = time.monotonic()
-                return None
-            with self._opened_lock:
-                self._opened.append(connection)
-        try:
-            row = connection.execute("SELECT counter FROM write_lock WHERE id = 1").fetchone()
-        except Exception:
-            self._local.connection = None
-            self._failed_at = time.monotonic()
-            with self._opened_lock:
-                if connection in self._opened:
-                    self._opened.remove(connection)
-            try:
-                connection.close()
-            except Exception:  # already broken
-                pass
-            return None
-        return None if row is None else int(row[0])
+                _close(connection)
+                if not reused:
+                    self._failed_at = time.monotonic()
+                continue
+            with self._pool_lock:
+                if generation == self._pool_generation and len(self._idle) < self.MAX_IDLE:
+                    self._idle.append(connection)
+                    connection = None
+            if connection is not None:
+                _close(connection)
+            return None if row is None else (str(row[0]), int(row[1]))
+        return None
+
+    def open_connections(self) -> int:
+        """How many idle connections are kept (for tests and diagnostics)."""
+        return len(self._idle)
 
     def close(self) -> None:
-        """Close every connection it opened (threads reconnect on their next read)."""
-        with self._opened_lock:
-            opened, self._opened = self._opened, []
-        for connection in opened:
-            try:
-                connection.close()
-            except Exception:  # closing is best effort
-                pass
+        """Close the kept connections; those in use are closed when they come back."""
+        with self._pool_lock:
+            idle, self._idle = self._idle, []
+            self._pool_generation += 1
+        for connection in idle:
+            _close(connection)
+
+
+def _close(connection: Any) -> None:
+    try:
+        connection.close()
+    except Exception:  # closing is best effort
+        pass
 
 
 class ResponseCache:
@@ -194,6 +222,7 @@ class ResponseCache:
         self._lock = threading.Lock()
         self._metrics: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self._limit_keys: dict[tuple[Any, str, str], str] = {}
+        self._seen: Version | None = None
 
     # ------------------------------------------------------------------------- the cache
 
@@ -258,6 +287,9 @@ class ResponseCache:
         version = self.version.read()
         if version is None:  # the database is unreachable: the full path says so
             return self._bypass(environ, start_response)
+        if version != self._seen:  # data changed: every entry is stale, free their memory
+            self._seen = version
+            self.clear()
         key = (path, query, environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
                environ.get("SERVER_PORT"), environ.get("wsgi.url_scheme"),
                environ.get("SCRIPT_NAME", ""), environ.get("HTTP_ACCEPT_LANGUAGE"),
@@ -347,10 +379,11 @@ class ResponseCache:
         observability.log_request(request_id, method, path, route, int(status), duration, None,
                                   client, cache="hit")
 
-    def _fill(self, key: tuple[Any, ...], version: int, environ: dict[str, Any],
+    def _fill(self, key: tuple[Any, ...], version: Version, environ: dict[str, Any],
               start_response: Any, method: str) -> Any:
         """The full path; its answer is kept when it is a public 200 with an ETag."""
         captured: dict[str, Any] = {}
+        environ[VERSION_ENVIRON] = version
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             captured["status"] = status

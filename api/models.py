@@ -157,3 +157,5 @@ class WriteLock(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     counter: Mapped[int] = mapped_column(Integer)
+    #: Random per database (migration 0004): with the counter, a version that never repeats.
+    epoch: Mapped[str] = mapped_column(String(32), server_default="")

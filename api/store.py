@@ -14,6 +14,7 @@ from sqlalchemy import (
     Select,
     and_,
     delete,
+    event,
     func,
     literal_column,
     or_,
@@ -29,6 +30,7 @@ from schemas.records import SCHEMAS
 from schemas.render import available_languages, field_plan, localize
 from schemas.vocabularies import VOCABULARIES
 
+from .db import VERSION_INFO
 from .models import AuditEntry, Change, Record, RecordTerm, RecordVersion, SearchDoc, WriteLock
 
 PUBLISHED = "published"
@@ -96,6 +98,7 @@ def lock_writes(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(7105)"))
     # On SQLite this first write also takes the database's write lock.
     session.execute(update(WriteLock).values(counter=WriteLock.counter + 1))
+    session.info.pop(VERSION_INFO, None)
 
 
 def _diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any]:
@@ -225,9 +228,24 @@ class Viewer:
         return "write" in self.scopes
 
 
-def data_version(session: Session) -> int:
-    """The counter every write transaction bumps (see :func:`lock_writes`)."""
-    return session.scalar(select(WriteLock.counter).where(WriteLock.id == 1)) or 0
+def data_version(session: Session) -> tuple[str, int]:
+    """The database's random epoch and the counter every write transaction bumps (see
+    :func:`lock_writes`): equal versions mean equal data, across rebuilds too.
+
+    Read once per transaction (or handed over by the response cache, which read it just
+    before the request) and kept in ``session.info`` until the transaction ends."""
+    known = session.info.get(VERSION_INFO)
+    if known is None:
+        row = session.execute(select(WriteLock.epoch, WriteLock.counter)
+                              .where(WriteLock.id == 1)).first()
+        known = session.info[VERSION_INFO] = ("", 0) if row is None else (row[0], row[1])
+    return known  # type: ignore[no-any-return]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_version(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost one: the next may see other commits
+        session.info.pop(VERSION_INFO, None)
 
 
 class VersionMemo:
@@ -242,7 +260,7 @@ class VersionMemo:
     MAX_HELD = 200_000
 
     def __init__(self) -> None:
-        self._versions: dict[str, int] = {}
+        self._versions: dict[str, tuple[str, int]] = {}
         self._values: dict[tuple[Any, ...], Any] = {}
         self._held = 0
         self._lock = threading.Lock()

@@ -6,13 +6,18 @@ logs and metrics still apply."""
 from __future__ import annotations
 
 import json
+import os
+import threading
 
 import pytest
 from flask import Flask
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-from api import config, create_app
+from api import config, create_app, db
 from api.fastpath import ResponseCache
-from tests.conftest import serving
+from seed.loader import load_seed
+from tests.conftest import SEED_DIR, Keys, is_postgres, migrated_app, serving
 
 #: Headers that differ per request by design.
 PER_REQUEST = {"X-Request-ID", "X-RateLimit-Remaining", "RateLimit-Remaining",
@@ -264,3 +269,90 @@ def test_oversized_content_headers_and_long_key_headers(app):
     long_accept = client.get(url, headers={"Accept": "application/json," + "x" * 500})
     assert long_accept.status_code == 200
     assert len(cache_of(app)._entries) == 0  # never part of a key: memory stays bounded
+
+
+def _open_connections(url: str) -> int:
+    """Connections this process holds to the database at ``url``, as the database or the OS
+    sees them."""
+    if is_postgres():
+        name = make_url(url).database
+        admin = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+        try:
+            with admin.connect() as connection:
+                return connection.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = :name"
+                    " AND pid <> pg_backend_pid()"), {"name": name}).scalar_one()
+        finally:
+            admin.dispose()
+    path = os.path.realpath(make_url(url).database)
+    found = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            found += os.readlink(f"/proc/self/fd/{fd}") == path
+        except OSError:  # closed meanwhile
+            pass
+    return found
+
+
+def test_a_thread_per_request_server_does_not_pile_up_connections(seeded_url):
+    """`flask run` and similar servers start a thread per request: the version check must not
+    keep a connection per thread (PostgreSQL would run out of them)."""
+    app = create_app(config.TestConfig(seeded_url))
+    url = "/api/v1/vocabularies"
+    statuses: list[int] = []
+
+    def one_request() -> None:
+        statuses.append(app.test_client().get(url).status_code)
+
+    one_request()
+    before = _open_connections(seeded_url)
+    for _ in range(30):
+        thread = threading.Thread(target=one_request)
+        thread.start()
+        thread.join()
+    assert statuses == [200] * 31
+    assert cache_of(app).version.open_connections() <= 2
+    assert _open_connections(seeded_url) - before <= 2
+    app.extensions["db_engine"].dispose()  # closes the version connections too
+    assert cache_of(app).version.open_connections() == 0
+
+
+def test_a_rebuilt_database_is_never_taken_for_the_old_one(databases):
+    """Rebuilding the database (downgrade to base, upgrade, seed) starts the write counter
+    again; a running instance must not take the new database's data for the old one's even
+    when the counters meet."""
+    url = databases.new()
+    running = migrated_app(url)
+    with running.app_context():
+        load_seed(db.session(), SEED_DIR)
+    client = running.test_client()
+    hotline = "/api/v1/hotlines/national-human-trafficking-hotline"
+    listing = "/api/v1/hotlines?limit=1"
+    before, total = client.get(hotline), client.get(listing).get_json()["meta"]["total"]
+    assert before.status_code == 200 and client.get(hotline).data == before.data  # cached
+
+    def counter() -> int:
+        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+        try:
+            with engine.connect() as connection:
+                return connection.execute(text("SELECT counter FROM write_lock")).scalar_one()
+        finally:
+            engine.dispose()
+
+    old = counter()
+    db.downgrade(url, "base")
+    other = migrated_app(url)  # another instance rebuilds it
+    with other.app_context():
+        load_seed(db.session(), SEED_DIR)
+    keys = Keys(other)
+    retired = other.test_client().delete(hotline, headers={**keys.editor,
+                                                           "If-Match": before.headers["ETag"]})
+    assert retired.status_code in (200, 204)
+    engine = other.extensions["db_engine"]
+    with engine.begin() as connection:  # the counters meet
+        connection.execute(text("UPDATE write_lock SET counter = :old"), {"old": old})
+    assert counter() == old
+    assert client.get(hotline).status_code == 410
+    assert client.get(listing).get_json()["meta"]["total"] == total - 1
+    engine.dispose()
+    running.extensions["db_engine"].dispose()
