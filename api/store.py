@@ -30,6 +30,7 @@ from schemas.records import SCHEMAS
 from schemas.render import available_languages, field_plan, localize
 from schemas.vocabularies import VOCABULARIES
 
+from . import facets
 from .db import VERSION_INFO
 from .models import AuditEntry, Change, Record, RecordTerm, RecordVersion, SearchDoc, WriteLock
 
@@ -362,6 +363,16 @@ def list_records(session: Session, record_type: str, args: dict[str, Any],
     conditions = [Record.type == record_type, visible(viewer)]
     filters = [(flt.param, tuple(args[flt.param])) for flt in FILTERS[record_type]
                if args.get(flt.param)]
+    sort = args.get("sort", "id")
+    cursor = parse_list_cursor(args["cursor"]) if args.get("cursor") else None
+    if cursor is not None:
+        sort = cursor[0]
+    if (filters and sort == "id" and not args.get("q") and args.get("updated_since") is None
+            and args["limit"] <= MAX_INDEXED_PAGE):
+        page = _indexed_page(session, record_type, viewer, filters,
+                             cursor[2] if cursor else None, args["limit"])
+        if page is not None:
+            return page
     if args.get("updated_since") is not None:
         conditions.append(Record.updated_at >= as_utc(args["updated_since"]))
     if args.get("q"):
@@ -383,10 +394,9 @@ def list_records(session: Session, record_type: str, args: dict[str, Any],
         everything = MEMO.get(session, (*key, ()), lambda: count([]))
         common = total * 50 >= everything
         conditions.extend(_term_filter(name, values, exists=common) for name, values in filters)
-    sort = args.get("sort", "id")
     query: Select[Any] = select(Record).where(*conditions)
-    if args.get("cursor"):
-        sort, moment, last_id = parse_list_cursor(args["cursor"])
+    if cursor is not None:
+        sort, moment, last_id = cursor
         if sort == "id":
             query = query.where(Record.id > last_id)
         elif sort == "updated_at":
@@ -408,6 +418,36 @@ def list_records(session: Session, record_type: str, args: dict[str, Any],
         rows = rows[:limit]
         next_cursor = list_cursor(sort, rows[-1])
     return Page(rows, total, next_cursor)
+
+
+#: Longest page a filtered list takes from the in-memory index (CSV exports ask for all).
+MAX_INDEXED_PAGE = 1000
+
+
+def _indexed_page(session: Session, record_type: str, viewer: Viewer,
+                  filters: list[tuple[str, tuple[str, ...]]], after_id: str | None,
+                  limit: int) -> Page | None:
+    """A filtered page in id order from :mod:`api.facets`; None when SQL must answer (the
+    index is being built by another thread, or the cursor's record is no longer listed)."""
+    index = facets.INDEXES.get(session, data_version(session), record_type,
+                               viewer.visibilities, visible(viewer))
+    if index is None:
+        return None
+    after = -1
+    if after_id is not None:
+        found = index.positions.get(after_id)
+        if found is None:
+            return None
+        after = found
+    matching = index.matching(filters)
+    ids = index.page(matching, after, limit + 1)
+    shown = ids[:limit]
+    # Rows are read now, so one retired since the index was built is left out, not shown.
+    rows_by_id = {row.id: row for row in session.scalars(
+        select(Record).where(Record.id.in_(shown), visible(viewer)))}
+    rows = [rows_by_id[record_id] for record_id in shown if record_id in rows_by_id]
+    next_cursor = f"{SORT_CODES['id']}.0.{shown[-1]}" if len(ids) > limit else None
+    return Page(rows, matching.bit_count(), next_cursor)
 
 
 # ----------------------------------------------------------------------------------- search
