@@ -460,8 +460,18 @@ def lat(case: Case) -> str:
     return text
 
 
+def paired(ours: Case, base: Case, value: Any) -> float:
+    """The median over rounds of ``value(ours run) / value(base run)`` for runs of the same
+    round: the machine's slow stretches (which last a minute or so) then move both sides of a
+    ratio together instead of skewing one side's median."""
+    ratios = [value(mine) / value(theirs)
+              for mine, theirs in zip(ours.runs, base.runs, strict=False)
+              if value(theirs)]
+    return statistics.median(ratios) if ratios else 0.0
+
+
 def throughput_row(section: str, metric: str, ours: Case, base: Case, at_least: float) -> None:
-    ratio = ours.rps / base.rps if base.rps else 0.0
+    ratio = paired(ours, base, lambda run: run.rps)
     ok = ratio >= at_least and not ours.failures and not base.failures
     ROWS.append(Row(section, metric, tput(ours), tput(base), ratio, f">= {at_least:g}x", ok))
 
@@ -1004,7 +1014,8 @@ def main() -> int:
     settings_line = (f"{mode} run, {elapsed / 60:.1f} min: throughput {settings.rounds} rounds x "
                      f"{settings.duration:g}s (wrk -t1 -c8), scale {settings.scale_rounds} "
                      f"rounds x {settings.scale_duration:g}s (wrk -t1 -c1), warm-up "
-                     f"{settings.warmup:g}s per case; medians of the rounds")
+                     f"{settings.warmup:g}s per case; medians of the rounds; a throughput "
+                     "ratio is the median of its per-round ratios")
     print("\n" + table())
     for note in NOTES:
         print(f"note: {note}")

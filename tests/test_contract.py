@@ -55,7 +55,8 @@ def schemathesis(base_url: str, *extra: str, examples: str = "100") -> str:
         # One worker: parallel workers hit a CPython 3.11 ast thread-safety bug inside
         # hypothesis ("AST constructor recursion depth mismatch").
         "--checks", "all", "--workers", "1",
-        "--max-examples", os.environ.get("HTCONTENT_FUZZ_EXAMPLES", examples),
+        "--max-examples", os.environ.get("HTCONTENT_FUZZ_EXAMPLES") or str(max(
+            1, round(int(examples) * float(os.environ.get("HTCONTENT_FUZZ_SCALE", "1"))))),
         "--seed", os.environ.get("HTCONTENT_FUZZ_SEED", "20261128"), *extra,
     ]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
