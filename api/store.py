@@ -100,6 +100,8 @@ def lock_writes(session: Session) -> None:
     # On SQLite this first write also takes the database's write lock.
     session.execute(update(WriteLock).values(counter=WriteLock.counter + 1))
     session.info.pop(VERSION_INFO, None)
+    # Until it ends, this transaction's version may never commit: nothing is filed under it.
+    session.info[WRITING] = True
 
 
 def _diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any]:
@@ -243,10 +245,15 @@ def data_version(session: Session) -> tuple[str, int]:
     return known  # type: ignore[no-any-return]
 
 
+#: ``session.info`` flag of a transaction that took the write lock.
+WRITING = "writing"
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _forget_version(session: Session, transaction: Any) -> None:
     if transaction.parent is None:  # the outermost one: the next may see other commits
         session.info.pop(VERSION_INFO, None)
+        session.info.pop(WRITING, None)
 
 
 class VersionMemo:
@@ -267,6 +274,8 @@ class VersionMemo:
         self._lock = threading.Lock()
 
     def get(self, session: Session, key: tuple[Any, ...], compute: Any) -> Any:
+        if session.info.get(WRITING):
+            return compute()
         database = str(session.get_bind().url)
         version = data_version(session)
         with self._lock:
@@ -429,6 +438,8 @@ def _indexed_page(session: Session, record_type: str, viewer: Viewer,
                   limit: int) -> Page | None:
     """A filtered page in id order from :mod:`api.facets`; None when SQL must answer (the
     index is being built by another thread, or the cursor's record is no longer listed)."""
+    if session.info.get(WRITING):
+        return None
     index = facets.INDEXES.get(session, data_version(session), record_type,
                                viewer.visibilities, visible(viewer))
     if index is None:

@@ -645,6 +645,12 @@ def section_throughput(settings: Settings, sections: set[str]) -> None:
                            k["floor-single"], 0.8)
             throughput_row("1", "GET /indicators/{id} vs Datasette", k["ours-single"],
                            k["ds-single"], 5)
+            # The ceiling of the two rows above: what the floor itself does against Datasette.
+            for what, name in (("list", "list"), ("{id}", "single")):
+                ratio = paired(k[f"floor-{name}"], k[f"ds-{name}"], lambda run: run.rps)
+                ROWS.append(Row("1", f"(floor {what} vs Datasette: the most any app served by "
+                                "this gunicorn can reach)", tput(k[f"floor-{name}"]),
+                                tput(k[f"ds-{name}"]), ratio, "", None))
             throughput_row("1", "list, varied pages vs Datasette varied", k["ours-pages"],
                            k["ds-pages"], 5)
             throughput_row("1", "single, varied ids vs Datasette varied", k["ours-ids"],
