@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from array import array
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from schemas.params import FILTERS
 
-from .models import Record, RecordTerm
+from .models import Record, RecordTerm, SearchDoc
 
 LOG = logging.getLogger(__name__)
 #: Bits looked at per step when walking a bitset for a page.
@@ -94,8 +96,54 @@ def build(session: Session, record_type: str, visible: Any) -> FacetIndex:
     return FacetIndex(ids, positions, bits)
 
 
-class FacetIndexes:
-    """The indexes of one process, by database, data version, type and visibilities.
+@dataclass(frozen=True)
+class SearchMap:
+    """For search on SQLite: which visible record each search document belongs to, so a
+    ranking needs the full-text index alone (no join per match)."""
+
+    records: array  # search_docs.doc_id -> number of its record in ``ids``, -1 if not visible
+    ids: list[str]
+    types: list[str]
+
+    def rank(self, hits: Any, types: tuple[str, ...]) -> list[tuple[str, float]]:
+        """(record id, best rank) of every visible record among ``hits`` (doc_id, rank),
+        best first, then by id: what the SQL ranking gives."""
+        best: dict[int, float] = {}
+        records, kinds, size = self.records, self.types, len(self.records)
+        for doc_id, rank in hits:
+            number = records[doc_id] if doc_id < size else -1
+            if number < 0 or (types and kinds[number] not in types):
+                continue
+            known = best.get(number)
+            if known is None or rank < known:
+                best[number] = rank
+        ids = self.ids
+        return sorted(((ids[number], rank) for number, rank in best.items()),
+                      key=lambda hit: (hit[1], hit[0]))
+
+
+def build_search_map(session: Session, visible: Any) -> SearchMap:
+    """Read the map: one row per search document of a visible record."""
+    rows = session.execute(select(SearchDoc.doc_id, Record.id, Record.type)
+                           .join(Record, Record.id == SearchDoc.record_id).where(visible)).all()
+    size = max((row[0] for row in rows), default=-1) + 1
+    records = array("i", [-1]) * size
+    numbers: dict[str, int] = {}
+    ids: list[str] = []
+    kinds: list[str] = []
+    for doc_id, record_id, record_type in rows:
+        number = numbers.get(record_id)
+        if number is None:
+            number = numbers[record_id] = len(ids)
+            ids.append(record_id)
+            kinds.append(record_type)
+        records[doc_id] = number
+    return SearchMap(records, ids, kinds)
+
+
+class Indexes:
+    """The in-memory indexes of one process, by database, data version, name (a record type's
+    filters, or search) and visibilities.
 
     An index is built in a background thread, on a session of its own, so no request waits
     for it (0.5 s at 100,000 records): until it is there, filtered lists are answered by SQL.
@@ -108,11 +156,12 @@ class FacetIndexes:
         self._lock = threading.Lock()
         self._building: set[tuple[Any, ...]] = set()
 
-    def get(self, session: Session, version: Any, record_type: str,
-            visibilities: tuple[str, ...], visible: Any) -> FacetIndex | None:
-        """The index for this data version, or None (SQL answers) while it is being built."""
+    def get(self, session: Session, version: Any, name: str, visibilities: tuple[str, ...],
+            make: Callable[[Session], Any]) -> Any:
+        """The index ``name`` for this data version and viewer, or None (SQL answers) while
+        ``make(session)`` builds it."""
         bind = session.get_bind()
-        key = (str(bind.url), version, record_type, visibilities)
+        key = (str(bind.url), version, name, visibilities)
         with self._lock:
             found = self._kept.get(key)
             if found is not None:
@@ -125,24 +174,24 @@ class FacetIndexes:
             for stale in [k for k in self._kept if k[0] == key[0] and k[1] != version]:
                 del self._kept[stale]
         if isinstance(bind, Engine):
-            threading.Thread(target=self._build, args=(bind, key, visible), daemon=True,
-                             name=f"facets-{record_type}").start()
+            threading.Thread(target=self._build, args=(bind, key, make), daemon=True,
+                             name=f"index-{name}").start()
             return None
-        return self._build(session, key, visible)  # a session on one connection: build here
+        return self._build(session, key, make)  # a session on one connection: build here
 
     def _build(self, bind: Engine | Session, key: tuple[Any, ...],
-               visible: Any) -> FacetIndex | None:
+               make: Callable[[Session], Any]) -> Any:
         """Build and keep one index. The version in ``key`` was read before this starts, so
         the index is never older than the version it is filed under."""
         index = None
         try:
             if isinstance(bind, Session):
-                index = build(bind, key[2], visible)
+                index = make(bind)
             else:
                 with Session(bind) as session:
-                    index = build(session, key[2], visible)
+                    index = make(session)
         except Exception:  # the database went away: SQL answers, and the next request retries
-            LOG.warning("could not build the filter index for %s", key[2], exc_info=True)
+            LOG.warning("could not build the index %s", key[2], exc_info=True)
         with self._lock:
             self._building.discard(key)
             if index is not None:
@@ -152,4 +201,4 @@ class FacetIndexes:
         return index
 
 
-INDEXES = FacetIndexes()
+INDEXES = Indexes()

@@ -441,7 +441,8 @@ def _indexed_page(session: Session, record_type: str, viewer: Viewer,
     if session.info.get(WRITING):
         return None
     index = facets.INDEXES.get(session, data_version(session), record_type,
-                               viewer.visibilities, visible(viewer))
+                               viewer.visibilities,
+                               lambda built: facets.build(built, record_type, visible(viewer)))
     if index is None:
         return None
     after = -1
@@ -483,7 +484,7 @@ def _fts_hits(session: Session, q: str) -> Any:
     terms = _terms(q)
     if not terms:
         return None
-    expression = " ".join('"' + term.replace('"', "") + '"' for term in terms)
+    expression = _match_expression(terms)
     matches = (select(literal_column("rowid").label("doc_id"),
                       func.bm25(literal_column("search_fts"), 10.0, 1.0).label("rank"))
                .select_from(text("search_fts"))
@@ -491,6 +492,11 @@ def _fts_hits(session: Session, q: str) -> Any:
                .cte("fts_matches").prefix_with("MATERIALIZED", dialect="sqlite"))
     return (select(SearchDoc.record_id.label("record_id"), matches.c.rank)
             .join(matches, matches.c.doc_id == SearchDoc.doc_id).subquery())
+
+
+def _match_expression(terms: list[str]) -> str:
+    """An FTS5 query for documents containing every term (each quoted: no operators)."""
+    return " ".join('"' + term.replace('"', "") + '"' for term in terms)
 
 
 def _term_filter(name: str, values: tuple[str, ...], exists: bool) -> Any:
@@ -544,7 +550,26 @@ def search(session: Session, q: str, types: list[str] | None, viewer: Viewer, li
 
 def _ranking(session: Session, q: str, types: list[str] | None,
              viewer: Viewer) -> list[tuple[str, float]]:
-    """Every visible record matching ``q``, best first: (id, rank)."""
+    """Every visible record matching ``q``, best first: (id, rank).
+
+    On SQLite, once this data version's :class:`api.facets.SearchMap` is built, the ranking
+    reads the full-text index alone and maps documents to records in memory (a join per
+    match costs more than the match itself); until then, and on PostgreSQL, SQL ranks."""
+    if session.get_bind().dialect.name == "sqlite" and not session.info.get(WRITING):
+        index = facets.INDEXES.get(session, data_version(session), "search",
+                                   viewer.visibilities,
+                                   lambda built: facets.build_search_map(built, visible(viewer)))
+        if index is not None:
+            # The driver's own cursor, on the session's connection: thousands of plain tuples.
+            hits = session.connection().connection.driver_connection.execute(
+                "SELECT rowid, bm25(search_fts, 10.0, 1.0) FROM search_fts"
+                " WHERE search_fts MATCH ?", (_match_expression(_terms(q)),))
+            return index.rank(hits, tuple(types or ()))  # type: ignore[no-any-return]
+    return _sql_ranking(session, q, types, viewer)
+
+
+def _sql_ranking(session: Session, q: str, types: list[str] | None,
+                 viewer: Viewer) -> list[tuple[str, float]]:
     hits_ = _fts_hits(session, q)
     best = (select(hits_.c.record_id, func.min(hits_.c.rank).label("rank"))
             .group_by(hits_.c.record_id).subquery())

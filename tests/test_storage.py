@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import inspect, select
 
-from api import db, store
+from api import db, facets, store
+from api.auth import Viewer
 from api.models import Change, RecordVersion
-from schemas.records import load_content
+from schemas.records import SCHEMAS, load_content
 
 HOTLINE = {
     "id": "test-line",
@@ -80,3 +84,36 @@ def test_a_record_without_the_language_asked_for_says_it_is_english(fresh_app):
     response = fresh_app.test_client().get("/api/v1/hotlines/test-line?lang=es")
     assert response.get_json()["data"]["lang"] == "en"
     assert response.headers["Content-Language"] == "en"
+
+
+@st.composite
+def _search(draw):  # type: ignore[no-untyped-def]
+    words = draw(st.lists(st.sampled_from(SEARCH_WORDS), min_size=1, max_size=3))
+    types = draw(st.lists(st.sampled_from(sorted(SCHEMAS)), max_size=2, unique=True))
+    restricted = draw(st.booleans())
+    return " ".join(words), types, restricted
+
+
+SEARCH_WORDS = ["hotline", "labor", "trabajo", "visa", "passport", "pasaporte", "minor",
+                "victim", "víctima", "training", "card", "report", "help", "ayuda", "dinero",
+                "money", "no-such-word", "police", "T", "continued presence"]
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=_search())
+def test_search_ranking_from_the_document_map_is_the_sql_ranking(app, case):
+    """On SQLite a ranking reads the full-text index alone and maps documents to records in
+    memory: it must be exactly what the SQL join ranks (records, ranks, order, visibility)."""
+    if app.extensions["db_engine"].dialect.name != "sqlite":
+        pytest.skip("the document map is SQLite's")
+    q, types, restricted = case
+    viewer = (Viewer(visibilities=("public", "law_enforcement"), keyed=True)
+              if restricted else store.Viewer())
+    with app.app_context():
+        session = db.session()
+        mapped = facets.build_search_map(session, store.visible(viewer))
+        hits = session.connection().exec_driver_sql(
+            "SELECT rowid, bm25(search_fts, 10.0, 1.0) FROM search_fts WHERE search_fts MATCH ?",
+            (store._match_expression(store._terms(q)),))
+        assert mapped.rank(hits, tuple(types)) == store._sql_ranking(session, q, types, viewer)
