@@ -6,15 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-#: Where the response cache leaves the data version it read for the request (WSGI environ),
-#: and where :func:`api.store.data_version` keeps it for a transaction (``Session.info``).
-VERSION_ENVIRON = "htcontent.data_version"
+#: Where :func:`api.store.data_version` keeps the version for a transaction (``Session.info``).
 VERSION_INFO = "data_version"
 
 
@@ -68,11 +66,6 @@ def session() -> Session:
     """The session of the current request (or app context), opened on first use."""
     if "db_session" not in g:
         g.db_session = current_app.extensions["db_sessionmaker"]()
-        if has_request_context():
-            # The response cache read the data version just before this request: reuse it.
-            version = request.environ.get(VERSION_ENVIRON)
-            if version is not None:
-                g.db_session.info[VERSION_INFO] = version
     return g.db_session  # type: ignore[no-any-return]
 
 

@@ -9,6 +9,7 @@ import orjson
 from flask import Flask, Response, current_app, g, request
 from flask_restx import Api
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, TooManyRequests
 
 PROBLEM_JSON = "application/problem+json"
@@ -82,7 +83,8 @@ def problem_from_exception(exc: BaseException) -> Response:
             headers["Allow"] = ", ".join(sorted(exc.valid_methods))
         detail = _DETAILS.get(exc.code) or HTTPStatus(exc.code).description
         return problem_response(Problem(exc.code, detail, headers=headers))
-    if isinstance(exc, OperationalError) or (isinstance(exc, HTTPException) and exc.code == 503):
+    if (isinstance(exc, OperationalError | PoolTimeout)  # no database, or no free connection
+            or (isinstance(exc, HTTPException) and exc.code == 503)):
         current_app.logger.warning("Unavailable on %s %s: %s", request.method, request.path,
                                    type(exc).__name__)
         return problem_response(Problem(503, "The service is temporarily unavailable; "

@@ -16,15 +16,18 @@ request build a new one, in the background: until it is there, SQL answers.
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from array import array
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import URL, Engine, create_engine, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from schemas.params import FILTERS
 
@@ -145,60 +148,106 @@ class Indexes:
     """The in-memory indexes of one process, by database, data version, name (a record type's
     filters, or search) and visibilities.
 
-    An index is built in a background thread, on a session of its own, so no request waits
-    for it (0.5 s at 100,000 records): until it is there, filtered lists are answered by SQL.
+    Indexes are built one at a time by one background thread, on a connection of its own
+    (outside the request pool), so no request waits for one (0.5 s at 100,000 records) and
+    builds never take connections requests need: until an index is there, SQL answers. Only
+    the data version last asked for is built and kept; a queued build for an older one is
+    dropped.
     """
 
-    MAX_KEPT = 16
+    MAX_KEPT = 12
+    RETRY_AFTER_FAILURE = 1.0
 
     def __init__(self) -> None:
-        self._kept: OrderedDict[tuple[Any, ...], FacetIndex] = OrderedDict()
-        self._lock = threading.Lock()
-        self._building: set[tuple[Any, ...]] = set()
+        self._kept: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Condition()
+        self._queue: deque[tuple[tuple[Any, ...], Any, Callable[[Session], Any]]] = deque()
+        self._queued: set[tuple[Any, ...]] = set()
+        self._current: dict[str, Any] = {}  # database -> the version last asked for
+        self._engines: dict[str, Engine] = {}
+        self._worker: threading.Thread | None = None
+        self._worker_pid = 0
+        self._failed_at = 0.0
 
     def get(self, session: Session, version: Any, name: str, visibilities: tuple[str, ...],
             make: Callable[[Session], Any]) -> Any:
         """The index ``name`` for this data version and viewer, or None (SQL answers) while
         ``make(session)`` builds it."""
         bind = session.get_bind()
-        key = (str(bind.url), version, name, visibilities)
+        database = str(bind.url)
+        key = (database, version, name, visibilities)
         with self._lock:
             found = self._kept.get(key)
             if found is not None:
                 self._kept.move_to_end(key)
                 return found
-            if key in self._building:
+            if not isinstance(bind, Engine) or not _shareable(bind):
+                return None  # a session on one connection, or SQLite in memory: SQL answers
+            if self._current.get(database) != version:
+                self._current[database] = version
+                for stale in [k for k in self._kept if k[0] == database and k[1] != version]:
+                    del self._kept[stale]
+            if (key in self._queued
+                    or time.monotonic() - self._failed_at < self.RETRY_AFTER_FAILURE):
                 return None
-            self._building.add(key)
-            # Indexes of older versions of this database will not be asked for again.
-            for stale in [k for k in self._kept if k[0] == key[0] and k[1] != version]:
-                del self._kept[stale]
-        if isinstance(bind, Engine):
-            threading.Thread(target=self._build, args=(bind, key, make), daemon=True,
-                             name=f"index-{name}").start()
-            return None
-        return self._build(session, key, make)  # a session on one connection: build here
+            self._queued.add(key)
+            self._queue.append((key, bind.url, make))
+            self._start_worker()
+            self._lock.notify()
+        return None
 
-    def _build(self, bind: Engine | Session, key: tuple[Any, ...],
-               make: Callable[[Session], Any]) -> Any:
-        """Build and keep one index. The version in ``key`` was read before this starts, so
-        the index is never older than the version it is filed under."""
-        index = None
+    def _start_worker(self) -> None:
+        if (self._worker is None or not self._worker.is_alive()
+                or self._worker_pid != os.getpid()):  # threads do not survive a fork
+            self._worker_pid = os.getpid()
+            self._worker = threading.Thread(target=self._work, daemon=True, name="indexes")
+            self._worker.start()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while not self._queue:
+                    self._lock.wait()
+                key, url, make = self._queue.popleft()
+                wanted = self._current.get(key[0]) == key[1]
+            index = self._build(key, url, make) if wanted else None
+            with self._lock:
+                self._queued.discard(key)
+                # Kept only if its version is still the one asked for: memory holds one version.
+                if index is not None and self._current.get(key[0]) == key[1]:
+                    self._kept[key] = index
+                    while len(self._kept) > self.MAX_KEPT:
+                        self._kept.popitem(last=False)
+
+    def _build(self, key: tuple[Any, ...], url: URL, make: Callable[[Session], Any]) -> Any:
+        """One index, read on a connection of the builder's own. The version in ``key`` was
+        read before the build starts, so the index is never older than it."""
+        engine = self._engines.get(key[0])
+        if engine is None:
+            engine = self._engines[key[0]] = create_engine(url, poolclass=NullPool)
         try:
-            if isinstance(bind, Session):
-                index = make(bind)
-            else:
-                with Session(bind) as session:
-                    index = make(session)
-        except Exception:  # the database went away: SQL answers, and the next request retries
+            with Session(engine) as session:
+                return make(session)
+        except Exception:  # the database went away: SQL answers, and a later request retries
+            self._failed_at = time.monotonic()
             LOG.warning("could not build the index %s", key[2], exc_info=True)
-        with self._lock:
-            self._building.discard(key)
-            if index is not None:
-                self._kept[key] = index
-                while len(self._kept) > self.MAX_KEPT:
-                    self._kept.popitem(last=False)
-        return index
+            return None
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until no build is queued or running (for tests); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._queued:
+                    return True
+            time.sleep(0.01)
+        return False
+
+
+def _shareable(engine: Engine) -> bool:
+    """False for SQLite in memory, which another connection would see empty."""
+    url = engine.url
+    return url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
 
 
 INDEXES = Indexes()

@@ -17,9 +17,10 @@ knows how to answer it (401, 414, 503, ...).
 Why a version read per request and not a notification: it is the only check that is exact
 across processes and instances (a write through one instance is never hidden by another's
 cache). On SQLite it is a one-row read on a pooled connection of this middleware's own (a few
-microseconds); on PostgreSQL one round trip. A request that misses hands the version it read
-to the full path (``environ[api.db.VERSION_ENVIRON]``), which files what it computes under
-it.
+microseconds); on PostgreSQL one round trip. A request that misses files its answer under the
+version read before it ran, so the answer is never older than its version. (The full path reads
+the version again, after the change sequence its ETag comes from: what it takes from its own
+per-version memos is then never older than its ETag.)
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ from sqlalchemy.engine import make_url
 from werkzeug.http import remove_entity_headers
 
 from . import observability
-from .db import VERSION_ENVIRON
 from .http import MAX_HEADER_LENGTH, MAX_URL_LENGTH, REQUEST_ID, etag_matches
 from .protection import SECURITY_HEADERS
 
@@ -128,11 +128,18 @@ class DataVersion:
         import psycopg
 
         # A dead peer is noticed in seconds, not at the kernel's default of hours, and a read
-        # stuck behind a lock gives up: either way the request takes the full path.
-        return psycopg.connect(self.pg_url, autocommit=True, connect_timeout=self.connect_timeout,
-                               keepalives=1, keepalives_idle=10, keepalives_interval=3,
-                               keepalives_count=3, tcp_user_timeout=5000,
-                               options="-c statement_timeout=2000")
+        # stuck behind a lock gives up: either way the request takes the full path. (SET, not
+        # the `options` parameter, which would replace options given in DATABASE_URL.)
+        connection = psycopg.connect(self.pg_url, autocommit=True,
+                                     connect_timeout=self.connect_timeout, keepalives=1,
+                                     keepalives_idle=10, keepalives_interval=3,
+                                     keepalives_count=3, tcp_user_timeout=5000)
+        try:
+            connection.execute("SET statement_timeout = 2000")
+        except Exception:
+            connection.close()
+            raise
+        return connection
 
     def read(self) -> Version | None:
         if self.trust_seconds > 0:
@@ -383,7 +390,6 @@ class ResponseCache:
               start_response: Any, method: str) -> Any:
         """The full path; its answer is kept when it is a public 200 with an ETag."""
         captured: dict[str, Any] = {}
-        environ[VERSION_ENVIRON] = version
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             captured["status"] = status

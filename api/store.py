@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -97,8 +98,10 @@ def lock_writes(session: Session) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(7105)"))
-    # On SQLite this first write also takes the database's write lock.
-    session.execute(update(WriteLock).values(counter=WriteLock.counter + 1))
+    # On SQLite this first write also takes the database's write lock. A new random epoch
+    # with every write: a version never comes back, even after restoring a backup.
+    session.execute(update(WriteLock).values(counter=WriteLock.counter + 1,
+                                             epoch=secrets.token_hex(8)))
     session.info.pop(VERSION_INFO, None)
     # Until it ends, this transaction's version may never commit: nothing is filed under it.
     session.info[WRITING] = True
@@ -232,11 +235,12 @@ class Viewer:
 
 
 def data_version(session: Session) -> tuple[str, int]:
-    """The database's random epoch and the counter every write transaction bumps (see
-    :func:`lock_writes`): equal versions mean equal data, across rebuilds too.
+    """The random epoch and the counter every write transaction sets (see
+    :func:`lock_writes`): equal versions mean equal data, across rebuilds and restores too.
 
-    Read once per transaction (or handed over by the response cache, which read it just
-    before the request) and kept in ``session.info`` until the transaction ends."""
+    Read once per transaction and kept in ``session.info`` until it ends. Read it after
+    :func:`state` (where ETags come from): values filed under it are then never older than
+    the ETag they are sent with."""
     known = session.info.get(VERSION_INFO)
     if known is None:
         row = session.execute(select(WriteLock.epoch, WriteLock.counter)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import base64
+import functools
 import http.client
 import json
 import os
@@ -385,6 +386,11 @@ class Case:
         return statistics.median(r.p99 for r in self.runs)
 
     @property
+    def mean_bytes(self) -> float:
+        """Bytes per answer (headers included) over every run."""
+        return sum(r.bytes for r in self.runs) / max(1, sum(r.requests for r in self.runs))
+
+    @property
     def failures(self) -> int:
         return sum(r.errors + r.bad_status for r in self.runs)
 
@@ -676,30 +682,96 @@ def section_throughput(settings: Settings, sections: set[str]) -> None:
 # ---------------------------------------------------------------------------- section 3
 
 
-def _scale_pools(scale: int, ids: list[str], head: int, rng: random.Random) -> dict[str, Pool]:
-    """Varied URLs for each measured endpoint at one scale (distinct, shuffled)."""
-    shuffled = ids[:]
-    rng.shuffle(shuffled)
-    cap = 40_000
+#: Page sizes of the varied filtered and search rows, and how many results every URL in their
+#: pools has after its cursor at every scale: pages are full everywhere, so a ratio measures
+#: what scale costs, not how many records a page happens to render (at 1k a random
+#: three-filter combination matches a handful of records; at 100k it fills any page).
+VARIED_FILTER_LIMIT = 10
+VARIED_SEARCH_LIMIT = 10
+
+
+def _indicator_terms(path: Path) -> dict[tuple[str, str], set[str]]:
+    """(filter, code) -> ids of the public published indicators carrying it."""
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        found: dict[tuple[str, str], set[str]] = {}
+        for name, value, record_id in connection.execute(
+                "SELECT t.name, t.value, t.record_id FROM record_terms t JOIN records r"
+                " ON r.id = t.record_id WHERE r.type = 'indicator' AND r.status = 'published'"
+                " AND r.visibility = 'public'"):
+            found.setdefault((name, value), set()).add(record_id)
+        return found
+    finally:
+        connection.close()
+
+
+def _search_hits(connection: sqlite3.Connection, query: str) -> int:
+    """Public published records matching every word of ``query`` (as /search counts them)."""
+    expression = " ".join(f'"{word}"' for word in query.lower().split())
+    return int(connection.execute(
+        "SELECT count(DISTINCT d.record_id) FROM search_fts JOIN search_docs d"
+        " ON d.doc_id = search_fts.rowid JOIN records r ON r.id = d.record_id"
+        " WHERE search_fts MATCH ? AND r.status = 'published' AND r.visibility = 'public'",
+        (expression,)).fetchone()[0])
+
+
+@functools.cache
+def _varied_choices() -> tuple[list[tuple[tuple[str, str], ...]], list[str]]:
+    """Filter combinations and search queries with a full page of results at the smallest
+    scale (so at every scale), the same for all scales."""
+    base = database(SCALES[0])
+    terms = _indicator_terms(base)
     categories = [t.code for t in generate_vocab("indicator_category")]
     settings = [t.code for t in generate_vocab("setting")]
+    combos: list[tuple[tuple[str, str], ...]] = []
+    for category in categories:
+        for setting in [None, *settings]:
+            for kind in (None, "sex", "labor"):
+                combo = [("category", category)]
+                if setting:
+                    combo.append(("setting", setting))
+                if kind:
+                    combo.append(("trafficking_type", kind))
+                matching = set.intersection(*(terms.get(term, set()) for term in combo))
+                if len(matching) > 2 * VARIED_FILTER_LIMIT:
+                    combos.append(tuple(combo))
+    rng = random.Random(1)
+    words = generate.search_terms()
+    candidates = sorted(set(words) | {f"{rng.choice(words)} {rng.choice(words)}"
+                                      for _ in range(20_000)})
+    connection = sqlite3.connect(f"file:{base}?mode=ro", uri=True)
+    try:
+        queries = [q for q in candidates
+                   if _search_hits(connection, q) >= VARIED_SEARCH_LIMIT]
+    finally:
+        connection.close()
+    return combos, queries
+
+
+def _scale_pools(scale: int, path: Path, ids: list[str], head: int,
+                 rng: random.Random) -> dict[str, Pool]:
+    """Varied URLs for each measured endpoint at one scale (distinct, shuffled), each with a
+    full page of results after its cursor."""
+    cap = 40_000
+    full = ids[:-50]  # a cursor here has a full page of 50 after it
+    shuffled = full[:]
+    rng.shuffle(shuffled)
     pages = [f"/api/v1/indicators?limit=50&cursor=i.0.{i}{lang}"
              for lang in ("", "&lang=es", "&lang=en") for i in shuffled][:cap]
+    combos, queries = _varied_choices()
+    terms = _indicator_terms(path)
+    matches = {combo: sorted(set.intersection(*(terms.get(term, set()) for term in combo)))
+               for combo in combos}
     filtered: list[str] = []
-    for i in (shuffled * (1 + cap // max(1, len(shuffled))))[:cap]:
-        query = f"category={rng.choice(categories)}"
-        if rng.random() < 0.5:
-            query += f"&setting={rng.choice(settings)}"
-        if rng.random() < 0.3:
-            query += f"&trafficking_type={rng.choice(['sex', 'labor'])}"
-        filtered.append(f"/api/v1/indicators?{query}&limit=50&cursor=i.0.{i}")
+    for _ in range(cap):
+        combo = rng.choice(combos)
+        cursor = rng.choice(matches[combo][:-VARIED_FILTER_LIMIT])
+        query = "&".join(f"{name}={value}" for name, value in combo)
+        filtered.append(f"/api/v1/indicators?{query}&limit={VARIED_FILTER_LIMIT}"
+                        f"&cursor=i.0.{cursor}")
     filtered = list(dict.fromkeys(filtered))
-    terms = generate.search_terms()
-    queries = set(terms)
-    while len(queries) < 15_000:
-        queries.add(f"{rng.choice(terms)} {rng.choice(terms)}")
-    searches = [f"/api/v1/search?q={quote(q)}" + lang for q in sorted(queries)
-                for lang in ("", "&lang=es")]
+    searches = [f"/api/v1/search?q={quote(q)}&limit={VARIED_SEARCH_LIMIT}" + lang
+                for q in queries for lang in ("", "&lang=es")]
     rng.shuffle(searches)
     types = ["", "&types=indicator", "&types=resource,hotline", "&types=indicator,resource",
              "&types=relief_option"]
@@ -745,7 +817,7 @@ def section_scale(settings: Settings) -> None:
         path = paths[scale]
         head = head_seq(path)
         ids = published_ids(path)
-        pools = _scale_pools(scale, ids, head, random.Random(scale))
+        pools = _scale_pools(scale, path, ids, head, random.Random(scale))
         server = start_ours(f"ours-{scale}", path)
         try:
             noop = f"/api/v1/changes?since=c.{head}&lang=%2A&limit=200"
@@ -765,9 +837,15 @@ def section_scale(settings: Settings) -> None:
                     expect(got.status == 200, f"{sample} answered {got.status}")
             if scale == SCALES[-1]:
                 hits = fetch(server.port, fixed["search"]).json()["meta"]["total"]
-                NOTES.append(f"search `{SEARCH_TERM}` matches {hits:,} records at "
-                             f"{scale:,}; varied searches use {len(generate.search_terms())} "
-                             "words of the generated text, alone and in pairs, en and es")
+                combos, queries = _varied_choices()
+                NOTES.append(f"search `{SEARCH_TERM}` matches {hits:,} records at {scale:,}")
+                NOTES.append(
+                    f"varied rows: every URL has a full page after its cursor at every scale "
+                    f"(list: 50; filtered: {VARIED_FILTER_LIMIT}, over {len(combos)} "
+                    "combinations of category, setting and trafficking type; search: "
+                    f"{VARIED_SEARCH_LIMIT}, over {len(queries):,} queries of the generated "
+                    f"text's words, alone and in pairs, with at least {VARIED_SEARCH_LIMIT} "
+                    "results at 1k; en and es)")
             wire[scale] = _noop_sync_wire(path, noop)
             cases = {}
             for name, url in fixed.items():
@@ -780,6 +858,9 @@ def section_scale(settings: Settings) -> None:
                 if pool.wrapped:
                     NOTES.append(f"pool {pool.name} ({len(pool.paths):,} URLs) wrapped")
             results[scale] = cases
+            sizes = ", ".join(f"{name} {cases[name + '-varied'].mean_bytes / 1024:.1f}"
+                              for name in fixed)
+            NOTES.append(f"average answer of the varied rows @{scale // 1000}k, KB: {sizes}")
         finally:
             server.stop()
     base = results[SCALES[0]]
