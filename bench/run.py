@@ -12,10 +12,11 @@ Sections (``--only`` takes the number or the name):
 5. ``sdk``         ``bench/sdk_bench.py``, when it exists, run as it is
 
 Every server is started by this script with gunicorn (gthread, ``HTCONTENT_WORKERS`` x
-``HTCONTENT_THREADS``: 2 x 4; Datasette with uvicorn's worker, 2 workers) on 127.0.0.1, ports
-8700-8749, loaded by ``wrk -t1`` after a warm-up, in several interleaved rounds; the table shows
-medians. Logs, captured bodies and wrk scripts go to ``bench/.cache/run/``. Every process it
-starts is stopped when it ends, fails or is interrupted.
+``HTCONTENT_THREADS``: 1 x 4, see ``WORKERS``; Datasette with uvicorn's worker, as many) on
+127.0.0.1, ports 8700-8749, loaded by ``wrk -t1`` after a warm-up, in several interleaved
+rounds; the table shows medians. Logs, captured bodies and wrk scripts go to
+``bench/.cache/run/``. Every process it starts is stopped when it ends, fails or is
+interrupted.
 """
 
 from __future__ import annotations
@@ -54,7 +55,11 @@ sys.path.insert(0, str(BENCH))
 import generate  # noqa: E402  (bench/ is not a package)
 
 PORTS = range(8700, 8750)
-WORKERS = "2"
+#: One gunicorn worker per server (every server alike), one core for it and one for wrk. With
+#: two workers, gunicorn's workers take wrk's keep-alive connections by chance: a run then
+#: measures one worker or two (about 1,200 or 3,400 req/s on this machine, for any server,
+#: the floor included), which made ratios swing by 2x. ``--workers 2`` measures that way.
+WORKERS = "1"
 THREADS = "4"
 SCALES = (1_000, 10_000, 100_000)
 #: The database of sections 1 and 2: big enough that varied pages and ids do not repeat.
@@ -231,7 +236,7 @@ def _base_env() -> dict[str, str]:
 
 def start_gunicorn(name: str, app_args: list[str], env_extra: dict[str, str],
                    ready_path: str) -> Server:
-    """gunicorn with the app's own gunicorn.conf.py (gthread, 2 workers x 4 threads, same
+    """gunicorn with the app's own gunicorn.conf.py (gthread, WORKERS x 4 threads, same
     keep-alive and limits), the given app and environment; waits until ready_path answers."""
     port = free_port()
     log = RUN / f"{name}.log"
@@ -1039,11 +1044,13 @@ def environment() -> str:
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout
     return (f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit}"
             f"{' (with uncommitted changes)' if dirty.strip() else ''}, {os.cpu_count()} cores, "
-            f"load average {os.getloadavg()[0]:.2f} at start, Python "
-            f"{platform.python_version()}, {wrk_version.split(' Copyright')[0].strip()}")
+            f"{WORKERS} gunicorn worker(s) per server, load average "
+            f"{os.getloadavg()[0]:.2f} at start, Python {platform.python_version()}, "
+            f"{wrk_version.split(' Copyright')[0].strip()}")
 
 
 def main() -> int:
+    global WORKERS  # noqa: PLW0603 - one setting for every server started
     global SCALES
     parser = argparse.ArgumentParser(description="Benchmark the API against its baselines.")
     parser.add_argument("--quick", action="store_true",
@@ -1055,7 +1062,10 @@ def main() -> int:
     parser.add_argument("--scales", default=",".join(map(str, SCALES)),
                         help="indicator counts of section 3, the first is the reference "
                              "(default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=int(WORKERS),
+                        help="gunicorn workers of every server (default %(default)s)")
     args = parser.parse_args()
+    WORKERS = str(args.workers)
     wanted = set()
     for item in ",".join(args.only).split(","):
         item = item.strip().lower()
