@@ -17,7 +17,7 @@ from schemas.params import LIST_ARGS, RECORD_ARGS, NoArgs, RevisionArgs
 from schemas.records import SCHEMAS
 from schemas.render import ALL_LANGUAGES, available_languages, render
 
-from . import db, editing, feeds, store
+from . import db, editing, feeds, items, store
 from .csv_export import hotlines_csv
 from .errors import Problem, bad_request
 from .http import (
@@ -54,12 +54,11 @@ def list_collection(record_type: str) -> Response:
 
     def build() -> dict[str, Any]:
         try:
-            page = store.list_records(session, record_type, args, viewer)
+            page = store.list_records(session, record_type, args, viewer, with_content=False)
         except store.CursorError as exc:
             raise bad_request({"cursor": [str(exc)]}) from exc
         only = frozenset(args["fields"]) if args.get("fields") else None
-        data = [render(record_type, row.content, store.system_fields(row), lang, only)
-                for row in page.rows]
+        data = items.render_rows(session, record_type, page.rows, lang, only)
         next_url = page_url(cursor=page.next_cursor) if page.next_cursor else None
         if next_url:
             next_link.append(next_url)

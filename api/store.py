@@ -341,6 +341,19 @@ def system_fields(record: Any) -> dict[str, Any]:
     }
 
 
+#: What a list reads of each record when its items come from :mod:`api.items`: everything an
+#: item is rendered from but the content.
+ITEM_COLUMNS = (Record.id, Record.revision, Record.content_hash, Record.version, Record.status,
+                Record.visibility, Record.available_langs, Record.created_at, Record.updated_at,
+                Record.retired_at)
+
+
+def _rows(session: Session, query: Select[Any], columns: tuple[Any, ...]) -> list[Any]:
+    """Records (``columns`` is ``(Record,)``) or plain rows of ``columns``."""
+    result = session.execute(query)
+    return list(result.scalars()) if columns[0] is Record else list(result)
+
+
 SORT_CODES = {"id": "i", "updated_at": "u", "-updated_at": "d"}
 SORTS_BY_CODE = {code: sort for sort, code in SORT_CODES.items()}
 LIST_CURSOR = re.compile(LIST_CURSOR_PATTERN)
@@ -371,8 +384,13 @@ class Page:
 
 
 def list_records(session: Session, record_type: str, args: dict[str, Any],
-                 viewer: Viewer) -> Page:
-    """One page of visible records of a type, filtered and sorted as ``args`` say."""
+                 viewer: Viewer, with_content: bool = True) -> Page:
+    """One page of visible records of a type, filtered and sorted as ``args`` say.
+
+    ``rows`` are :class:`Record` objects; with ``with_content`` False, plain rows of
+    :data:`ITEM_COLUMNS` (no content, no ORM objects): for callers that take rendered items
+    from :mod:`api.items`."""
+    columns = (Record,) if with_content else ITEM_COLUMNS
     conditions = [Record.type == record_type, visible(viewer)]
     filters = [(flt.param, tuple(args[flt.param])) for flt in FILTERS[record_type]
                if args.get(flt.param)]
@@ -383,7 +401,7 @@ def list_records(session: Session, record_type: str, args: dict[str, Any],
     if (filters and sort == "id" and not args.get("q") and args.get("updated_since") is None
             and args["limit"] <= MAX_INDEXED_PAGE):
         page = _indexed_page(session, record_type, viewer, filters,
-                             cursor[2] if cursor else None, args["limit"])
+                             cursor[2] if cursor else None, args["limit"], columns)
         if page is not None:
             return page
     if args.get("updated_since") is not None:
@@ -407,7 +425,7 @@ def list_records(session: Session, record_type: str, args: dict[str, Any],
         everything = MEMO.get(session, (*key, ()), lambda: count([]))
         common = total * 50 >= everything
         conditions.extend(_term_filter(name, values, exists=common) for name, values in filters)
-    query: Select[Any] = select(Record).where(*conditions)
+    query: Select[Any] = select(*columns).where(*conditions)
     if cursor is not None:
         sort, moment, last_id = cursor
         if sort == "id":
@@ -425,7 +443,7 @@ def list_records(session: Session, record_type: str, args: dict[str, Any],
     else:
         query = query.order_by(Record.updated_at.desc(), Record.id)
     limit = args["limit"]
-    rows = list(session.scalars(query.limit(limit + 1)))
+    rows = _rows(session, query.limit(limit + 1), columns)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -439,7 +457,7 @@ MAX_INDEXED_PAGE = 1000
 
 def _indexed_page(session: Session, record_type: str, viewer: Viewer,
                   filters: list[tuple[str, tuple[str, ...]]], after_id: str | None,
-                  limit: int) -> Page | None:
+                  limit: int, columns: tuple[Any, ...] = (Record,)) -> Page | None:
     """A filtered page in id order from :mod:`api.facets`; None when SQL must answer (the
     index is being built by another thread, or the cursor's record is no longer listed)."""
     if session.info.get(WRITING):
@@ -459,8 +477,8 @@ def _indexed_page(session: Session, record_type: str, viewer: Viewer,
     ids = index.page(matching, after, limit + 1)
     shown = ids[:limit]
     # Rows are read now, so one retired since the index was built is left out, not shown.
-    rows_by_id = {row.id: row for row in session.scalars(
-        select(Record).where(Record.id.in_(shown), visible(viewer)))}
+    rows_by_id = {row.id: row for row in _rows(
+        session, select(*columns).where(Record.id.in_(shown), visible(viewer)), columns)}
     rows = [rows_by_id[record_id] for record_id in shown if record_id in rows_by_id]
     next_cursor = f"{SORT_CODES['id']}.0.{shown[-1]}" if len(ids) > limit else None
     return Page(rows, matching.bit_count(), next_cursor)

@@ -405,12 +405,42 @@ def test_a_restored_backup_is_never_taken_for_what_the_cache_saw(editor_app, tmp
         live.backup(backup)
     note("Written before the restore.")
     assert client.get(hotline).get_json()["data"]["notes"] == "Written before the restore."
+    assert listed_notes(client) == "Written before the restore."
     with sqlite3.connect(path) as live:
         backup.backup(live)  # the restore
     backup.close()
     note("Written after the restore.")  # the counter is where it was before the restore
     assert client.get(hotline).get_json()["data"]["notes"] == "Written after the restore."
+    # Same record, same revision, same second as before the restore: a list item kept by
+    # api.items must not be taken for it (its key has the content hash).
+    assert listed_notes(client) == "Written after the restore."
     running.extensions["db_engine"].dispose()
+
+
+def listed_notes(client) -> str:  # type: ignore[no-untyped-def]
+    """The national hotline's notes as the hotline list shows them."""
+    listed = client.get("/api/v1/hotlines?limit=100").get_json()["data"]
+    return next(item["notes"] for item in listed
+                if item["id"] == "national-human-trafficking-hotline")
+
+
+@pytest.mark.parametrize("params", ["", "lang=es", "lang=*", "fields=statement,category",
+                                    "lang=es&fields=statement", "category=financial"])
+def test_list_items_are_the_records_as_read_one_by_one(app, params):
+    """A list renders its items from api.items (kept by id, revision, content hash, system
+    fields, language and fields): every item is what the record's own URL answers, the first
+    time and when it comes from memory."""
+    client = app.test_client()
+    for _ in range(2):
+        listed = client.get(f"/api/v1/indicators?limit=50&{params}")
+        assert listed.status_code == 200
+        items = listed.get_json()["data"]
+        assert items, params
+        for item in items:
+            single = params.replace("category=financial", "")
+            one = client.get(f"/api/v1/indicators/{item['id']}?{single}")
+            assert one.status_code == 200
+            assert one.get_json()["data"] == item, (params, item["id"])
 
 
 def test_filter_indexes_are_built_one_at_a_time_outside_the_request_pool(editor_app,
