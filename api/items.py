@@ -1,14 +1,15 @@
 """Rendered list items, kept by everything they are rendered from.
 
-A list page renders each of its records: read the stored content (JSON), pick the language,
+A list page renders each of its records: decode the stored content (JSON), pick the language,
 add the system fields, serialize. A page of 50 spends most of its time there, and the same
 records come back on every other page, filter and mirror pass that shows them. So the JSON of
 an item is kept, keyed by what it is made of: the record's id, revision, content hash and
 every system field, the language and the ``fields`` asked for. Nothing else goes into an
 item (no host, no viewer), so a key can never name a stale rendering: a changed record has
-a new key, whichever database, process or restored backup it comes from. Lists then read
-their page as plain rows without the content (``store.list_records(..., with_content=False)``)
-and the content of the records not kept yet in one query.
+a new key, whichever database, process or restored backup it comes from. Lists read their
+page as plain rows with the content as JSON text
+(``store.list_records(..., with_content=False)``, one query as before), and only the items
+not kept yet are decoded and rendered.
 
 Memory is bounded (``MAX_BYTES``, least recently used out first).
 """
@@ -20,22 +21,21 @@ from collections import OrderedDict
 from typing import Any
 
 import orjson
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from schemas.render import render
 
 from . import store
-from .models import Record
 
-#: The most bytes of rendered items one process keeps.
+#: The most bytes of rendered items (and their keys) one process keeps.
 MAX_BYTES = 32 * 1024 * 1024
 
 
 class RenderedItems:
     """A byte-bounded LRU of rendered items (JSON bytes), safe across threads."""
 
-    OVERHEAD = 200  # key and bookkeeping per entry, roughly
+    #: Bytes of a key (13 parts: a 64-character hash, the id, datetimes...) and its entry,
+    #: roughly: small items (``fields=id``) are mostly key, and must count as such.
+    OVERHEAD = 1024
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
@@ -44,6 +44,7 @@ class RenderedItems:
         self._lock = threading.Lock()
 
     def get_many(self, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], bytes]:
+        """The kept items among ``keys`` (each marked as just used)."""
         found: dict[tuple[Any, ...], bytes] = {}
         with self._lock:
             for key in keys:
@@ -54,6 +55,7 @@ class RenderedItems:
         return found
 
     def put(self, key: tuple[Any, ...], value: bytes) -> None:
+        """Keep ``value``, dropping the least recently used items beyond the bound."""
         cost = len(value) + self.OVERHEAD
         if cost > self.max_bytes:
             return
@@ -85,30 +87,19 @@ def _key(record_type: str, row: Any, lang: str, only: frozenset[str] | None) -> 
             row.retired_at, lang, only)
 
 
-def render_rows(session: Session, record_type: str, rows: list[Any], lang: str,
+def render_rows(record_type: str, rows: list[Any], lang: str,
                 only: frozenset[str] | None) -> list[orjson.Fragment]:
-    """The rendered items of ``rows`` (records loaded with or without their content), in
-    order, as JSON fragments for ``orjson.dumps``. The content of records not kept yet is
-    read in one query, with the columns the key is made of: under READ COMMITTED the record
-    may have changed since ``rows`` were read: the item is then the newer one (kept under its
-    own key), and left out if the change retired or hid it."""
+    """The rendered items of ``rows`` (rows of ``store.ITEM_COLUMNS``), in order, as JSON
+    fragments for ``orjson.dumps``: kept ones as they are, the others decoded, rendered and
+    kept."""
     keys = [_key(record_type, row, lang, only) for row in rows]
     found = ITEMS.get_many(keys)
-    missing = [row.id for row, key in zip(rows, keys, strict=True) if key not in found]
-    fresh: dict[str, tuple[bytes, str, str]] = {}
-    if missing:
-        for row in session.execute(select(*store.ITEM_COLUMNS, Record.content)
-                                   .where(Record.id.in_(missing))):
-            item = orjson.dumps(render(record_type, row.content, store.system_fields(row),
-                                       lang, only))
-            ITEMS.put(_key(record_type, row, lang, only), item)
-            fresh[row.id] = (item, row.status, row.visibility)
     out = []
     for row, key in zip(rows, keys, strict=True):
         item = found.get(key)
         if item is None:
-            item, status, visibility = fresh.get(row.id, (None, None, None))
-            if item is None or (status, visibility) != (row.status, row.visibility):
-                continue  # retired, hidden or gone since the page was read
+            item = orjson.dumps(render(record_type, orjson.loads(row.content_json),
+                                       store.system_fields(row), lang, only))
+            ITEMS.put(key, item)
         out.append(orjson.Fragment(item))
     return out

@@ -58,7 +58,7 @@ def list_collection(record_type: str) -> Response:
         except store.CursorError as exc:
             raise bad_request({"cursor": [str(exc)]}) from exc
         only = frozenset(args["fields"]) if args.get("fields") else None
-        data = items.render_rows(session, record_type, page.rows, lang, only)
+        data = items.render_rows(record_type, page.rows, lang, only)
         next_url = page_url(cursor=page.next_cursor) if page.next_cursor else None
         if next_url:
             next_link.append(next_url)

@@ -13,7 +13,9 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     Select,
+    Text,
     and_,
+    cast,
     delete,
     event,
     func,
@@ -342,10 +344,10 @@ def system_fields(record: Any) -> dict[str, Any]:
 
 
 #: What a list reads of each record when its items come from :mod:`api.items`: everything an
-#: item is rendered from but the content.
+#: item is rendered from, the content as JSON text (decoded only for items not kept yet).
 ITEM_COLUMNS = (Record.id, Record.revision, Record.content_hash, Record.version, Record.status,
                 Record.visibility, Record.available_langs, Record.created_at, Record.updated_at,
-                Record.retired_at)
+                Record.retired_at, cast(Record.content, Text).label("content_json"))
 
 
 def _rows(session: Session, query: Select[Any], columns: tuple[Any, ...]) -> list[Any]:
@@ -388,8 +390,8 @@ def list_records(session: Session, record_type: str, args: dict[str, Any],
     """One page of visible records of a type, filtered and sorted as ``args`` say.
 
     ``rows`` are :class:`Record` objects; with ``with_content`` False, plain rows of
-    :data:`ITEM_COLUMNS` (no content, no ORM objects): for callers that take rendered items
-    from :mod:`api.items`."""
+    :data:`ITEM_COLUMNS` (the content as undecoded JSON text, no ORM objects): for callers
+    that take rendered items from :mod:`api.items`."""
     columns = (Record,) if with_content else ITEM_COLUMNS
     conditions = [Record.type == record_type, visible(viewer)]
     filters = [(flt.param, tuple(args[flt.param])) for flt in FILTERS[record_type]
