@@ -29,7 +29,6 @@ import os
 import sqlite3
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +38,7 @@ from werkzeug.http import remove_entity_headers
 
 from . import observability
 from .http import MAX_HEADER_LENGTH, MAX_URL_LENGTH, REQUEST_ID, etag_matches
+from .lru import SizedLRU
 from .protection import SECURITY_HEADERS
 
 #: Request headers that make a request bypass the cache: keys (the answer depends on who asks),
@@ -217,29 +217,18 @@ class ResponseCache:
                  max_entry_bytes: int) -> None:
         self.wsgi_app = wsgi_app
         self.flask_app = flask_app
-        self.max_bytes = max_bytes
         self.max_entry_bytes = max_entry_bytes
         config = flask_app.config
         self.version = DataVersion(config["DATABASE_URL"], config["DB_CONNECT_TIMEOUT"],
                                    config.get("RESPONSE_CACHE_TRUST_MS", 0) / 1000)
         self.base_path = config["BASE_PATH"] + "/"
         self.key_prefix = config.get("RATELIMIT_KEY_PREFIX", "")
-        self._entries: OrderedDict[tuple[Any, ...], Entry] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
+        self._entries: SizedLRU[tuple[Any, ...], Entry] = SizedLRU(max_bytes, self._cost)
         self._metrics: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self._limit_keys: dict[tuple[Any, str, str], str] = {}
         self._seen: Version | None = None
 
     # ------------------------------------------------------------------------- the cache
-
-    def _get(self, key: tuple[Any, ...]) -> Entry | None:
-        entry = self._entries.get(key)
-        if entry is not None:
-            with self._lock:
-                if key in self._entries:
-                    self._entries.move_to_end(key)
-        return entry
 
     @staticmethod
     def _cost(key: tuple[Any, ...], entry: Entry) -> int:
@@ -248,21 +237,8 @@ class ResponseCache:
                 + sum(len(name) + len(value) for name, value in entry.headers) * 2
                 + sum(len(part) for part in key if isinstance(part, str)))
 
-    def _put(self, key: tuple[Any, ...], entry: Entry) -> None:
-        with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._size -= self._cost(key, old)
-            self._entries[key] = entry
-            self._size += self._cost(key, entry)
-            while self._size > self.max_bytes and self._entries:
-                evicted_key, evicted = self._entries.popitem(last=False)
-                self._size -= self._cost(evicted_key, evicted)
-
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._size = 0
+        self._entries.clear()
 
     # ------------------------------------------------------------------------ the request
 
@@ -301,7 +277,7 @@ class ResponseCache:
                environ.get("SERVER_PORT"), environ.get("wsgi.url_scheme"),
                environ.get("SCRIPT_NAME", ""), environ.get("HTTP_ACCEPT_LANGUAGE"),
                environ.get("HTTP_ACCEPT"), environ.get("HTTP_ORIGIN"))
-        entry = self._get(key)
+        entry = self._entries.get(key)
         if entry is not None and entry.version == version:
             answered = self._answer(entry, environ, start_response, method, started)
             if answered is not None:
@@ -417,8 +393,8 @@ class ResponseCache:
                 result.close()
         kept = [(name, value) for name, value in headers if name.lower() not in PER_REQUEST]
         limit, scope, route = environ[NOTE_KEY]
-        self._put(key, Entry(version, lowered["etag"], kept, _not_modified_headers(kept), body,
-                             limit, scope, route))
+        self._entries.put(key, Entry(version, lowered["etag"], kept, _not_modified_headers(kept),
+                                     body, limit, scope, route))
         return [body]
 
 

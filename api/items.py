@@ -11,13 +11,11 @@ page as plain rows with the content as JSON text
 (``store.list_records(..., with_content=False)``, one query as before), and only the items
 not kept yet are decoded and rendered.
 
-Memory is bounded (``MAX_BYTES``, least recently used out first).
+Memory is bounded (``MAX_BYTES``, least recently used out first; :class:`api.lru.SizedLRU`).
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Any
 
 import orjson
@@ -25,60 +23,16 @@ import orjson
 from schemas.render import render
 
 from . import store
+from .lru import SizedLRU
 
 #: The most bytes of rendered items (and their keys) one process keeps.
 MAX_BYTES = 32 * 1024 * 1024
+#: Bytes of a key (13 parts: a 64-character hash, the id, datetimes...) and its entry,
+#: roughly: small items (``fields=id``) are mostly key, and must count as such.
+KEY_BYTES = 1024
 
-
-class RenderedItems:
-    """A byte-bounded LRU of rendered items (JSON bytes), safe across threads."""
-
-    #: Bytes of a key (13 parts: a 64-character hash, the id, datetimes...) and its entry,
-    #: roughly: small items (``fields=id``) are mostly key, and must count as such.
-    OVERHEAD = 1024
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
-
-    def get_many(self, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], bytes]:
-        """The kept items among ``keys`` (each marked as just used)."""
-        found: dict[tuple[Any, ...], bytes] = {}
-        with self._lock:
-            for key in keys:
-                value = self._items.get(key)
-                if value is not None:
-                    self._items.move_to_end(key)
-                    found[key] = value
-        return found
-
-    def put(self, key: tuple[Any, ...], value: bytes) -> None:
-        """Keep ``value``, dropping the least recently used items beyond the bound."""
-        cost = len(value) + self.OVERHEAD
-        if cost > self.max_bytes:
-            return
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._size -= len(old) + self.OVERHEAD
-            self._items[key] = value
-            self._size += cost
-            while self._size > self.max_bytes:
-                _, evicted = self._items.popitem(last=False)
-                self._size -= len(evicted) + self.OVERHEAD
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._size = 0
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-ITEMS = RenderedItems(MAX_BYTES)
+ITEMS: SizedLRU[tuple[Any, ...], bytes] = SizedLRU(
+    MAX_BYTES, lambda _key, item: len(item) + KEY_BYTES)
 
 
 def _key(record_type: str, row: Any, lang: str, only: frozenset[str] | None) -> tuple[Any, ...]:
