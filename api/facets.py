@@ -19,12 +19,12 @@ import logging
 import os
 import threading
 import time
-from array import array
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlalchemy import URL, Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
@@ -104,25 +104,49 @@ class SearchMap:
     """For search on SQLite: which visible record each search document belongs to, so a
     ranking needs the full-text index alone (no join per match)."""
 
-    records: array  # search_docs.doc_id -> number of its record in ``ids``, -1 if not visible
+    records: np.ndarray  # search_docs.doc_id -> number of its record in ``ids``, -1 if not visible
     ids: list[str]
-    types: list[str]
+    kinds: np.ndarray  # record number -> position of its type in ``type_names``
+    type_names: list[str]
+    order: np.ndarray  # record number -> position of its id in sorted(ids)
 
-    def rank(self, hits: Any, types: tuple[str, ...]) -> list[tuple[str, float]]:
-        """(record id, best rank) of every visible record among ``hits`` (doc_id, rank),
-        best first, then by id: what the SQL ranking gives."""
-        best: dict[int, float] = {}
-        records, kinds, size = self.records, self.types, len(self.records)
-        for doc_id, rank in hits:
-            number = records[doc_id] if doc_id < size else -1
-            if number < 0 or (types and kinds[number] not in types):
-                continue
-            known = best.get(number)
-            if known is None or rank < known:
-                best[number] = rank
+    def rank(self, documents: np.ndarray, ranks: np.ndarray, types: tuple[str, ...]) -> Ranking:
+        """(record id, best rank) of every visible record among the documents (ids and
+        ranks, lower is better), best first, then by id: what the SQL ranking gives."""
+        inside = documents < len(self.records)
+        numbers = self.records[documents[inside]]
+        ranks = ranks[inside]
+        keep = numbers >= 0
+        if types:
+            wanted = [code for code, name in enumerate(self.type_names) if name in types]
+            keep &= np.isin(self.kinds[np.maximum(numbers, 0)], wanted)
+        numbers, ranks = numbers[keep], ranks[keep]
+        # A record's best rank: its documents sorted by rank, the first of each record.
+        by_record = np.lexsort((ranks, numbers))
+        numbers, ranks = numbers[by_record], ranks[by_record]
+        first = np.ones(len(numbers), dtype=bool)
+        first[1:] = numbers[1:] != numbers[:-1]
+        numbers, ranks = numbers[first], ranks[first]
+        best = np.lexsort((self.order[numbers], ranks))
+        return Ranking(numbers[best], ranks[best], self.ids)
+
+
+@dataclass(frozen=True, eq=False)
+class Ranking:
+    """Records best first, as (record id, rank) pairs: a sequence for ``len`` and slices,
+    whose pairs are made only for the slice asked for (a page), not for every match."""
+
+    numbers: np.ndarray  # record numbers (in ``ids``), best first
+    ranks: np.ndarray
+    ids: list[str]
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def __getitem__(self, part: slice) -> list[tuple[str, float]]:
         ids = self.ids
-        return sorted(((ids[number], rank) for number, rank in best.items()),
-                      key=lambda hit: (hit[1], hit[0]))
+        return [(ids[number], rank) for number, rank
+                in zip(self.numbers[part].tolist(), self.ranks[part].tolist(), strict=True)]
 
 
 def build_search_map(session: Session, visible: Any) -> SearchMap:
@@ -130,18 +154,22 @@ def build_search_map(session: Session, visible: Any) -> SearchMap:
     rows = session.execute(select(SearchDoc.doc_id, Record.id, Record.type)
                            .join(Record, Record.id == SearchDoc.record_id).where(visible)).all()
     size = max((row[0] for row in rows), default=-1) + 1
-    records = array("i", [-1]) * size
+    records = np.full(size, -1, dtype=np.int64)
     numbers: dict[str, int] = {}
     ids: list[str] = []
-    kinds: list[str] = []
+    kinds: list[int] = []
+    type_codes: dict[str, int] = {}
     for doc_id, record_id, record_type in rows:
         number = numbers.get(record_id)
         if number is None:
             number = numbers[record_id] = len(ids)
             ids.append(record_id)
-            kinds.append(record_type)
+            kinds.append(type_codes.setdefault(record_type, len(type_codes)))
         records[doc_id] = number
-    return SearchMap(records, ids, kinds)
+    order = np.empty(len(ids), dtype=np.int64)
+    order[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
+    type_names = sorted(type_codes, key=type_codes.__getitem__)
+    return SearchMap(records, ids, np.array(kinds, dtype=np.int64), type_names, order)
 
 
 class Indexes:

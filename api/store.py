@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import orjson
 from sqlalchemy import (
     Select,
@@ -289,12 +290,12 @@ class VersionMemo:
                 self._versions[database] = version
                 for stale in [k for k in self._values if k[0] == database]:
                     gone = self._values.pop(stale)
-                    self._held -= len(gone) if isinstance(gone, list) else 1
+                    self._held -= len(gone) if isinstance(gone, list | facets.Ranking) else 1
             found = self._values.get((database, *key), _MISSING)
         if found is not _MISSING:
             return found
         value = compute()
-        size = len(value) if isinstance(value, list) else 1
+        size = len(value) if isinstance(value, list | facets.Ranking) else 1
         if size > self.MAX_LIST:
             return value  # too big to keep: computed again next time
         with self._lock:
@@ -510,7 +511,7 @@ def _fts_hits(session: Session, q: str) -> Any:
         return None
     expression = _match_expression(terms)
     matches = (select(literal_column("rowid").label("doc_id"),
-                      func.bm25(literal_column("search_fts"), 10.0, 1.0).label("rank"))
+                      func.bm25(literal_column("search_fts"), *BM25_WEIGHTS).label("rank"))
                .select_from(text("search_fts"))
                .where(literal_column("search_fts").op("MATCH")(expression))
                .cte("fts_matches").prefix_with("MATERIALIZED", dialect="sqlite"))
@@ -521,6 +522,20 @@ def _fts_hits(session: Session, q: str) -> Any:
 def _match_expression(terms: list[str]) -> str:
     """An FTS5 query for documents containing every term (each quoted: no operators)."""
     return " ".join('"' + term.replace('"', "") + '"' for term in terms)
+
+
+#: Search ranks by bm25 with the label weighted 10 and the body 1.
+BM25_WEIGHTS = (10.0, 1.0)
+FTS5_HITS = (f"SELECT rowid, bm25(search_fts, {BM25_WEIGHTS[0]}, {BM25_WEIGHTS[1]})"
+             " FROM search_fts WHERE search_fts MATCH ?")
+
+
+def fts5_hits(connection: Any, expression: str) -> tuple[np.ndarray, np.ndarray]:
+    """(search document ids, bm25) of the documents FTS5 matches with ``expression``, on a
+    DB-API connection to SQLite."""
+    rows = connection.execute(FTS5_HITS, (expression,)).fetchall()
+    return (np.fromiter((row[0] for row in rows), np.int64, len(rows)),
+            np.fromiter((row[1] for row in rows), np.float64, len(rows)))
 
 
 def _term_filter(name: str, values: tuple[str, ...], exists: bool) -> Any:
@@ -573,22 +588,22 @@ def search(session: Session, q: str, types: list[str] | None, viewer: Viewer, li
 
 
 def _ranking(session: Session, q: str, types: list[str] | None,
-             viewer: Viewer) -> list[tuple[str, float]]:
+             viewer: Viewer) -> list[tuple[str, float]] | facets.Ranking:
     """Every visible record matching ``q``, best first: (id, rank).
 
     On SQLite, once this data version's :class:`api.facets.SearchMap` is built, the ranking
-    reads the full-text index alone and maps documents to records in memory (a join per
-    match costs more than the match itself); until then, and on PostgreSQL, SQL ranks."""
+    reads the full-text index alone and maps documents to records in memory, with numpy (a
+    join per match costs more than the match itself, and so does a Python loop over
+    thousands of matches); until then, and on PostgreSQL, SQL ranks."""
     if session.get_bind().dialect.name == "sqlite" and not session.info.get(WRITING):
-        index = facets.INDEXES.get(session, data_version(session), "search",
-                                   viewer.visibilities,
+        version = data_version(session)
+        index = facets.INDEXES.get(session, version, "search", viewer.visibilities,
                                    lambda built: facets.build_search_map(built, visible(viewer)))
         if index is not None:
-            # The driver's own cursor, on the session's connection: thousands of plain tuples.
-            hits = session.connection().connection.driver_connection.execute(
-                "SELECT rowid, bm25(search_fts, 10.0, 1.0) FROM search_fts"
-                " WHERE search_fts MATCH ?", (_match_expression(_terms(q)),))
-            return index.rank(hits, tuple(types or ()))  # type: ignore[no-any-return]
+            # The driver's own connection, in the session's transaction: a plain fetch.
+            connection = session.connection().connection.driver_connection
+            return index.rank(*fts5_hits(connection, _match_expression(_terms(q))),
+                              tuple(types or ()))
     return _sql_ranking(session, q, types, viewer)
 
 

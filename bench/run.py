@@ -12,7 +12,7 @@ Sections (``--only`` takes the number or the name):
 5. ``sdk``         ``bench/sdk_bench.py``, when it exists, run as it is
 
 Every server is started by this script with gunicorn (gthread, ``HTCONTENT_WORKERS`` x
-``HTCONTENT_THREADS``: 1 x 4, see ``WORKERS``; Datasette with uvicorn's worker, as many) on
+``HTCONTENT_THREADS``: 1 x 4, see ``WORKERS``, ``--workers`` and ``--threads``; Datasette with uvicorn's worker, as many) on
 127.0.0.1, ports 8700-8749, loaded by ``wrk -t1`` after a warm-up, in several interleaved
 rounds; the table shows medians. Logs, captured bodies and wrk scripts go to
 ``bench/.cache/run/``. Every process it starts is stopped when it ends, fails or is
@@ -1050,7 +1050,7 @@ def environment() -> str:
 
 
 def main() -> int:
-    global WORKERS  # noqa: PLW0603 - one setting for every server started
+    global WORKERS, THREADS  # noqa: PLW0603 - one setting for every server started
     global SCALES
     parser = argparse.ArgumentParser(description="Benchmark the API against its baselines.")
     parser.add_argument("--quick", action="store_true",
@@ -1064,8 +1064,12 @@ def main() -> int:
                              "(default: %(default)s)")
     parser.add_argument("--workers", type=int, default=int(WORKERS),
                         help="gunicorn workers of every server (default %(default)s)")
+    parser.add_argument("--threads", type=int, default=int(THREADS),
+                        help="threads per worker of our app and the floor (default "
+                             "%(default)s; 1 is gunicorn's sync worker)")
     args = parser.parse_args()
     WORKERS = str(args.workers)
+    THREADS = str(args.threads)
     wanted = set()
     for item in ",".join(args.only).split(","):
         item = item.strip().lower()

@@ -113,7 +113,9 @@ def test_search_ranking_from_the_document_map_is_the_sql_ranking(app, case):
     with app.app_context():
         session = db.session()
         mapped = facets.build_search_map(session, store.visible(viewer))
-        hits = session.connection().exec_driver_sql(
-            "SELECT rowid, bm25(search_fts, 10.0, 1.0) FROM search_fts WHERE search_fts MATCH ?",
-            (store._match_expression(store._terms(q)),))
-        assert mapped.rank(hits, tuple(types)) == store._sql_ranking(session, q, types, viewer)
+        connection = session.connection().connection.driver_connection
+        hits = store.fts5_hits(connection, store._match_expression(store._terms(q)))
+        ranked = mapped.rank(*hits, tuple(types))
+        expected = store._sql_ranking(session, q, types, viewer)
+        assert len(ranked) == len(expected) and ranked[:] == expected
+        assert ranked[1:4] == expected[1:4]  # a page is the same slice
