@@ -20,9 +20,9 @@ import os
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from sqlalchemy import URL, Engine, create_engine, func, select
@@ -113,7 +113,7 @@ class SearchMap:
     def rank(self, documents: np.ndarray, ranks: np.ndarray, types: tuple[str, ...]) -> Ranking:
         """(record id, best rank) of every visible record among the documents (ids and
         ranks, lower is better), best first, then by id: what the SQL ranking gives."""
-        inside = documents < len(self.records)
+        inside = (documents >= 0) & (documents < len(self.records))
         numbers = self.records[documents[inside]]
         ranks = ranks[inside]
         keep = numbers >= 0
@@ -132,9 +132,9 @@ class SearchMap:
 
 
 @dataclass(frozen=True, eq=False)
-class Ranking:
-    """Records best first, as (record id, rank) pairs: a sequence for ``len`` and slices,
-    whose pairs are made only for the slice asked for (a page), not for every match."""
+class Ranking(Sequence[tuple[str, float]]):
+    """Records best first, as (record id, rank) pairs: a sequence whose pairs are made only
+    for what is asked for (a page's slice), not for every match."""
 
     numbers: np.ndarray  # record numbers (in ``ids``), best first
     ranks: np.ndarray
@@ -143,10 +143,18 @@ class Ranking:
     def __len__(self) -> int:
         return len(self.numbers)
 
-    def __getitem__(self, part: slice) -> list[tuple[str, float]]:
+    @overload
+    def __getitem__(self, part: int) -> tuple[str, float]: ...
+
+    @overload
+    def __getitem__(self, part: slice) -> list[tuple[str, float]]: ...
+
+    def __getitem__(self, part: int | slice) -> tuple[str, float] | list[tuple[str, float]]:
         ids = self.ids
-        return [(ids[number], rank) for number, rank
-                in zip(self.numbers[part].tolist(), self.ranks[part].tolist(), strict=True)]
+        if isinstance(part, slice):
+            return [(ids[number], rank) for number, rank
+                    in zip(self.numbers[part].tolist(), self.ranks[part].tolist(), strict=True)]
+        return ids[int(self.numbers[part])], float(self.ranks[part])
 
 
 def build_search_map(session: Session, visible: Any) -> SearchMap:
@@ -154,22 +162,24 @@ def build_search_map(session: Session, visible: Any) -> SearchMap:
     rows = session.execute(select(SearchDoc.doc_id, Record.id, Record.type)
                            .join(Record, Record.id == SearchDoc.record_id).where(visible)).all()
     size = max((row[0] for row in rows), default=-1) + 1
-    records = np.full(size, -1, dtype=np.int64)
+    records = np.full(size, -1, dtype=np.int32)
     numbers: dict[str, int] = {}
     ids: list[str] = []
     kinds: list[int] = []
     type_codes: dict[str, int] = {}
     for doc_id, record_id, record_type in rows:
+        if doc_id < 0:  # not a rowid FTS5 gives: never matched
+            continue
         number = numbers.get(record_id)
         if number is None:
             number = numbers[record_id] = len(ids)
             ids.append(record_id)
             kinds.append(type_codes.setdefault(record_type, len(type_codes)))
         records[doc_id] = number
-    order = np.empty(len(ids), dtype=np.int64)
+    order = np.empty(len(ids), dtype=np.int32)
     order[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
     type_names = sorted(type_codes, key=type_codes.__getitem__)
-    return SearchMap(records, ids, np.array(kinds, dtype=np.int64), type_names, order)
+    return SearchMap(records, ids, np.array(kinds, dtype=np.int32), type_names, order)
 
 
 class Indexes:

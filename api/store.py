@@ -600,7 +600,9 @@ def _ranking(session: Session, q: str, types: list[str] | None,
         index = facets.INDEXES.get(session, version, "search", viewer.visibilities,
                                    lambda built: facets.build_search_map(built, visible(viewer)))
         if index is not None:
-            # The driver's own connection, in the session's transaction: a plain fetch.
+            # The driver's own connection: plain tuples, no ORM. (A write committed between
+            # the version read and this query makes the ranking newer than its version, never
+            # older; documents the map does not know are left out.)
             connection = session.connection().connection.driver_connection
             return index.rank(*fts5_hits(connection, _match_expression(_terms(q))),
                               tuple(types or ()))

@@ -12,11 +12,11 @@ Sections (``--only`` takes the number or the name):
 5. ``sdk``         ``bench/sdk_bench.py``, when it exists, run as it is
 
 Every server is started by this script with gunicorn (gthread, ``HTCONTENT_WORKERS`` x
-``HTCONTENT_THREADS``: 1 x 4, see ``WORKERS``, ``--workers`` and ``--threads``; Datasette with uvicorn's worker, as many) on
-127.0.0.1, ports 8700-8749, loaded by ``wrk -t1`` after a warm-up, in several interleaved
-rounds; the table shows medians. Logs, captured bodies and wrk scripts go to
-``bench/.cache/run/``. Every process it starts is stopped when it ends, fails or is
-interrupted.
+``HTCONTENT_THREADS``: 1 x 4, see ``WORKERS``; ``--workers`` and ``--threads`` change them;
+Datasette with uvicorn's worker, as many workers) on 127.0.0.1, ports 8700-8749, loaded
+by ``wrk -t1`` after a warm-up, in several interleaved rounds; the table shows medians.
+Logs, captured bodies and wrk scripts go to ``bench/.cache/run/``. Every process it starts
+is stopped when it ends, fails or is interrupted.
 """
 
 from __future__ import annotations
@@ -236,8 +236,9 @@ def _base_env() -> dict[str, str]:
 
 def start_gunicorn(name: str, app_args: list[str], env_extra: dict[str, str],
                    ready_path: str) -> Server:
-    """gunicorn with the app's own gunicorn.conf.py (gthread, WORKERS x 4 threads, same
-    keep-alive and limits), the given app and environment; waits until ready_path answers."""
+    """gunicorn with the app's own gunicorn.conf.py (WORKERS x THREADS: gthread, or sync for
+    one thread; same keep-alive and limits), the given app and environment; waits until
+    ready_path answers."""
     port = free_port()
     log = RUN / f"{name}.log"
     log.unlink(missing_ok=True)
@@ -1044,7 +1045,8 @@ def environment() -> str:
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout
     return (f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit}"
             f"{' (with uncommitted changes)' if dirty.strip() else ''}, {os.cpu_count()} cores, "
-            f"{WORKERS} gunicorn worker(s) per server, load average "
+            f"{WORKERS} gunicorn worker(s) per server, {THREADS} thread(s) per worker of ours "
+            "and the floor, load average "
             f"{os.getloadavg()[0]:.2f} at start, Python {platform.python_version()}, "
             f"{wrk_version.split(' Copyright')[0].strip()}")
 

@@ -3,13 +3,41 @@ records: the same records, ranks and order as the SQL join, before and after wri
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from api import db, facets, store
 from schemas.records import load_content
 
 
-def test_search_answers_follow_writes_and_match_sql(seeded_fresh_app):
+def _map(records: list[int], ids: list[str], types: list[str]) -> facets.SearchMap:
+    names = sorted(set(types))
+    order = np.empty(len(ids), dtype=np.int32)
+    order[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
+    return facets.SearchMap(np.array(records, dtype=np.int32), ids,
+                            np.array([names.index(t) for t in types], dtype=np.int32), names,
+                            order)
+
+
+def test_a_ranking_takes_each_records_best_document_and_breaks_ties_by_id():
+    """Documents 0-5 belong to records c, a, b, c, (hidden), a; 9 is past the map."""
+    mapped = _map([0, 1, 2, 0, -1, 1], ["c", "a", "b"], ["hotline", "resource", "hotline"])
+    documents = np.array([5, 0, 1, 2, 3, 4, 9], dtype=np.int64)
+    ranks = np.array([-3.0, -1.0, -2.0, -1.0, -5.0, -9.0, -9.0])
+    ranked = mapped.rank(documents, ranks, ())
+    # c's best is -5.0 (document 3), a's -3.0 (document 5); b ties nothing, -1.0 last
+    assert ranked[:] == [("c", -5.0), ("a", -3.0), ("b", -1.0)] and len(ranked) == 3
+    assert ranked[0] == ("c", -5.0) and ranked[-1] == ("b", -1.0) and list(ranked)[1:2] == [
+        ("a", -3.0)]
+    tied = mapped.rank(np.array([0, 1, 2]), np.array([-2.0, -2.0, -2.0]), ())
+    assert [record_id for record_id, _ in tied[:]] == ["a", "b", "c"]  # equal ranks: by id
+    assert mapped.rank(documents, ranks, ("hotline",))[:] == [("c", -5.0), ("b", -1.0)]
+    assert mapped.rank(documents, ranks, ("vocabulary",))[:] == []  # a type with no records
+    empty = mapped.rank(np.array([], dtype=np.int64), np.array([]), ())
+    assert len(empty) == 0 and empty[0:10] == []
+
+
+def test_search_answers_follow_writes_and_match_sql(seeded_fresh_app, monkeypatch):
     """The in-memory ranking is the SQL ranking (records, ranks, order), before and after a
     write that changes every score of a word (its IDF and the average length); and the API
     answers pages of it."""
@@ -19,7 +47,8 @@ def test_search_answers_follow_writes_and_match_sql(seeded_fresh_app):
     client = app.test_client()
 
     def ranked(q: str) -> list[tuple[str, float]]:
-        client.get(f"/api/v1/search?q={q}")  # builds this version's document map
+        # builds this version's document map
+        assert client.get(f"/api/v1/search?q={q}").status_code == 200
         assert facets.INDEXES.wait_idle()
         with app.app_context():
             session = db.session()
@@ -29,7 +58,7 @@ def test_search_answers_follow_writes_and_match_sql(seeded_fresh_app):
         return mine[:]
 
     before = ranked("visa")
-    assert before and ranked("visa help") is not None
+    assert before and ranked("visa help")
     with app.app_context():
         store.save(db.session(), "hotline", load_content("hotline", {
             "id": "visa-line", "verified_on": "2026-11-28",
@@ -42,8 +71,11 @@ def test_search_answers_follow_writes_and_match_sql(seeded_fresh_app):
     after = ranked("visa")
     assert after[0][0] == "visa-line" and len(after) == len(before) + 1
     assert after[1:] != before  # every other match was scored again
+    memo = store.VersionMemo()  # pages from the map's ranking, not one SQL kept earlier
+    monkeypatch.setattr(store, "MEMO", memo)
     for offset in (0, 2):
         answer = client.get(f"/api/v1/search?q=visa&limit=2&cursor=o.{offset}").get_json()
         assert [(hit["id"], hit["score"]) for hit in answer["data"]] == [
             (record_id, round(-rank, 6)) for record_id, rank in after[offset:offset + 2]]
         assert answer["meta"]["total"] == len(after)
+    assert any(isinstance(value, facets.Ranking) for value in memo._values.values())
