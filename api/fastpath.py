@@ -57,6 +57,11 @@ MISSES = observability.CACHE.labels("miss")
 BYPASSES = observability.CACHE.labels("bypass")
 #: Where the full path leaves the route and the rate limit it applied, for :meth:`_fill`.
 NOTE_KEY = "htcontent.fastpath"
+#: Where a refill (:meth:`ResponseCache._refill`) leaves the client's ``If-None-Match``, so the
+#: full path logs and counts the 304 the client gets.
+CONDITIONAL_KEY = "htcontent.fastpath.if_none_match"
+#: How many URLs (cache keys) a process remembers having kept, for refills.
+MAX_REFILLABLE = 20_000
 
 
 @dataclass(frozen=True)
@@ -227,6 +232,10 @@ class ResponseCache:
         self._metrics: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self._limit_keys: dict[tuple[Any, str, str], str] = {}
         self._seen: Version | None = None
+        # Keys kept at some time: their answers were public 200s with an ETag, within the
+        # entry size. A conditional request for one that is not kept now refills it.
+        self._refillable: SizedLRU[tuple[Any, ...], bool] = SizedLRU(MAX_REFILLABLE,
+                                                                     lambda _k, _v: 1)
 
     # ------------------------------------------------------------------------- the cache
 
@@ -284,6 +293,9 @@ class ResponseCache:
                 HITS.inc()
                 return answered
         MISSES.inc()
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if if_none_match is not None and method == "GET" and self._refillable.get(key):
+            return self._refill(key, version, environ, start_response, if_none_match)
         return self._fill(key, version, environ, start_response, method)
 
     def _bypass(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -379,23 +391,85 @@ class ResponseCache:
             return result
         headers = captured["headers"]
         lowered = {name.lower(): value for name, value in headers}
-        length = lowered.get("content-length", "")
-        if (not lowered.get("cache-control", "").startswith("public")
-                or "etag" not in lowered or "set-cookie" in lowered
-                or NOTE_KEY not in environ
-                # streamed (no length) or too large: passed on as it comes, never buffered
-                or not length.isdigit() or int(length) > self.max_entry_bytes):
+        if not self._storable(environ, lowered):
             return result
         try:
             body = b"".join(result)
         finally:
             if hasattr(result, "close"):
                 result.close()
+        self._keep(key, version, environ, headers, lowered["etag"], body)
+        return [body]
+
+    def _keep(self, key: tuple[Any, ...], version: Version, environ: dict[str, Any],
+              headers: list[tuple[str, str]], etag: str, body: bytes) -> Entry:
         kept = [(name, value) for name, value in headers if name.lower() not in PER_REQUEST]
         limit, scope, route = environ[NOTE_KEY]
-        self._entries.put(key, Entry(version, lowered["etag"], kept, _not_modified_headers(kept),
-                                     body, limit, scope, route))
-        return [body]
+        entry = Entry(version, etag, kept, _not_modified_headers(kept), body, limit, scope, route)
+        self._entries.put(key, entry)
+        self._refillable.put(key, True)
+        return entry
+
+    def _storable(self, environ: dict[str, Any], lowered: dict[str, str]) -> bool:
+        """A public 200 with an ETag and a length within the entry size, noted by the full
+        path (so its route and rate limit are known)."""
+        length = lowered.get("content-length", "")
+        return (lowered.get("cache-control", "").startswith("public")
+                and "etag" in lowered and "set-cookie" not in lowered
+                and NOTE_KEY in environ
+                # streamed (no length) or too large: passed on as it comes, never buffered
+                and length.isdigit() and int(length) <= self.max_entry_bytes)
+
+    def _refill(self, key: tuple[Any, ...], version: Version, environ: dict[str, Any],
+                start_response: Any, if_none_match: str) -> Any:
+        """A conditional GET for an answer kept before and dropped since (a write anywhere
+        drops them all, memory drops the least used): left to the full path, it would be a
+        304 without a body, never kept again while clients keep asking with their ETag. So
+        the full path answers as if unconditional (it logs and counts the 304 the client
+        gets, ``CONDITIONAL_KEY``), the answer is kept, and the client gets what the full
+        path would have answered it: a 304 when its ETag is current, else the 200."""
+        inner = {name: value for name, value in environ.items()
+                 if name != "HTTP_IF_NONE_MATCH"}
+        inner[CONDITIONAL_KEY] = if_none_match
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured["status"], captured["headers"] = status, headers
+            return _no_write
+
+        result = self.wsgi_app(inner, capture)
+        status, headers = captured.get("status", ""), captured.get("headers", [])
+        lowered = {name.lower(): value for name, value in headers}
+        current = (status.startswith("200") and "etag" in lowered
+                   and etag_matches(if_none_match, lowered["etag"]))
+        storable = status.startswith("200") and self._storable(inner, lowered)
+        if not current and not storable:
+            start_response(status, headers)
+            return result
+        try:  # a body not to be kept (streamed, too large) is not read
+            body = b"".join(result) if storable else b""
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        if storable:
+            entry = self._keep(key, version, inner, headers, lowered["etag"], body)
+            not_modified = entry.not_modified_headers
+        else:
+            not_modified = _not_modified_headers(
+                [(name, value) for name, value in headers if name.lower() not in PER_REQUEST])
+        if not current:
+            start_response(status, headers)
+            return [body]
+        per_request = [(name, value) for name, value in headers
+                       if name.lower() in PER_REQUEST
+                       and name.lower() not in ("date", "server", "set-cookie")]
+        start_response("304 NOT MODIFIED", [*not_modified, *per_request])
+        return [b""]
+
+
+def _no_write(_data: bytes) -> None:
+    """The ``write`` of a captured ``start_response``: the app answers by its return value."""
+    raise RuntimeError("the response cache does not support WSGI write()")
 
 
 def init_app(app: Any) -> None:

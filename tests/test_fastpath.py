@@ -77,6 +77,51 @@ def test_a_cached_answer_is_the_full_answer(app, url):
     assert cached_304.headers["Access-Control-Allow-Origin"] == "*"
 
 
+def test_a_conditional_poll_refills_what_a_write_elsewhere_dropped(editor_app):
+    """CAD screens poll one record with If-None-Match. A write to another record drops every
+    kept answer, but leaves this record's ETag current: the poll is still a 304 (headers as
+    the full path's), logged and counted as one, and the answer is kept again, so the next
+    poll is a cache hit rather than the full path for as long as clients poll."""
+    from api import observability
+
+    client, keys = editor_app.test_client(), editor_app.keys
+    url = "/api/v1/hotlines/national-human-trafficking-hotline"
+    route = "/api/v1/hotlines/<string:record_id>"
+    first = client.get(url)
+    conditional = {"If-None-Match": first.headers["ETag"]}
+    assert client.get(url, headers=conditional).status_code == 304  # from the cache
+    other = "/api/v1/hotlines/hsi-tip-line"
+    patched = client.patch(other, json={"notes": {"en": "Changed.", "es": "Cambiado."}},
+                           headers={**keys.editor,
+                                    "If-Match": client.get(other).headers["ETag"]})
+    assert patched.status_code == 200
+
+    def count(metric, *labels) -> float:  # type: ignore[no-untyped-def]
+        return metric.labels(*labels)._value.get()
+
+    hits, counted_304, counted_200 = (count(observability.CACHE, "hit"),
+                                      count(observability.REQUESTS, "GET", route, "304"),
+                                      count(observability.REQUESTS, "GET", route, "200"))
+    refilled = client.get(url, headers=conditional)
+    assert refilled.status_code == 304 and refilled.data == b""
+    assert count(observability.REQUESTS, "GET", route, "304") == counted_304 + 1
+    assert count(observability.REQUESTS, "GET", route, "200") == counted_200
+    again = client.get(url, headers=conditional)
+    assert again.status_code == 304 and count(observability.CACHE, "hit") == hits + 1
+    assert stable(again.headers) == stable(refilled.headers)
+    cache_of(editor_app).clear()
+    cache_of(editor_app)._refillable.clear()  # the full path alone, as before refills
+    full = client.get(url, headers=conditional)
+    assert full.status_code == 304 and stable(full.headers) == stable(refilled.headers)
+    # An ETag that is no longer current gets the whole answer, refilled or not.
+    assert client.get(url, headers=conditional).status_code == 304
+    stale = {"If-None-Match": '"r0-0123456789abcdef0123456789abcdef"'}
+    cache_of(editor_app).clear()
+    answered = client.get(url, headers=stale)
+    assert answered.status_code == 200 and answered.data == first.data
+    assert client.get(url, headers=stale).data == first.data  # and kept
+
+
 def test_languages_and_hosts_are_kept_apart(app):
     client = app.test_client()
     url = "/api/v1/hotlines/national-human-trafficking-hotline"
