@@ -57,11 +57,6 @@ MISSES = observability.CACHE.labels("miss")
 BYPASSES = observability.CACHE.labels("bypass")
 #: Where the full path leaves the route and the rate limit it applied, for :meth:`_fill`.
 NOTE_KEY = "htcontent.fastpath"
-#: Where a refill (:meth:`ResponseCache._refill`) leaves the client's ``If-None-Match``, so the
-#: full path logs and counts the 304 the client gets.
-CONDITIONAL_KEY = "htcontent.fastpath.if_none_match"
-#: How many URLs (cache keys) a process remembers having kept, for refills.
-MAX_REFILLABLE = 20_000
 
 
 @dataclass(frozen=True)
@@ -72,7 +67,7 @@ class Entry:
     etag: str
     headers: list[tuple[str, str]]  # the 200's headers, without the per-request ones
     not_modified_headers: list[tuple[str, str]]  # the same for a 304
-    body: bytes
+    body: bytes | None  # None: kept from a 304, it answers only If-None-Match naming ``etag``
     limit: Any  # the rate limit the full path applied (a ``limits`` item), or None
     scope: str  # Flask-Limiter's scope for this route
     route: str  # the URL rule, for logs and metrics
@@ -232,18 +227,15 @@ class ResponseCache:
         self._metrics: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self._limit_keys: dict[tuple[Any, str, str], str] = {}
         self._seen: Version | None = None
-        # Keys kept at some time: their answers were public 200s with an ETag, within the
-        # entry size. A conditional request for one that is not kept now refills it.
-        self._refillable: SizedLRU[tuple[Any, ...], bool] = SizedLRU(MAX_REFILLABLE,
-                                                                     lambda _k, _v: 1)
 
     # ------------------------------------------------------------------------- the cache
 
     @staticmethod
     def _cost(key: tuple[Any, ...], entry: Entry) -> int:
         """Bytes an entry holds, roughly: body, headers, key, and object overhead."""
-        return (len(entry.body) + 2048
+        return (len(entry.body or b"") + 2048
                 + sum(len(name) + len(value) for name, value in entry.headers) * 2
+                + sum(len(name) + len(value) for name, value in entry.not_modified_headers)
                 + sum(len(part) for part in key if isinstance(part, str)))
 
     def clear(self) -> None:
@@ -287,15 +279,13 @@ class ResponseCache:
                environ.get("SCRIPT_NAME", ""), environ.get("HTTP_ACCEPT_LANGUAGE"),
                environ.get("HTTP_ACCEPT"), environ.get("HTTP_ORIGIN"))
         entry = self._entries.get(key)
-        if entry is not None and entry.version == version:
+        if entry is not None and entry.version == version and (
+                entry.body is not None or _names(environ, entry.etag)):
             answered = self._answer(entry, environ, start_response, method, started)
             if answered is not None:
                 HITS.inc()
                 return answered
         MISSES.inc()
-        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
-        if if_none_match is not None and method == "GET" and self._refillable.get(key):
-            return self._refill(key, version, environ, start_response, if_none_match)
         return self._fill(key, version, environ, start_response, method)
 
     def _bypass(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -310,12 +300,11 @@ class ResponseCache:
             return None
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
-        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
-        if if_none_match is not None and etag_matches(if_none_match, entry.etag):
+        if _names(environ, entry.etag):
             status, headers, body = "304 NOT MODIFIED", entry.not_modified_headers, b""
         else:
             status, headers = "200 OK", entry.headers
-            body = entry.body if method == "GET" else b""
+            body = entry.body if method == "GET" and entry.body is not None else b""
         start_response(status, [*headers, *limit_headers, ("X-Request-ID", request_id)])
         self._observe(method, entry.route, status[:3], started, request_id,
                       environ.get("PATH_INFO", ""), client)
@@ -376,7 +365,10 @@ class ResponseCache:
 
     def _fill(self, key: tuple[Any, ...], version: Version, environ: dict[str, Any],
               start_response: Any, method: str) -> Any:
-        """The full path; its answer is kept when it is a public 200 with an ETag."""
+        """The full path; its answer is kept when it is a public 200 with an ETag, or a public
+        304 to a GET: clients that poll with their ETag (a record's stays current through
+        writes to others, which drop every kept answer) never ask for the body again, and are
+        answered from memory from their second poll on."""
         captured: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -387,89 +379,42 @@ class ResponseCache:
 
         result = self.wsgi_app(environ, capture)
         status = captured.get("status", "")
-        if method != "GET" or not status.startswith("200"):
+        if method != "GET" or not status.startswith(("200", "304")):
             return result
         headers = captured["headers"]
         lowered = {name.lower(): value for name, value in headers}
-        if not self._storable(environ, lowered):
+        if (not lowered.get("cache-control", "").startswith("public")
+                or "etag" not in lowered or "set-cookie" in lowered
+                or NOTE_KEY not in environ):
+            return result
+        limit, scope, route = environ[NOTE_KEY]
+        if status.startswith("304"):
+            existing = self._entries.get(key)
+            if existing is None or existing.version != version:  # a kept 200 answers 304s too
+                kept = [(name, value) for name, value in headers
+                        if name.lower() not in PER_REQUEST]
+                self._entries.put(key, Entry(version, lowered["etag"], [], kept, None, limit,
+                                             scope, route))
+            return result
+        length = lowered.get("content-length", "")
+        # streamed (no length) or too large: passed on as it comes, never buffered
+        if not length.isdigit() or int(length) > self.max_entry_bytes:
             return result
         try:
             body = b"".join(result)
         finally:
             if hasattr(result, "close"):
                 result.close()
-        self._keep(key, version, environ, headers, lowered["etag"], body)
+        kept = [(name, value) for name, value in headers if name.lower() not in PER_REQUEST]
+        self._entries.put(key, Entry(version, lowered["etag"], kept, _not_modified_headers(kept),
+                                     body, limit, scope, route))
         return [body]
 
-    def _keep(self, key: tuple[Any, ...], version: Version, environ: dict[str, Any],
-              headers: list[tuple[str, str]], etag: str, body: bytes) -> Entry:
-        kept = [(name, value) for name, value in headers if name.lower() not in PER_REQUEST]
-        limit, scope, route = environ[NOTE_KEY]
-        entry = Entry(version, etag, kept, _not_modified_headers(kept), body, limit, scope, route)
-        self._entries.put(key, entry)
-        self._refillable.put(key, True)
-        return entry
 
-    def _storable(self, environ: dict[str, Any], lowered: dict[str, str]) -> bool:
-        """A public 200 with an ETag and a length within the entry size, noted by the full
-        path (so its route and rate limit are known)."""
-        length = lowered.get("content-length", "")
-        return (lowered.get("cache-control", "").startswith("public")
-                and "etag" in lowered and "set-cookie" not in lowered
-                and NOTE_KEY in environ
-                # streamed (no length) or too large: passed on as it comes, never buffered
-                and length.isdigit() and int(length) <= self.max_entry_bytes)
-
-    def _refill(self, key: tuple[Any, ...], version: Version, environ: dict[str, Any],
-                start_response: Any, if_none_match: str) -> Any:
-        """A conditional GET for an answer kept before and dropped since (a write anywhere
-        drops them all, memory drops the least used): left to the full path, it would be a
-        304 without a body, never kept again while clients keep asking with their ETag. So
-        the full path answers as if unconditional (it logs and counts the 304 the client
-        gets, ``CONDITIONAL_KEY``), the answer is kept, and the client gets what the full
-        path would have answered it: a 304 when its ETag is current, else the 200."""
-        inner = {name: value for name, value in environ.items()
-                 if name != "HTTP_IF_NONE_MATCH"}
-        inner[CONDITIONAL_KEY] = if_none_match
-        captured: dict[str, Any] = {}
-
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            captured["status"], captured["headers"] = status, headers
-            return _no_write
-
-        result = self.wsgi_app(inner, capture)
-        status, headers = captured.get("status", ""), captured.get("headers", [])
-        lowered = {name.lower(): value for name, value in headers}
-        current = (status.startswith("200") and "etag" in lowered
-                   and etag_matches(if_none_match, lowered["etag"]))
-        storable = status.startswith("200") and self._storable(inner, lowered)
-        if not current and not storable:
-            start_response(status, headers)
-            return result
-        try:  # a body not to be kept (streamed, too large) is not read
-            body = b"".join(result) if storable else b""
-        finally:
-            if hasattr(result, "close"):
-                result.close()
-        if storable:
-            entry = self._keep(key, version, inner, headers, lowered["etag"], body)
-            not_modified = entry.not_modified_headers
-        else:
-            not_modified = _not_modified_headers(
-                [(name, value) for name, value in headers if name.lower() not in PER_REQUEST])
-        if not current:
-            start_response(status, headers)
-            return [body]
-        per_request = [(name, value) for name, value in headers
-                       if name.lower() in PER_REQUEST
-                       and name.lower() not in ("date", "server", "set-cookie")]
-        start_response("304 NOT MODIFIED", [*not_modified, *per_request])
-        return [b""]
-
-
-def _no_write(_data: bytes) -> None:
-    """The ``write`` of a captured ``start_response``: the app answers by its return value."""
-    raise RuntimeError("the response cache does not support WSGI write()")
+def _names(environ: dict[str, Any], etag: str) -> bool:
+    """The request's ``If-None-Match`` names ``etag``."""
+    if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+    return if_none_match is not None and etag_matches(if_none_match, etag)
 
 
 def init_app(app: Any) -> None:

@@ -94,19 +94,13 @@ def _record(response: Response) -> Response:
     duration = time.perf_counter() - started
     route = request.url_rule.rule if request.url_rule is not None else "unmatched"
     status = response.status_code
-    if request.method == "GET" and status == 200:
-        from .fastpath import CONDITIONAL_KEY, note_request
-        from .http import etag_matches
-
-        note_request(request.environ, route, current_app.extensions.get("rate_limiter"))
-        # A refill: the response cache turns this 200 into the client's 304.
-        if_none_match = request.environ.get(CONDITIONAL_KEY)
-        if if_none_match is not None and etag_matches(if_none_match,
-                                                      response.headers.get("ETag", "")):
-            status = 304
     if route != "/metrics":
         REQUESTS.labels(request.method, route, str(status)).inc()
         LATENCY.labels(request.method, route, str(status)).observe(duration)
+    if request.method == "GET" and status in (200, 304):
+        from .fastpath import note_request
+
+        note_request(request.environ, route, current_app.extensions.get("rate_limiter"))
     viewer = g.get("viewer")
     log_request(g.get("request_id"), request.method, request.path, route, status, duration,
                 getattr(viewer, "name", None), request.remote_addr)
