@@ -6,7 +6,9 @@ its bytes and headers are kept. Later identical requests are answered by this WS
 without Flask, the serializer or any query of the records: it checks the data version
 (``write_lock``: a random epoch per database and a counter bumped inside every write
 transaction; see :func:`api.store.lock_writes`), and replays the
-stored answer, or a ``304`` when ``If-None-Match`` names its ETag.
+stored answer, or a ``304`` when ``If-None-Match`` names its ETag. The app's ``304`` to a
+conditional ``GET`` is kept as well (its ETag and headers, no body), for clients that poll with
+their ETag and never ask for the body again; it answers only requests naming that ETag.
 
 What every answer still gets, exactly as on the full path: rate limiting (the same
 Flask-Limiter storage and counters), a request id, the access-log line and the Prometheus
@@ -65,7 +67,7 @@ class Entry:
 
     version: Version
     etag: str
-    headers: list[tuple[str, str]]  # the 200's headers, without the per-request ones
+    headers: list[tuple[str, str]]  # the 200's headers, without the per-request ones ([]: a 304)
     not_modified_headers: list[tuple[str, str]]  # the same for a 304
     body: bytes | None  # None: kept from a 304, it answers only If-None-Match naming ``etag``
     limit: Any  # the rate limit the full path applied (a ``limits`` item), or None
@@ -234,7 +236,7 @@ class ResponseCache:
     def _cost(key: tuple[Any, ...], entry: Entry) -> int:
         """Bytes an entry holds, roughly: body, headers, key, and object overhead."""
         return (len(entry.body or b"") + 2048
-                + sum(len(name) + len(value) for name, value in entry.headers) * 2
+                + sum(len(name) + len(value) for name, value in entry.headers)
                 + sum(len(name) + len(value) for name, value in entry.not_modified_headers)
                 + sum(len(part) for part in key if isinstance(part, str)))
 
@@ -390,7 +392,8 @@ class ResponseCache:
         limit, scope, route = environ[NOTE_KEY]
         if status.startswith("304"):
             existing = self._entries.get(key)
-            if existing is None or existing.version != version:  # a kept 200 answers 304s too
+            # A kept 200 answers 304s too; one from another version is newer or about to go.
+            if existing is None or (existing.body is None and existing.version != version):
                 kept = [(name, value) for name, value in headers
                         if name.lower() not in PER_REQUEST]
                 self._entries.put(key, Entry(version, lowered["etag"], [], kept, None, limit,

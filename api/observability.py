@@ -31,8 +31,8 @@ LATENCY = Histogram("htcontent_http_request_duration_seconds", "Time to answer a
                     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
 CACHE = Counter("htcontent_response_cache_total",
                 "Anonymous GETs by what the response cache did: hit (answered from it), miss "
-                "(not there, or written since) or bypass (keyed or conditional, oversized, "
-                "database unreachable)", ["outcome"])
+                "(not there, written since, or a kept 304 for another ETag) or bypass (keyed "
+                "or conditional, oversized, database unreachable)", ["outcome"])
 access_log = logging.getLogger("htcontent.access")
 
 

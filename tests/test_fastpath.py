@@ -107,7 +107,17 @@ def test_a_conditional_poll_is_answered_from_memory_after_a_write_elsewhere(edit
         assert again.headers["X-Request-ID"] == "poll-2"
         weak = client.get(url, headers={"If-None-Match": "W/" + first.headers["ETag"]})
         assert weak.status_code == 304 and hits() == before + 2
+        head = client.head(url, headers={"If-None-Match": "*"})
+        assert head.status_code == 304 and hits() == before + 3
+        assert int(head.headers["X-RateLimit-Remaining"]) == int(
+            again.headers["X-RateLimit-Remaining"]) - 2  # each answer counted once
         cache_of(editor_app).clear()
+    # Right after a kept 304, a poll with another ETag gets the whole answer (full path).
+    assert client.get(url, headers=conditional).status_code == 304
+    before = hits()
+    other_etag = client.get(url, headers={"If-None-Match": '"r0-00000000000000000000000000000000"'})
+    assert other_etag.status_code == 200 and other_etag.data == first.data and hits() == before
+    cache_of(editor_app).clear()
     # What a kept 304 cannot answer goes to the full path (a body, HEAD, another ETag), and
     # the 200 kept then answers all of them.
     assert client.get(url, headers=conditional).status_code == 304
