@@ -110,6 +110,16 @@ class SearchMap:
     type_names: list[str]
     order: np.ndarray  # record number -> position of its id in sorted(ids)
 
+    @classmethod
+    def of(cls, records: np.ndarray, ids: list[str], types: list[str]) -> SearchMap:
+        """The map of ``records`` (document id -> record number, -1: not visible) for the
+        records ``ids`` of ``types`` (one per record)."""
+        type_names = sorted(set(types))
+        order = np.empty(len(ids), dtype=np.int32)
+        order[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
+        kinds = np.array([type_names.index(kind) for kind in types], dtype=np.int32)
+        return cls(records, ids, kinds, type_names, order)
+
     def rank(self, documents: np.ndarray, ranks: np.ndarray, types: tuple[str, ...]) -> Ranking:
         """(record id, best rank) of every visible record among the documents (ids and
         ranks, lower is better), best first, then by id: what the SQL ranking gives."""
@@ -165,8 +175,7 @@ def build_search_map(session: Session, visible: Any) -> SearchMap:
     records = np.full(size, -1, dtype=np.int32)
     numbers: dict[str, int] = {}
     ids: list[str] = []
-    kinds: list[int] = []
-    type_codes: dict[str, int] = {}
+    types: list[str] = []
     for doc_id, record_id, record_type in rows:
         if doc_id < 0:  # not a rowid FTS5 gives: never matched
             continue
@@ -174,12 +183,9 @@ def build_search_map(session: Session, visible: Any) -> SearchMap:
         if number is None:
             number = numbers[record_id] = len(ids)
             ids.append(record_id)
-            kinds.append(type_codes.setdefault(record_type, len(type_codes)))
+            types.append(record_type)
         records[doc_id] = number
-    order = np.empty(len(ids), dtype=np.int32)
-    order[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
-    type_names = sorted(type_codes, key=type_codes.__getitem__)
-    return SearchMap(records, ids, np.array(kinds, dtype=np.int32), type_names, order)
+    return SearchMap.of(records, ids, types)
 
 
 class Indexes:

@@ -290,12 +290,12 @@ class VersionMemo:
                 self._versions[database] = version
                 for stale in [k for k in self._values if k[0] == database]:
                     gone = self._values.pop(stale)
-                    self._held -= len(gone) if isinstance(gone, list | facets.Ranking) else 1
+                    self._held -= _size(gone)
             found = self._values.get((database, *key), _MISSING)
         if found is not _MISSING:
             return found
         value = compute()
-        size = len(value) if isinstance(value, list | facets.Ranking) else 1
+        size = _size(value)
         if size > self.MAX_LIST:
             return value  # too big to keep: computed again next time
         with self._lock:
@@ -306,6 +306,11 @@ class VersionMemo:
                 self._values[(database, *key)] = value
                 self._held += size
         return value
+
+
+def _size(value: Any) -> int:
+    """Items a memoized value holds: a list's or ranking's length, else one."""
+    return len(value) if isinstance(value, list | facets.Ranking) else 1
 
 
 _MISSING = object()

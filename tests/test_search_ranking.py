@@ -4,19 +4,15 @@ records: the same records, ranks and order as the SQL join, before and after wri
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from api import db, facets, store
 from schemas.records import load_content
+from seed.loader import load_seed
+from tests.conftest import SEED_DIR, migrated_app
 
 
 def _map(records: list[int], ids: list[str], types: list[str]) -> facets.SearchMap:
-    names = sorted(set(types))
-    order = np.empty(len(ids), dtype=np.int32)
-    order[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
-    return facets.SearchMap(np.array(records, dtype=np.int32), ids,
-                            np.array([names.index(t) for t in types], dtype=np.int32), names,
-                            order)
+    return facets.SearchMap.of(np.array(records, dtype=np.int32), ids, types)
 
 
 def test_a_ranking_takes_each_records_best_document_and_breaks_ties_by_id():
@@ -37,13 +33,14 @@ def test_a_ranking_takes_each_records_best_document_and_breaks_ties_by_id():
     assert len(empty) == 0 and empty[0:10] == []
 
 
-def test_search_answers_follow_writes_and_match_sql(seeded_fresh_app, monkeypatch):
+def test_search_answers_follow_writes_and_match_sql(tmp_path, monkeypatch):
     """The in-memory ranking is the SQL ranking (records, ranks, order), before and after a
     write that changes every score of a word (its IDF and the average length); and the API
-    answers pages of it."""
-    app = seeded_fresh_app
-    if app.extensions["db_engine"].dialect.name != "sqlite":
-        pytest.skip("FTS5 is SQLite's; PostgreSQL ranks with ts_rank in SQL")
+    answers pages of it. On a SQLite file of its own in every suite: the map and FTS5 are
+    SQLite's (PostgreSQL ranks with ts_rank in SQL)."""
+    app = migrated_app(f"sqlite:///{tmp_path / 'search.sqlite'}")
+    with app.app_context():
+        load_seed(db.session(), SEED_DIR)
     client = app.test_client()
 
     def ranked(q: str) -> list[tuple[str, float]]:
@@ -79,3 +76,4 @@ def test_search_answers_follow_writes_and_match_sql(seeded_fresh_app, monkeypatc
             (record_id, round(-rank, 6)) for record_id, rank in after[offset:offset + 2]]
         assert answer["meta"]["total"] == len(after)
     assert any(isinstance(value, facets.Ranking) for value in memo._values.values())
+    app.extensions["db_engine"].dispose()
