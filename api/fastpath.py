@@ -16,13 +16,15 @@ metrics. A request that is keyed, conditional in any other way (``If-Modified-Si
 ``Range``), oversized, or arrives while the database cannot be reached takes the full path, which
 knows how to answer it (401, 414, 503, ...).
 
-Why a version read per request and not a notification: it is the only check that is exact
-across processes and instances (a write through one instance is never hidden by another's
-cache). On SQLite it is a one-row read on a pooled connection of this middleware's own (a few
-microseconds); on PostgreSQL one round trip. A request that misses files its answer under the
-version read before it ran, so the answer is never older than its version. (The full path reads
-the version again, after the change sequence its ETag comes from: what it takes from its own
-per-version memos is then never older than its ETag.)
+Why a version read and not a notification: it is the only check that is exact across
+processes and instances (a write through one instance is never hidden by another's cache). On
+PostgreSQL it is one round trip per request. On SQLite, every process on the machine counts its
+write transactions in shared memory (:mod:`api.writecount`): the version is read again (a
+one-row read on a pooled connection of this middleware's own) only when a write ended since,
+or a tenth of a second passed, so a hit touches no database at all. A request that misses
+files its answer under the version read before it ran, so the answer is never older than its
+version. (The full path reads the version again, after the change sequence its ETag comes
+from: what it takes from its own per-version memos is then never older than its ETag.)
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy.engine import make_url
 from werkzeug.http import remove_entity_headers
 
-from . import observability
+from . import observability, writecount
 from .http import MAX_HEADER_LENGTH, MAX_URL_LENGTH, REQUEST_ID, etag_matches
 from .lru import SizedLRU
 from .protection import SECURITY_HEADERS
@@ -104,8 +106,14 @@ class DataVersion:
         url = make_url(database_url)
         self.sqlite_path: str | None = None
         self.pg_url: str | None = None
+        #: SQLite: write transactions counted in shared memory (:mod:`api.writecount`); the
+        #: version read is reused while they show none ended, for ``verify_seconds`` at most.
+        self.writes: writecount.WriteCounter | None = None
+        self.verify_seconds = max(trust_seconds, writecount.VERIFY_SECONDS)
+        self._counted: tuple[int, Version, float] | None = None  # (started, version, read at)
         if url.get_backend_name() == "sqlite":
             self.sqlite_path = url.database
+            self.writes = writecount.for_url(url)
         else:
             self.pg_url = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self.connect_timeout = max(1, min(connect_timeout, 2))
@@ -144,6 +152,8 @@ class DataVersion:
         return connection
 
     def read(self) -> Version | None:
+        if self.writes is not None:
+            return self._read_counted(self.writes)
         if self.trust_seconds > 0:
             trusted = self._trusted
             if trusted is not None and time.monotonic() - trusted[1] < self.trust_seconds:
@@ -155,6 +165,20 @@ class DataVersion:
                     self._trusted = (value, read_at)
             return value
         return self._read()
+
+    def _read_counted(self, writes: writecount.WriteCounter) -> Version | None:
+        """SQLite: the version last read, while the shared write counters say that no write
+        transaction ended since (and at most ``verify_seconds`` after it was read)."""
+        started, finished = writes.read()
+        now = time.monotonic()
+        known = self._counted
+        if (known is not None and started == finished == known[0]
+                and now - known[2] < self.verify_seconds):
+            return known[1]
+        value = self._read()  # the counters were read before: a write meanwhile changes them
+        if value is not None and started == finished:
+            self._counted = (started, value, now)
+        return value
 
     def forget(self) -> None:
         """A write went through this process: ask the database next time."""

@@ -34,7 +34,7 @@ from schemas.records import SCHEMAS
 from schemas.render import available_languages, field_plan, localize
 from schemas.vocabularies import VOCABULARIES
 
-from . import facets
+from . import facets, writecount
 from .db import VERSION_INFO
 from .models import AuditEntry, Change, Record, RecordTerm, RecordVersion, SearchDoc, WriteLock
 
@@ -108,6 +108,10 @@ def lock_writes(session: Session) -> None:
     session.info.pop(VERSION_INFO, None)
     # Until it ends, this transaction's version may never commit: nothing is filed under it.
     session.info[WRITING] = True
+    if WRITE_TICKET not in session.info:  # holding the write lock: tell other processes
+        counter = writecount.for_url(session.get_bind().url)
+        if counter is not None:
+            session.info[WRITE_TICKET] = (counter, counter.begin())
 
 
 def _diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any]:
@@ -254,6 +258,9 @@ def data_version(session: Session) -> tuple[str, int]:
 
 #: ``session.info`` flag of a transaction that took the write lock.
 WRITING = "writing"
+#: ``session.info``: the shared write counter (:mod:`api.writecount`) and this transaction's
+#: ticket, ended when the transaction ends.
+WRITE_TICKET = "write_ticket"
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -261,6 +268,9 @@ def _forget_version(session: Session, transaction: Any) -> None:
     if transaction.parent is None:  # the outermost one: the next may see other commits
         session.info.pop(VERSION_INFO, None)
         session.info.pop(WRITING, None)
+        ticket = session.info.pop(WRITE_TICKET, None)
+        if ticket is not None:  # committed or rolled back: readers may trust the counter
+            ticket[0].end(ticket[1])
 
 
 class VersionMemo:
