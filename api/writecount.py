@@ -23,6 +23,7 @@ at least every :data:`VERIFY_SECONDS` anyway, so they show within that time.
 
 from __future__ import annotations
 
+import logging
 import mmap
 import os
 import struct
@@ -36,6 +37,7 @@ SUFFIX = "-writes"
 #: Readers trust the counters for at most this long before asking the database again.
 VERIFY_SECONDS = 0.1
 _WORDS = struct.Struct("=QQ")
+LOG = logging.getLogger(__name__)
 
 
 class WriteCounter:
@@ -43,6 +45,7 @@ class WriteCounter:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        os.makedirs(os.path.dirname(path), exist_ok=True)  # as the engine does for the database
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             if os.fstat(descriptor).st_size < _WORDS.size:
@@ -67,25 +70,29 @@ class WriteCounter:
         struct.pack_into("=Q", self._map, 8, ticket)
 
 
-_counters: dict[str, WriteCounter | None] = {}
+_counters: dict[str, WriteCounter] = {}
 _lock = threading.Lock()
 
 
 def for_url(database_url: Any) -> WriteCounter | None:
     """The counter of a SQLite database file (one per file and process), or None: another
-    database, SQLite in memory, or a file next to which nothing can be written."""
+    database, SQLite in memory, or a file next to which nothing can be written (tried again
+    at the next call: a writer that cannot count makes others see its writes up to
+    :data:`VERIFY_SECONDS` late, so it says so in the log)."""
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") \
             or "mode=memory" in str(url) or str(url.database).startswith("file:"):
         return None
     path = os.path.realpath(url.database) + SUFFIX
-    counter = _counters.get(path, _lock)
-    if counter is not _lock:
-        return counter  # type: ignore[return-value]
+    counter = _counters.get(path)
+    if counter is not None:
+        return counter
     with _lock:
         if path not in _counters:
             try:
                 _counters[path] = WriteCounter(path)
-            except (OSError, ValueError):
-                _counters[path] = None
+            except (OSError, ValueError) as error:
+                LOG.warning("cannot count writes in %s (%s): other processes see this "
+                            "process's writes up to %.1f s late", path, error, VERIFY_SECONDS)
+                return None
         return _counters[path]

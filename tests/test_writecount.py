@@ -158,3 +158,23 @@ def test_the_counters_live_next_to_the_database_and_only_there(tmp_path):
     assert writecount.for_url("sqlite:///:memory:") is None
     assert writecount.for_url("postgresql://postgres@127.0.0.1/test") is None
     app.extensions["db_engine"].dispose()
+
+
+def test_an_instance_started_before_its_database_directory_exists_counts_its_writes(tmp_path):
+    """`make run` on a new checkout: the app starts before anything made ``instance/``."""
+    url = f"sqlite:///{tmp_path / 'new' / 'instance' / 'app.sqlite'}"
+    first = create_app(config.TestConfig(url))  # the directory does not exist yet
+    db.upgrade(url)
+    with first.app_context():
+        load_seed(db.session(), SEED_DIR)
+    keys = Keys(first)
+    second = create_app({**config.TestConfig(url).as_dict(), "RESPONSE_CACHE_TRUST_MS": 60_000})
+    reader, writer = second.test_client(), first.test_client()
+    before = reader.get(HOTLINE)
+    assert reader.get(HOTLINE).data == before.data  # kept
+    changed = writer.patch(HOTLINE, json={"notes": {"en": "Counted."}},
+                           headers={**keys.editor, "If-Match": before.headers["ETag"]})
+    assert changed.status_code == 200
+    assert notes(reader) == "Counted."
+    for app in (first, second):
+        app.extensions["db_engine"].dispose()
