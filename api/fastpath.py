@@ -175,6 +175,10 @@ class DataVersion:
         if (known is not None and started == finished == known[0]
                 and now - known[2] < self.verify_seconds):
             return known[1]
+        writes.refresh()  # the file deleted or replaced: count in the one at the path again
+        started, finished = writes.read()
+        if started != finished:
+            writes.settle(started, finished, now)
         value = self._read()  # the counters were read before: a write meanwhile changes them
         if value is not None and started == finished:
             self._counted = (started, value, now)

@@ -111,7 +111,7 @@ def lock_writes(session: Session) -> None:
     if WRITE_TICKET not in session.info:  # holding the write lock: tell other processes
         counter = writecount.for_url(session.get_bind().url)
         if counter is not None:
-            session.info[WRITE_TICKET] = (counter, counter.begin())
+            session.info[WRITE_TICKET] = counter.begin()
 
 
 def _diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any]:
@@ -258,8 +258,8 @@ def data_version(session: Session) -> tuple[str, int]:
 
 #: ``session.info`` flag of a transaction that took the write lock.
 WRITING = "writing"
-#: ``session.info``: the shared write counter (:mod:`api.writecount`) and this transaction's
-#: ticket, ended when the transaction ends.
+#: ``session.info``: this transaction's ticket in the shared write counters
+#: (:mod:`api.writecount`), ended when the transaction ends.
 WRITE_TICKET = "write_ticket"
 
 
@@ -270,7 +270,7 @@ def _forget_version(session: Session, transaction: Any) -> None:
         session.info.pop(WRITING, None)
         ticket = session.info.pop(WRITE_TICKET, None)
         if ticket is not None:  # committed or rolled back: readers may trust the counter
-            ticket[0].end(ticket[1])
+            writecount.WriteCounter.end(ticket)
 
 
 class VersionMemo:

@@ -14,11 +14,16 @@ data version, and sees the same again later, knows that no write transaction com
 between: any that did would have bumped ``started`` first, and one whose ticket is ``n`` set
 ``finished`` only after it ended. A writer that dies between its commit and its ``finished``
 leaves ``started > finished``: readers then ask the database every time, until the next write
-ends. Both counters are read and written as single aligned 8-byte words.
+ends or, after :data:`SETTLE_AFTER`, a reader holding SQLite's write lock (so no counted
+transaction can be under way) sets ``finished = started``. Both counters are read and written
+as single aligned 8-byte words.
 
 Writes that do not go through :func:`api.store.lock_writes` (a restored backup, an edit with
 the ``sqlite3`` shell, another version of the app) are not counted: readers ask the database
-at least every :data:`VERIFY_SECONDS` anyway, so they show within that time.
+at least every :data:`VERIFY_SECONDS` anyway, so they show within that time. So do writes
+counted in a file that was deleted or replaced meanwhile: every write and every database read
+checks that the file mapped is still the one at the path. Like SQLite's ``-shm``, the file
+must not be truncated while processes have it mapped (deleting it is fine).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import logging
 import mmap
 import os
+import sqlite3
 import struct
 import threading
 from typing import Any
@@ -36,6 +42,8 @@ from sqlalchemy.engine import make_url
 SUFFIX = "-writes"
 #: Readers trust the counters for at most this long before asking the database again.
 VERIFY_SECONDS = 0.1
+#: Counters left unequal this long are settled by the next reader (:meth:`WriteCounter.settle`).
+SETTLE_AFTER = 1.0
 _WORDS = struct.Struct("=QQ")
 LOG = logging.getLogger(__name__)
 
@@ -43,31 +51,114 @@ LOG = logging.getLogger(__name__)
 class WriteCounter:
     """The two counters of one database file (see the module's documentation)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, database: str) -> None:
         self.path = path
-        os.makedirs(os.path.dirname(path), exist_ok=True)  # as the engine does for the database
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        self.database = database
+        self._lock = threading.Lock()
+        self._unequal: tuple[tuple[int, int], float] | None = None  # (pair, first seen)
+        self._identity: tuple[int, int] = (0, 0)
+        self._map = self._open()
+
+    def _open(self) -> mmap.mmap:
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)  # as the engine does
         try:
-            if os.fstat(descriptor).st_size < _WORDS.size:
+            descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            _like_database(descriptor, self.database)
+        except FileExistsError:
+            descriptor = os.open(self.path, os.O_RDWR)
+        try:
+            status = os.fstat(descriptor)
+            if status.st_size < _WORDS.size:
                 os.ftruncate(descriptor, _WORDS.size)  # new: both zero
-            self._map = mmap.mmap(descriptor, _WORDS.size, mmap.MAP_SHARED,
-                                  mmap.PROT_READ | mmap.PROT_WRITE)
+            mapped = mmap.mmap(descriptor, _WORDS.size, mmap.MAP_SHARED,
+                               mmap.PROT_READ | mmap.PROT_WRITE)
+            self._identity = (status.st_dev, status.st_ino)
+            return mapped
         finally:
             os.close(descriptor)
+
+    def refresh(self) -> None:
+        """Map the file again if it was deleted or replaced since (a new one is made): every
+        process then counts in the same file again, at its next write or version read."""
+        try:
+            status = os.stat(self.path)
+            if (status.st_dev, status.st_ino) == self._identity:
+                return
+        except FileNotFoundError:
+            pass
+        with self._lock:
+            self._map = self._open()
 
     def read(self) -> tuple[int, int]:
         """``(started, finished)``."""
         return _WORDS.unpack_from(self._map)  # type: ignore[return-value]
 
-    def begin(self) -> int:
+    def begin(self) -> tuple[mmap.mmap, int]:
         """Count a write transaction that holds SQLite's write lock; its ticket."""
-        ticket = struct.unpack_from("=Q", self._map, 0)[0] + 1
-        struct.pack_into("=Q", self._map, 0, ticket)
-        return ticket  # type: ignore[no-any-return]
+        self.refresh()
+        mapped = self._map
+        ticket = int(struct.unpack_from("=Q", mapped, 0)[0]) + 1
+        struct.pack_into("=Q", mapped, 0, ticket)
+        return mapped, ticket
 
-    def end(self, ticket: int) -> None:
-        """The transaction holding ``ticket`` committed or rolled back."""
-        struct.pack_into("=Q", self._map, 8, ticket)
+    @staticmethod
+    def end(ticket: tuple[mmap.mmap, int]) -> None:
+        """The transaction holding ``ticket`` committed or rolled back. If another began
+        since, the last to end says so: an older ticket would leave the counters unequal."""
+        mapped, number = ticket
+        if struct.unpack_from("=Q", mapped, 0)[0] == number:
+            struct.pack_into("=Q", mapped, 8, number)
+
+    def settle(self, started: int, finished: int, now: float) -> None:
+        """Called by readers that see ``started != finished``. Counters left that way for
+        :data:`SETTLE_AFTER` (a writer killed before it could end its ticket, or two that
+        ended out of order) would make every reader ask the database until the next write
+        ends: take SQLite's write lock, without waiting; holding it, no counted transaction is
+        under way, so ``finished = started``."""
+        pair = (started, finished)
+        unequal = self._unequal
+        if unequal is None or unequal[0] != pair:
+            self._unequal = (pair, now)
+            return
+        if now - unequal[1] < SETTLE_AFTER:
+            return
+        self._unequal = None
+        try:
+            connection = sqlite3.connect(self.database, timeout=0, isolation_level=None)
+        except sqlite3.Error:
+            return
+        try:
+            connection.execute("BEGIN IMMEDIATE")  # fails at once while a writer holds it
+            try:
+                mapped = self._map
+                started, finished = _WORDS.unpack_from(mapped)
+                if started != finished:
+                    struct.pack_into("=Q", mapped, 8, started)
+                    LOG.warning("write counters in %s were left at %d started, %d finished "
+                                "(a writer stopped before it could end its count); settled",
+                                self.path, started, finished)
+            finally:
+                connection.execute("ROLLBACK")
+        except sqlite3.Error:  # a writer holds the lock: its end will tell
+            pass
+        finally:
+            connection.close()
+
+
+def _like_database(descriptor: int, database: str) -> None:
+    """Give a new counters file the database file's permissions and owner, as SQLite does with
+    its ``-wal`` and ``-shm`` files: a command run by another user (``flask seed`` as root)
+    must not make a file the server's processes cannot write."""
+    try:
+        status = os.stat(database)
+    except OSError:
+        return  # no database yet: the defaults
+    try:
+        os.fchmod(descriptor, status.st_mode & 0o666)
+        if os.geteuid() == 0:
+            os.fchown(descriptor, status.st_uid, status.st_gid)
+    except OSError:
+        pass
 
 
 _counters: dict[str, WriteCounter] = {}
@@ -83,16 +174,18 @@ def for_url(database_url: Any) -> WriteCounter | None:
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") \
             or "mode=memory" in str(url) or str(url.database).startswith("file:"):
         return None
-    path = os.path.realpath(url.database) + SUFFIX
+    database = os.path.realpath(url.database)
+    path = database + SUFFIX
     counter = _counters.get(path)
     if counter is not None:
         return counter
     with _lock:
         if path not in _counters:
             try:
-                _counters[path] = WriteCounter(path)
+                _counters[path] = WriteCounter(path, database)
             except (OSError, ValueError) as error:
                 LOG.warning("cannot count writes in %s (%s): other processes see this "
-                            "process's writes up to %.1f s late", path, error, VERIFY_SECONDS)
+                            "process's writes up to %.1f s late (or as late as their "
+                            "HTCONTENT_RESPONSE_CACHE_TRUST_MS)", path, error, VERIFY_SECONDS)
                 return None
         return _counters[path]

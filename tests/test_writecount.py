@@ -6,6 +6,7 @@ every suite (PostgreSQL has no such file: its instances ask the database)."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -50,7 +51,7 @@ def write_in_another_process(app: Flask, notes: str, *, die_after_commit: bool =
         import os, sys
         from api import config, create_app, writecount
         if {die_after_commit!r}:
-            writecount.WriteCounter.end = lambda self, ticket: os._exit(0)
+            writecount.WriteCounter.end = staticmethod(lambda ticket: os._exit(0))
         app = create_app(config.TestConfig({app.config["DATABASE_URL"]!r}))
         client = app.test_client()
         etag = client.get({HOTLINE!r}).headers["ETag"]
@@ -63,12 +64,10 @@ def write_in_another_process(app: Flask, notes: str, *, die_after_commit: bool =
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-def notes(client) -> str:  # type: ignore[no-untyped-def]
-    return client.get(HOTLINE).get_json()["data"]["notes"]  # type: ignore[no-any-return]
-
-
-def test_cached_answers_ask_nothing_yet_see_every_write_of_another_process(sqlite_app):
-    version = cache_of(sqlite_app).version
+def count_reads(app: Flask) -> list[float]:
+    """The times at which the response cache of ``app`` reads the data version from the
+    database, from now on."""
+    version = cache_of(app).version
     reads: list[float] = []
     real_read = version._read
 
@@ -77,6 +76,15 @@ def test_cached_answers_ask_nothing_yet_see_every_write_of_another_process(sqlit
         return real_read()
 
     version._read = counted_read
+    return reads
+
+
+def notes(client) -> str:  # type: ignore[no-untyped-def]
+    return client.get(HOTLINE).get_json()["data"]["notes"]  # type: ignore[no-any-return]
+
+
+def test_cached_answers_ask_nothing_yet_see_every_write_of_another_process(sqlite_app):
+    reads = count_reads(sqlite_app)
     client = sqlite_app.test_client()
     first = client.get(HOTLINE)
     assert client.get(HOTLINE).data == first.data
@@ -127,6 +135,82 @@ def test_what_is_read_while_a_write_is_under_way_is_not_trusted(sqlite_app):
     assert client.get(HOTLINE).status_code == 404
 
 
+def test_what_is_read_while_a_write_is_under_way_is_not_kept_past_its_end(sqlite_app):
+    """The same, with no read between the commit and the writer's end."""
+    client = sqlite_app.test_client()
+    path = make_url(sqlite_app.config["DATABASE_URL"]).database
+    counter = writecount.for_url(sqlite_app.config["DATABASE_URL"])
+    before = notes(client)
+    with sqlite3.connect(path, isolation_level=None) as writer:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE write_lock SET counter = counter + 1, epoch = 'mid-write'")
+        ticket = counter.begin()
+        assert notes(client) == before
+        writer.execute("UPDATE records SET status = 'draft' WHERE id = ?",
+                       ("national-human-trafficking-hotline",))
+        writer.execute("COMMIT")
+        counter.end(ticket)
+    assert client.get(HOTLINE).status_code == 404
+
+
+def test_a_refused_write_leaves_the_cache_trusting(sqlite_app):
+    """A write that rolls back (here a 412: the ETag is not current) ends its count too."""
+    client, reads = sqlite_app.test_client(), count_reads(sqlite_app)
+    before = client.get(HOTLINE)
+    refused = client.patch(HOTLINE, json={"notes": {"en": "Lost update."}},
+                           headers={**sqlite_app.keys.editor, "If-Match": '"stale"'})
+    assert refused.status_code == 412
+    started, finished = writecount.for_url(sqlite_app.config["DATABASE_URL"]).read()
+    assert started == finished
+    client.get(HOTLINE)
+    asked = len(reads)
+    for _ in range(10):
+        assert client.get(HOTLINE).data == before.data
+    assert len(reads) == asked
+
+
+def test_counters_left_unequal_are_settled(sqlite_app, monkeypatch):
+    """A writer killed after it counted itself, before it could end, no longer makes every
+    read ask the database once a reader could take the write lock; and two writers ending in
+    the wrong order leave the counters equal."""
+    monkeypatch.setattr(writecount, "SETTLE_AFTER", 0.2)
+    counter = writecount.for_url(sqlite_app.config["DATABASE_URL"])
+    first, second = counter.begin(), counter.begin()
+    counter.end(second)
+    counter.end(first)
+    assert counter.read()[0] == counter.read()[1]
+    counter.begin()  # and never ended: its writer was killed
+    client, reads = sqlite_app.test_client(), count_reads(sqlite_app)
+    client.get(HOTLINE)
+    deadline = time.monotonic() + 5
+    while counter.read()[0] != counter.read()[1] and time.monotonic() < deadline:
+        client.get(HOTLINE)
+        time.sleep(0.05)
+    assert counter.read()[0] == counter.read()[1]
+    client.get(HOTLINE)
+    asked = len(reads)
+    for _ in range(10):
+        client.get(HOTLINE)
+    assert len(reads) == asked
+    write_in_another_process(sqlite_app, "After the settling.")
+    assert notes(client) == "After the settling."
+
+
+def test_a_deleted_counters_file_is_made_again_and_shared(sqlite_app):
+    counter = writecount.for_url(sqlite_app.config["DATABASE_URL"])
+    cache_of(sqlite_app).version.verify_seconds = 0.1  # not the fixture's minute
+    client = sqlite_app.test_client()
+    assert notes(client) == notes(client)
+    os.unlink(counter.path)  # a restore script's `rm app.sqlite-*`
+    write_in_another_process(sqlite_app, "Counted in a new file.")
+    time.sleep(0.15)
+    assert notes(client) == "Counted in a new file."
+    assert os.path.exists(counter.path)
+    cache_of(sqlite_app).version.verify_seconds = 60
+    write_in_another_process(sqlite_app, "Seen at once again.")
+    assert notes(client) == "Seen at once again."
+
+
 def test_a_write_around_the_app_shows_within_a_tenth_of_a_second(tmp_path):
     """A restored backup or an edit with the sqlite3 shell does not count itself."""
     url = f"sqlite:///{tmp_path / 'app.sqlite'}"
@@ -154,6 +238,10 @@ def test_the_counters_live_next_to_the_database_and_only_there(tmp_path):
         started = counter.read()[0]
         load_seed(db.session(), SEED_DIR)
     assert counter.read()[0] > started and counter.read()[0] == counter.read()[1]
+    private = tmp_path / "private.sqlite"
+    sqlite3.connect(private).close()
+    private.chmod(0o600)  # as SQLite does for -wal and -shm: the database file's permissions
+    assert Path(writecount.for_url(f"sqlite:///{private}").path).stat().st_mode & 0o777 == 0o600
     assert writecount.for_url("sqlite://") is None
     assert writecount.for_url("sqlite:///:memory:") is None
     assert writecount.for_url("postgresql://postgres@127.0.0.1/test") is None
@@ -171,7 +259,8 @@ def test_an_instance_started_before_its_database_directory_exists_counts_its_wri
     second = create_app({**config.TestConfig(url).as_dict(), "RESPONSE_CACHE_TRUST_MS": 60_000})
     reader, writer = second.test_client(), first.test_client()
     before = reader.get(HOTLINE)
-    assert reader.get(HOTLINE).data == before.data  # kept
+    reads = count_reads(second)
+    assert reader.get(HOTLINE).data == before.data and reads == []  # kept, trusted
     changed = writer.patch(HOTLINE, json={"notes": {"en": "Counted."}},
                            headers={**keys.editor, "If-Match": before.headers["ETag"]})
     assert changed.status_code == 200
