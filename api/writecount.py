@@ -86,8 +86,13 @@ class WriteCounter:
                 return
         except FileNotFoundError:
             pass
+        except OSError:
+            return
         with self._lock:
-            self._map = self._open()
+            try:
+                self._map = self._open()
+            except (OSError, ValueError) as error:  # kept as it was: later writes show late
+                LOG.warning("cannot map %s again (%s)", self.path, error)
 
     def read(self) -> tuple[int, int]:
         """``(started, finished)``."""

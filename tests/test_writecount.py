@@ -267,3 +267,24 @@ def test_an_instance_started_before_its_database_directory_exists_counts_its_wri
     assert notes(reader) == "Counted."
     for app in (first, second):
         app.extensions["db_engine"].dispose()
+
+
+def test_a_counters_file_that_cannot_be_made_again_changes_no_answer(sqlite_app, tmp_path):
+    """Its directory gone read-only after a restore script deleted the file: reads and writes
+    still answer, from the database."""
+    counter = writecount.for_url(sqlite_app.config["DATABASE_URL"])
+    client = sqlite_app.test_client()
+    before = client.get(HOTLINE)
+    os.unlink(counter.path)
+    original = counter._open
+    counter._open = lambda: (_ for _ in ()).throw(PermissionError("read-only"))
+    try:
+        cache_of(sqlite_app).version.verify_seconds = 0  # ask the database: map again first
+        assert client.get(HOTLINE).data == before.data
+        changed = client.patch(HOTLINE, json={"notes": {"en": "Still written."}},
+                               headers={**sqlite_app.keys.editor,
+                                        "If-Match": before.headers["ETag"]})
+        assert changed.status_code == 200
+        assert notes(client) == "Still written."
+    finally:
+        counter._open = original
