@@ -80,6 +80,49 @@ def test_create_read_update_retire(editor_app):
         assert list(ops) == ["upsert"] * 4 + ["delete"]
 
 
+def test_writes_that_change_nothing_leave_every_cached_answer_valid(editor_app):
+    """A partner system that PUTs its full records on a schedule, an editor saving without a
+    change, a seed run again: same ETag, no version, no change entry, and the data version
+    the response caches check stays (their answers stay valid)."""
+    from sqlalchemy import text
+
+    from api.editing import READ_ONLY
+    from seed.loader import load_seed
+    from tests.conftest import SEED_DIR
+
+    client, keys = editor_app.test_client(), editor_app.keys
+    url = "/api/v1/hotlines/national-human-trafficking-hotline"
+
+    def data_version() -> tuple[str, int]:
+        with editor_app.app_context():
+            return tuple(db.session().execute(  # type: ignore[return-value]
+                text("SELECT epoch, counter FROM write_lock")).one())
+
+    def changes() -> int:
+        with editor_app.app_context():
+            return len(db.session().scalars(select(Change.seq)).all())
+
+    current = client.get(f"{url}?lang=*", headers=keys.editor)
+    before, entries = data_version(), changes()
+    same = {name: value for name, value in current.get_json()["data"].items()
+            if name not in READ_ONLY}
+    put = client.put(url, json=same, headers={**keys.editor, "If-Match": current.headers["ETag"]})
+    assert put.status_code == 200, put.get_json()
+    version = current.get_json()["data"]["version"]
+    assert put.get_json()["data"]["version"] == version
+    patched = client.patch(url, json={"status": "published"},
+                           headers={**keys.editor, "If-Match": put.headers["ETag"]})
+    assert patched.status_code == 200 and patched.headers["ETag"] == put.headers["ETag"]
+    with editor_app.app_context():
+        assert load_seed(db.session(), SEED_DIR).updated == []
+    assert data_version() == before and changes() == entries
+    assert client.get(f"{url}?lang=*", headers=keys.editor).data == current.data
+    changed = client.patch(url, json={"notes": {"en": "A real change."}},
+                           headers={**keys.editor, "If-Match": put.headers["ETag"]})
+    assert changed.status_code == 200 and changed.get_json()["data"]["version"] == version + 1
+    assert data_version() != before and changes() == entries + 1
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ({**NEW_HOTLINE, "bogus": 1}, "bogus"),
     ({**NEW_HOTLINE, "version": 7}, "version"),
