@@ -119,17 +119,6 @@ def _saved_response(record_type: str, record: Record, status: int) -> Response:
     return response
 
 
-def _finish(response: Response, changed: bool) -> Response:
-    """Commit a change; roll back a save that changed nothing (identical content), so the data
-    version stays and no cache anywhere drops its answers for it: partner systems that PUT
-    their full records on a schedule cost readers nothing while the records stay the same."""
-    if changed:
-        db.session().commit()
-    else:
-        db.session().rollback()
-    return response
-
-
 def _record_etag(record: Record) -> str:
     return etag_for(record.revision, ALL_LANGUAGES, store.Viewer(), revision=record.revision)
 
@@ -205,7 +194,8 @@ def replace(record_type: str, record_id: str) -> Response:
     _check_revision(record, expected)
     result = _save(record_type, content, "replace", must_exist=True,
                    expected_revision=expected or None)
-    return _finish(_saved_response(record_type, result.record, 200), result.changed)
+    db.session().commit()
+    return _saved_response(record_type, result.record, 200)
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -239,7 +229,8 @@ def patch(record_type: str, record_id: str) -> Response:
     _check_revision(record, expected)
     result = _save(record_type, content, "patch", must_exist=True,
                    expected_revision=record.revision)
-    return _finish(_saved_response(record_type, result.record, 200), result.changed)
+    db.session().commit()
+    return _saved_response(record_type, result.record, 200)
 
 
 def retire(record_type: str, record_id: str) -> Response:

@@ -95,16 +95,15 @@ def lock_writes(session: Session) -> None:
     """Make this transaction the only writer until it ends, before it reads anything.
 
     Writers then see the latest committed state, revisions are checked without races, and
-    change numbers commit in order (a feed reader never skips one). The counter it bumps is
-    the data version that the response cache (``api.fastpath``) checks: it changes when, and
-    only when, such a transaction commits.
+    change numbers commit in order (a feed reader never skips one). The data version that
+    the caches check (``write_lock``) changes only if the transaction changes a record
+    (:func:`_bump_version`): a save of identical content, or a seed run again, leaves every
+    cached answer valid.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(7105)"))
-    # On SQLite this first write also takes the database's write lock. A new random epoch
-    # with every write: a version never comes back, even after restoring a backup.
-    session.execute(update(WriteLock).values(counter=WriteLock.counter + 1,
-                                             epoch=secrets.token_hex(8)))
+    else:  # this first write, which changes nothing, takes SQLite's write lock
+        session.execute(update(WriteLock).values(counter=WriteLock.counter))
     session.info.pop(VERSION_INFO, None)
     # Until it ends, this transaction's version may never commit: nothing is filed under it.
     session.info[WRITING] = True
@@ -112,6 +111,17 @@ def lock_writes(session: Session) -> None:
         counter = writecount.for_url(session.get_bind().url)
         if counter is not None:
             session.info[WRITE_TICKET] = counter.begin()
+
+
+def _bump_version(session: Session) -> None:
+    """The first change of a record in this transaction: a new data version (once per
+    transaction). A new random epoch with every one: a version never comes back, even after
+    restoring a backup."""
+    if not session.info.get(CHANGED):
+        session.execute(update(WriteLock).values(counter=WriteLock.counter + 1,
+                                                 epoch=secrets.token_hex(8)))
+        session.info.pop(VERSION_INFO, None)
+        session.info[CHANGED] = True
 
 
 def _diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any]:
@@ -152,6 +162,7 @@ def save(session: Session, record_type: str, content: dict[str, Any], *, actor: 
     if record is not None and record.content_hash == digest and record.status == status:
         return SaveResult(record, created=False, changed=False)
 
+    _bump_version(session)
     before = None if record is None else {**record.content, "status": record.status}
     was_visible = record is not None and record.status in (PUBLISHED, RETIRED)
     created = record is None
@@ -258,6 +269,8 @@ def data_version(session: Session) -> tuple[str, int]:
 
 #: ``session.info`` flag of a transaction that took the write lock.
 WRITING = "writing"
+#: ``session.info`` flag of a transaction that changed a record (and the data version).
+CHANGED = "changed"
 #: ``session.info``: this transaction's ticket in the shared write counters
 #: (:mod:`api.writecount`), ended when the transaction ends.
 WRITE_TICKET = "write_ticket"
@@ -268,6 +281,7 @@ def _forget_version(session: Session, transaction: Any) -> None:
     if transaction.parent is None:  # the outermost one: the next may see other commits
         session.info.pop(VERSION_INFO, None)
         session.info.pop(WRITING, None)
+        session.info.pop(CHANGED, None)
         ticket = session.info.pop(WRITE_TICKET, None)
         if ticket is not None:  # committed or rolled back: readers may trust the counter
             writecount.WriteCounter.end(ticket)

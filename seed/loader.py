@@ -125,10 +125,7 @@ def load_seed(session: Session, directory: str | Path,
                 verb = ("created" if result.created
                         else f"updated to version {result.record.version}")
                 progress(f"{record_type} {record_id}: {verb}")
-        if report.created or report.updated:
-            session.commit()
-        else:  # nothing changed: the data version stays, and with it every cached answer
-            session.rollback()
+        session.commit()
     except BaseException:
         session.rollback()
         raise
