@@ -4,8 +4,8 @@ CAD screens and partner mirrors ask for the same few URLs over and over. The fir
 ``GET`` of a URL goes through the whole app; if the answer is a public ``200`` with an ETag,
 its bytes and headers are kept. Later identical requests are answered by this WSGI middleware
 without Flask, the serializer or any query of the records: it checks the data version
-(``write_lock``: a random epoch per database and a counter bumped inside every write
-transaction; see :func:`api.store.lock_writes`), and replays the
+(``write_lock``: a random epoch per database and a counter bumped inside every transaction
+that changes a record; see :func:`api.store.lock_writes`), and replays the
 stored answer, or a ``304`` when ``If-None-Match`` names its ETag. The app's ``304`` to a
 conditional ``GET`` is kept as well (its ETag and headers, no body), for clients that poll with
 their ETag and never ask for the body again; it answers only requests naming that ETag.

@@ -157,6 +157,6 @@ class WriteLock(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     counter: Mapped[int] = mapped_column(Integer)
-    #: Random, new with every write (migration 0004): with the counter, a version that never
-    #: comes back (not after a rebuild, nor after restoring a backup).
+    #: Random, new with every change of a record (migration 0004): with the counter, a version
+    #: that never comes back (not after a rebuild, nor after restoring a backup).
     epoch: Mapped[str] = mapped_column(String(32), server_default="")

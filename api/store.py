@@ -253,8 +253,8 @@ class Viewer:
 
 
 def data_version(session: Session) -> tuple[str, int]:
-    """The random epoch and the counter every write transaction sets (see
-    :func:`lock_writes`): equal versions mean equal data, across rebuilds and restores too.
+    """The random epoch and the counter every transaction that changes a record sets (see
+    :func:`_bump_version`): equal versions mean equal data, across rebuilds and restores too.
 
     Read once per transaction and kept in ``session.info`` until it ends. Read it after
     :func:`state` (where ETags come from): values filed under it are then never older than
