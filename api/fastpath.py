@@ -33,9 +33,10 @@ import os
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy.engine import make_url
 from werkzeug.http import remove_entity_headers
@@ -61,6 +62,15 @@ MISSES = observability.CACHE.labels("miss")
 BYPASSES = observability.CACHE.labels("bypass")
 #: Where the full path leaves the route and the rate limit it applied, for :meth:`_fill`.
 NOTE_KEY = "htcontent.fastpath"
+#: ``environ`` flag of a request the event loop asks about (:mod:`api.asgi`): the cache
+#: answers it from memory or returns :data:`DECLINED`, and never calls the app.
+HITS_ONLY = "htcontent.hits_only"
+#: ``environ`` key where :meth:`ResponseCache.answer_now` leaves its answer for the event loop:
+#: (status code, headers as bytes, body).
+ANSWER = "htcontent.answer"
+#: What the WSGI chain returns for a ``HITS_ONLY`` request: answered (see ``ANSWER``) or not.
+ANSWERED: list[bytes] = []
+DECLINED: list[bytes] = []
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,12 @@ class Entry:
     limit: Any  # the rate limit the full path applied (a ``limits`` item), or None
     scope: str  # Flask-Limiter's scope for this route
     route: str  # the URL rule, for logs and metrics
+    wire: list[tuple[bytes, bytes]] = field(default_factory=list)  # ``headers`` as ASGI sends them
+    wire_not_modified: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "wire", wire(self.headers))
+        object.__setattr__(self, "wire_not_modified", wire(self.not_modified_headers))
 
 
 #: A data version: the database's random epoch and its write counter (``write_lock``).
@@ -155,9 +171,9 @@ class DataVersion:
         if self.writes is not None:
             return self._read_counted(self.writes)
         if self.trust_seconds > 0:
-            trusted = self._trusted
-            if trusted is not None and time.monotonic() - trusted[1] < self.trust_seconds:
-                return trusted[0]
+            trusted = self.peek()
+            if trusted is not None:
+                return trusted
             generation, read_at = self._generation, time.monotonic()
             value = self._read()
             with self._trust_lock:
@@ -166,15 +182,36 @@ class DataVersion:
             return value
         return self._read()
 
+    def peek(self) -> Version | None:
+        """The version :meth:`read` would give, if it can be known without touching any
+        database or waiting on anything (SQLite's shared counters show no write since it was
+        last read, or the trust window holds); None otherwise. For the event loop
+        (:mod:`api.asgi`), which must not block."""
+        if self.writes is not None:
+            return self._still_counted(self.writes)
+        trusted = self._trusted
+        if (self.trust_seconds > 0 and trusted is not None
+                and time.monotonic() - trusted[1] < self.trust_seconds):
+            return trusted[0]
+        return None
+
+    def _still_counted(self, writes: writecount.WriteCounter) -> Version | None:
+        """SQLite: the version last read, if the shared write counters show that no write
+        transaction ended since and it is at most ``verify_seconds`` old."""
+        started, finished = writes.read()
+        known = self._counted
+        if (known is not None and started == finished == known[0]
+                and time.monotonic() - known[2] < self.verify_seconds):
+            return known[1]
+        return None
+
     def _read_counted(self, writes: writecount.WriteCounter) -> Version | None:
         """SQLite: the version last read, while the shared write counters say that no write
         transaction ended since (and at most ``verify_seconds`` after it was read)."""
-        started, finished = writes.read()
+        known = self._still_counted(writes)
+        if known is not None:
+            return known
         now = time.monotonic()
-        known = self._counted
-        if (known is not None and started == finished == known[0]
-                and now - known[2] < self.verify_seconds):
-            return known[1]
         writes.refresh()  # the file deleted or replaced: count in the one at the path again
         started, finished = writes.read()
         if started != finished:
@@ -264,8 +301,8 @@ class ResponseCache:
     def _cost(key: tuple[Any, ...], entry: Entry) -> int:
         """Bytes an entry holds, roughly: body, headers, key, and object overhead."""
         return (len(entry.body or b"") + 2048
-                + sum(len(name) + len(value) for name, value in entry.headers)
-                + sum(len(name) + len(value) for name, value in entry.not_modified_headers)
+                + 2 * sum(len(name) + len(value) for name, value in entry.headers)
+                + 2 * sum(len(name) + len(value) for name, value in entry.not_modified_headers)
                 + sum(len(part) for part in key if isinstance(part, str)))
 
     def clear(self) -> None:
@@ -274,8 +311,9 @@ class ResponseCache:
     # ------------------------------------------------------------------------ the request
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if HITS_ONLY in environ:  # from the event loop: answer now or not at all
+            return ANSWERED if self.answer_now(environ) else DECLINED
         method = environ.get("REQUEST_METHOD")
-        path = environ.get("PATH_INFO", "")
         if method not in ("GET", "HEAD"):
             if self.version.trust_seconds > 0:
                 self.version.forget()  # before: a read racing this write asks again
@@ -284,19 +322,10 @@ class ResponseCache:
                 finally:
                     self.version.forget()  # and after it committed
             return self.wsgi_app(environ, start_response)
-        if not (path.startswith(self.base_path) or path == self.base_path[:-1]):
+        if not self._ours(environ):
             return self.wsgi_app(environ, start_response)
-        if any(name in environ for name in BYPASS):
+        if not self._cacheable(environ):
             return self._bypass(environ, start_response)
-        query = environ.get("QUERY_STRING", "")
-        if len(path) + len(query) > MAX_URL_LENGTH - 64:
-            return self._bypass(environ, start_response)
-        for name, value in environ.items():
-            if ((name.startswith("HTTP_") or name in ("CONTENT_TYPE", "CONTENT_LENGTH"))
-                    and len(value) > MAX_HEADER_LENGTH):
-                return self._bypass(environ, start_response)
-        if any(len(environ.get(name) or "") > MAX_KEYED_HEADER for name in KEYED_HEADERS):
-            return self._bypass(environ, start_response)  # keys stay small: memory is bounded
         started = time.perf_counter()
         version = self.version.read()
         if version is None:  # the database is unreachable: the full path says so
@@ -304,10 +333,7 @@ class ResponseCache:
         if version != self._seen:  # data changed: every entry is stale, free their memory
             self._seen = version
             self.clear()
-        key = (path, query, environ.get("HTTP_HOST"), environ.get("SERVER_NAME"),
-               environ.get("SERVER_PORT"), environ.get("wsgi.url_scheme"),
-               environ.get("SCRIPT_NAME", ""), environ.get("HTTP_ACCEPT_LANGUAGE"),
-               environ.get("HTTP_ACCEPT"), environ.get("HTTP_ORIGIN"))
+        key = _key(environ)
         entry = self._entries.get(key)
         if entry is not None and entry.version == version and (
                 entry.body is not None or _names(environ, entry.etag)):
@@ -318,27 +344,93 @@ class ResponseCache:
         MISSES.inc()
         return self._fill(key, version, environ, start_response, method)
 
+    def answer_now(self, environ: dict[str, Any]) -> bool:
+        """Answer ``environ`` from memory if that needs no waiting: no database read
+        (:meth:`DataVersion.peek`) and rate limits counted in this process's memory. The
+        answer is left in ``environ[ANSWER]`` (status code, headers as bytes, body) for the
+        event loop (:mod:`api.asgi`) to send. False, with nothing counted, otherwise: the
+        request then goes through :meth:`__call__` as usual, on a thread, where waiting is
+        allowed."""
+        started = time.perf_counter()
+        method = environ.get("REQUEST_METHOD")
+        if (method not in ("GET", "HEAD") or not self._ours(environ)
+                or not self._cacheable(environ) or not self._local_limits()):
+            return False
+        version = self.version.peek()
+        if version is None or version != self._seen:
+            return False
+        entry = self._entries.get(_key(environ))
+        if entry is None or entry.version != version or (
+                entry.body is None and not _names(environ, entry.etag)):
+            return False
+        reply = self._reply(entry, environ, method, started)
+        if reply is None:
+            return False
+        HITS.inc()
+        not_modified, extra, body = reply
+        environ[ANSWER] = (304 if not_modified else 200,
+                           [*(entry.wire_not_modified if not_modified else entry.wire),
+                            *wire(extra)], body)
+        return True
+
+    def _ours(self, environ: dict[str, Any]) -> bool:
+        """The request is for the API (not the docs, metrics or health checks)."""
+        path = environ.get("PATH_INFO", "")
+        return path.startswith(self.base_path) or path == self.base_path[:-1]
+
+    @staticmethod
+    def _cacheable(environ: dict[str, Any]) -> bool:
+        """No key, no condition the cache does not evaluate, nothing oversized."""
+        if any(name in environ for name in BYPASS):
+            return False
+        if (len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", ""))
+                > MAX_URL_LENGTH - 64):
+            return False
+        for name, value in environ.items():
+            if (type(value) is str and len(value) > MAX_HEADER_LENGTH
+                    and (name.startswith("HTTP_") or name in ("CONTENT_TYPE", "CONTENT_LENGTH"))):
+                return False
+        # keys stay small: memory is bounded
+        return all(len(environ.get(name) or "") <= MAX_KEYED_HEADER for name in KEYED_HEADERS)
+
+    def _local_limits(self) -> bool:
+        """Rate limits are counted in this process's memory (not in Redis)."""
+        limiter = self.flask_app.extensions.get("rate_limiter")
+        return limiter is None or isinstance(limiter.limiter.storage, MemoryStorage)
+
     def _bypass(self, environ: dict[str, Any], start_response: Any) -> Any:
         BYPASSES.inc()
         return self.wsgi_app(environ, start_response)
 
     def _answer(self, entry: Entry, environ: dict[str, Any], start_response: Any, method: str,
                 started: float) -> list[bytes] | None:
+        reply = self._reply(entry, environ, method, started)
+        if reply is None:
+            return None
+        not_modified, extra, body = reply
+        if not_modified:
+            start_response("304 NOT MODIFIED", [*entry.not_modified_headers, *extra])
+        else:
+            start_response("200 OK", [*entry.headers, *extra])
+        return [body]
+
+    def _reply(self, entry: Entry, environ: dict[str, Any], method: str,
+               started: float) -> tuple[bool, list[tuple[str, str]], bytes] | None:
+        """(a 304?, the per-request headers, the body) of a stored answer, counted, logged and
+        measured; None when the client is over its rate limit (the full path answers 429)."""
         client = environ.get("REMOTE_ADDR") or "unknown"
         limit_headers = self._hit_limit(entry, client)
         if limit_headers is None:  # over the limit (or no limiter): the full path answers 429
             return None
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
-        if _names(environ, entry.etag):
-            status, headers, body = "304 NOT MODIFIED", entry.not_modified_headers, b""
-        else:
-            status, headers = "200 OK", entry.headers
-            body = entry.body if method == "GET" and entry.body is not None else b""
-        start_response(status, [*headers, *limit_headers, ("X-Request-ID", request_id)])
-        self._observe(method, entry.route, status[:3], started, request_id,
-                      environ.get("PATH_INFO", ""), client)
-        return [body]
+        not_modified = _names(environ, entry.etag)
+        body = (entry.body if not not_modified and method == "GET" and entry.body is not None
+                else b"")
+        limit_headers.append(("X-Request-ID", request_id))
+        self._observe(method, entry.route, "304" if not_modified else "200", started,
+                      request_id, environ.get("PATH_INFO", ""), client)
+        return not_modified, limit_headers, body
 
     def _hit_limit(self, entry: Entry, client: str) -> list[tuple[str, str]] | None:
         """Count this request against the same Flask-Limiter counter the full path uses."""
@@ -440,6 +532,20 @@ class ResponseCache:
         self._entries.put(key, Entry(version, lowered["etag"], kept, _not_modified_headers(kept),
                                      body, limit, scope, route))
         return [body]
+
+
+def wire(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    """Headers as an ASGI server takes them: lowercase names, latin-1 bytes."""
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+
+
+def _key(environ: dict[str, Any]) -> tuple[Any, ...]:
+    """What a stored answer is filed under: the URL and every request header it may depend on."""
+    return (environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),
+            environ.get("HTTP_HOST"), environ.get("SERVER_NAME"), environ.get("SERVER_PORT"),
+            environ.get("wsgi.url_scheme"), environ.get("SCRIPT_NAME", ""),
+            environ.get("HTTP_ACCEPT_LANGUAGE"), environ.get("HTTP_ACCEPT"),
+            environ.get("HTTP_ORIGIN"))
 
 
 def _names(environ: dict[str, Any], etag: str) -> bool:

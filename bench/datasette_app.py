@@ -1,6 +1,6 @@
 """The peer: Datasette's ASGI app on the benchmark's SQLite file, at its fastest settings.
 
-Served by gunicorn with uvicorn's worker (``-k uvicorn.workers.UvicornWorker``), as many
+Served by gunicorn with uvicorn's worker (``-k uvicorn_worker.UvicornWorker``), as many
 workers as our app. ``BENCH_DATASETTE_DB`` names the database file. It is opened immutable
 (Datasette skips change detection and file locking, its fastest mode for read-only data);
 facet suggestions, facets and the facet time limit are off; each query in ``bench/run.py``

@@ -11,9 +11,12 @@ Sections (``--only`` takes the number or the name):
 4. ``proxy``       reads through the cluster's caching nginx vs nginx serving the same bytes
 5. ``sdk``         ``bench/sdk_bench.py``, when it exists, run as it is
 
-Every server is started by this script with gunicorn (gthread, ``HTCONTENT_WORKERS`` x
-``HTCONTENT_THREADS``: 1 x 4, see ``WORKERS``; ``--workers`` and ``--threads`` change them;
-Datasette with uvicorn's worker, as many workers) on 127.0.0.1, ports 8700-8749, loaded
+Every server is started by this script with gunicorn and the app's own ``gunicorn.conf.py``
+(its worker class, ``api.asgi.Worker``: an event loop per worker; ``HTCONTENT_WORKERS``
+workers x ``HTCONTENT_THREADS`` threads for Flask: 1 x 4, see ``WORKERS``; ``--workers`` and
+``--threads`` change them; Datasette with uvicorn's worker, as many workers; the floor's
+Flask app on the same thread pool as ours, and ``raw``, the same bytes from the event loop
+with no Flask) on 127.0.0.1, ports 8700-8749, loaded
 by ``wrk -t1`` after a warm-up, in several interleaved rounds; the table shows medians.
 Logs, captured bodies and wrk scripts go to ``bench/.cache/run/``. Every process it starts
 is stopped when it ends, fails or is interrupted.
@@ -236,8 +239,8 @@ def _base_env() -> dict[str, str]:
 
 def start_gunicorn(name: str, app_args: list[str], env_extra: dict[str, str],
                    ready_path: str) -> Server:
-    """gunicorn with the app's own gunicorn.conf.py (WORKERS x THREADS: gthread, or sync for
-    one thread; same keep-alive and limits), the given app and environment; waits until
+    """gunicorn with the app's own gunicorn.conf.py (its worker class, WORKERS workers,
+    THREADS threads for Flask; same keep-alive), the given app and environment; waits until
     ready_path answers."""
     port = free_port()
     log = RUN / f"{name}.log"
@@ -279,12 +282,21 @@ def start_floor(routes: dict[str, Answer]) -> Server:
     path.write_text(json.dumps({url: {"body": base64.b64encode(a.body).decode(),
                                       "content_type": a.headers["content-type"]}
                                 for url, a in routes.items()}))
-    return start_gunicorn("floor", ["--pythonpath", str(BENCH), "floor:app"],
+    return start_gunicorn("floor", ["--pythonpath", str(BENCH), "floor:asgi"],
+                          {"BENCH_FLOOR_FILE": str(path)}, next(iter(routes)))
+
+
+def start_raw() -> Server:
+    """The floor's bytes from the event loop, no Flask (``floor:raw``): the server alone.
+    Call after :func:`start_floor` (it reads the routes file that wrote)."""
+    path = RUN / "floor-routes.json"
+    routes = json.loads(path.read_text())
+    return start_gunicorn("raw", ["--pythonpath", str(BENCH), "floor:raw"],
                           {"BENCH_FLOOR_FILE": str(path)}, next(iter(routes)))
 
 
 def start_datasette(database: Path) -> Server:
-    return start_gunicorn("datasette", ["-k", "uvicorn.workers.UvicornWorker", "--pythonpath",
+    return start_gunicorn("datasette", ["-k", "uvicorn_worker.UvicornWorker", "--pythonpath",
                                         str(BENCH), "datasette_app:app"],
                           {"BENCH_DATASETTE_DB": str(database)}, "/-/versions.json")
 
@@ -579,6 +591,11 @@ def section_throughput(settings: Settings, sections: set[str]) -> None:
             expect(copy.status == 200 and copy.body == answer.body
                    and copy.headers["content-type"] == answer.headers["content-type"],
                    f"the floor does not serve our bytes for {url}")
+        raw = start_raw()
+        servers.append(raw)
+        for url, answer in captured.items():
+            expect(fetch(raw.port, url).body == answer.body,
+                   f"the raw server does not serve our bytes for {url}")
         datasette = start_datasette(path)
         servers.append(datasette)
         db_name = path.stem
@@ -628,6 +645,8 @@ def section_throughput(settings: Settings, sections: set[str]) -> None:
             "ours-single": Case("ours-single", "ours  single", ours, single_path, c),
             "floor-single": Case("floor-single", "floor single", floor, single_path, c),
             "ds-single": Case("ds-single", "datasette single", datasette, ds_single, c),
+            "raw-list": Case("raw-list", "raw   list (event loop, no Flask)", raw, LIST_PATH, c),
+            "raw-single": Case("raw-single", "raw   single", raw, single_path, c),
             "ours-pages": Case("ours-pages", "ours  list, varied pages", ours, LIST_PATH, c,
                                pool=ours_pages),
             "ds-pages": Case("ds-pages", "datasette list, varied pages", datasette, ds_list,
@@ -643,7 +662,8 @@ def section_throughput(settings: Settings, sections: set[str]) -> None:
             cases["ours-304-single"] = Case("ours-304-single", "ours  single 304", ours,
                                             single_path, c, (inm_single,))
         if "throughput" not in sections:
-            for key in [k for k in cases if k.startswith(("ds-", "ours-pages", "ours-ids"))]:
+            for key in [k for k in cases
+                        if k.startswith(("ds-", "raw-", "ours-pages", "ours-ids"))]:
                 del cases[key]
         measure(list(cases.values()), settings, settings.rounds, settings.duration,
                 "throughput")
@@ -660,9 +680,15 @@ def section_throughput(settings: Settings, sections: set[str]) -> None:
             # The ceiling of the two rows above: what the floor itself does against Datasette.
             for what, name in (("list", "list"), ("{id}", "single")):
                 ratio = paired(k[f"floor-{name}"], k[f"ds-{name}"], lambda run: run.rps)
-                ROWS.append(Row("1", f"(floor {what} vs Datasette: the most any app served by "
-                                "this gunicorn can reach)", tput(k[f"floor-{name}"]),
+                ROWS.append(Row("1", f"(floor {what} vs Datasette: Flask served this way "
+                                "against Datasette)", tput(k[f"floor-{name}"]),
                                 tput(k[f"ds-{name}"]), ratio, "", None))
+            # For information: ours against the server alone (the same bytes from the loop).
+            for what, name in (("list", "list"), ("{id}", "single")):
+                ratio = paired(k[f"ours-{name}"], k[f"raw-{name}"], lambda run: run.rps)
+                ROWS.append(Row("1", f"(ours {what} vs raw: the same bytes from the event loop, "
+                                "no Flask: what the server alone costs)", tput(k[f"ours-{name}"]),
+                                tput(k[f"raw-{name}"]), ratio, "", None))
             throughput_row("1", "list, varied pages vs Datasette varied", k["ours-pages"],
                            k["ds-pages"], 5)
             throughput_row("1", "single, varied ids vs Datasette varied", k["ours-ids"],
@@ -1067,8 +1093,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=int(WORKERS),
                         help="gunicorn workers of every server (default %(default)s)")
     parser.add_argument("--threads", type=int, default=int(THREADS),
-                        help="threads per worker of our app and the floor (default "
-                             "%(default)s; 1 is gunicorn's sync worker)")
+                        help="threads per worker that run Flask, in our app and the floor "
+                             "(default %(default)s)")
     args = parser.parse_args()
     WORKERS = str(args.workers)
     THREADS = str(args.threads)

@@ -11,12 +11,13 @@ import random
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
 import requests
+from requests.structures import CaseInsensitiveDict
 
 from ._errors import APIConnectionError, APITimeoutError, HTContentError, error_for
 from ._models import MODELS, Record, SearchHit, SyncResult, record_from_dict
@@ -29,9 +30,11 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
 
 class Response:
-    """What a call got back: status, JSON body, headers, and where it came from."""
+    """What a call got back: status, JSON body, headers (names case-insensitive, as in HTTP),
+    and where it came from."""
 
-    def __init__(self, status: int, body: Any, headers: dict[str, str], source: str) -> None:
+    def __init__(self, status: int, body: Any, headers: MutableMapping[str, str],
+                 source: str) -> None:
         self.status = status
         self.body = body
         self.headers = headers
@@ -147,7 +150,7 @@ class Client:
                 attempt += 1
                 continue
             break
-        headers_out = dict(response.headers)
+        headers_out: MutableMapping[str, str] = CaseInsensitiveDict(response.headers)
         if response.status_code == 304:
             cached = self._cache.get(cache_key + "|" + send.get("Authorization", ""))
             if cached is None:  # the caller sent its own If-None-Match: it has the body
@@ -180,7 +183,7 @@ class Client:
             if self.snapshot_path is None:
                 raise
             self.last_response_source = "snapshot"
-            return Response(200, None, {}, "snapshot")
+            return Response(200, None, CaseInsensitiveDict(), "snapshot")
 
     def _snapshot_store(self) -> SnapshotStore:
         """The snapshot, opened on the first offline read and kept until :meth:`close`."""

@@ -1,0 +1,216 @@
+"""How gunicorn serves the app (api/asgi.py): stored answers are given in the event loop,
+identical to the threads' answers, also while every thread is busy; everything the loop cannot
+answer without waiting (misses, keys, bodies, writes, limits in Redis, a version it would
+have to read) goes to the Flask app on a thread; a write is seen at once; an unparseable
+request gets a problem, not text or HTML."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from typing import Any
+
+import pytest
+import requests
+
+from api import create_app
+from api.asgi import Front
+from api.config import TestConfig as AppConfig
+from tests.conftest import is_postgres
+
+#: Headers that differ per request by design.
+PER_REQUEST = {b"x-request-id", b"x-ratelimit-remaining", b"ratelimit-remaining",
+               b"x-ratelimit-reset", b"ratelimit-reset"}
+SINGLE = "/api/v1/hotlines/national-human-trafficking-hotline"
+
+
+class Spy:
+    """The front's thread path, counting the requests that reach it."""
+
+    def __init__(self, threaded: Any) -> None:
+        self.threaded = threaded
+        self.calls = 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        self.calls += 1
+        await self.threaded(scope, receive, send)
+
+
+class Answer:
+    def __init__(self, messages: list[dict[str, Any]]) -> None:
+        start = messages[0]
+        self.status: int = start["status"]
+        self.headers: dict[bytes, bytes] = dict(start["headers"])
+        self.body = b"".join(m.get("body", b"") for m in messages[1:])
+
+    def stable(self) -> dict[bytes, bytes]:
+        return {k: v for k, v in self.headers.items() if k not in PER_REQUEST}
+
+
+def front_of(app: Any, threads: int = 2) -> tuple[Front, Spy]:
+    front = Front(app, threads)
+    spy = Spy(front.threaded)
+    front.threaded = spy  # type: ignore[assignment]
+    return front, spy
+
+
+def call(front: Front, path: str, method: str = "GET", query: str = "",
+         headers: tuple[tuple[bytes, bytes], ...] = (), body: bytes = b"",
+         timeout: float = 60) -> Answer:
+    async def run() -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+                 "query_string": query.encode(), "root_path": "",
+                 "headers": [(b"host", b"localhost"), *headers],
+                 "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8000)}
+        await asyncio.wait_for(front(scope, receive, send), timeout)
+        return sent
+
+    return Answer(asyncio.run(run()))
+
+
+@pytest.fixture
+def trusting_app(seeded_url: str) -> Any:
+    """The seeded app with a trust window, so the loop may answer on PostgreSQL too."""
+    return create_app({**AppConfig(seeded_url).as_dict(), "RESPONSE_CACHE_TRUST_MS": 60_000})
+
+
+@pytest.mark.parametrize("path,query", [(SINGLE, ""), ("/api/v1/indicators", "limit=5"),
+                                        ("/api/v1/search", "q=labor"), ("/api/v1", "")])
+def test_stored_answers_come_from_the_loop_and_equal_the_threads_answers(trusting_app, path,
+                                                                          query):
+    front, spy = front_of(trusting_app)
+    first = call(front, path, query=query)
+    assert first.status == 200 and spy.calls == 1
+    again = call(front, path, query=query)
+    assert spy.calls == 1, "a stored answer should not need a thread"
+    assert again.status == 200 and again.body == first.body
+    assert again.stable() == first.stable()
+    assert again.headers[b"x-request-id"] != first.headers[b"x-request-id"]
+    head = call(front, path, method="HEAD", query=query)
+    assert head.status == 200 and head.body == b"" and head.stable() == first.stable()
+    etag = first.headers[b"etag"]
+    not_modified = call(front, path, query=query, headers=((b"if-none-match", etag),))
+    assert not_modified.status == 304 and not_modified.body == b""
+    assert not_modified.headers[b"etag"] == etag
+    assert spy.calls == 1
+    # The rate limit is counted in the loop as on a thread.
+    remaining = [int(a.headers[b"ratelimit-remaining"]) for a in (first, again, head,
+                                                                   not_modified)]
+    assert remaining == sorted(remaining, reverse=True) and len(set(remaining)) == 4
+
+
+def test_a_stored_answer_is_given_while_every_thread_is_busy(trusting_app):
+    front, spy = front_of(trusting_app, threads=1)
+    assert call(front, SINGLE).status == 200
+    release = threading.Event()
+    busy = spy.threaded.executor.submit(release.wait, 60)  # the only thread, taken
+    try:
+        answer = call(front, SINGLE, timeout=5)
+        assert answer.status == 200 and b"national-human-trafficking-hotline" in answer.body
+    finally:
+        release.set()
+        busy.result()
+
+
+@pytest.mark.parametrize("case", ["key", "body", "post", "other condition", "miss", "metrics"])
+def test_what_the_loop_cannot_answer_goes_to_the_app(trusting_app, case):
+    front, spy = front_of(trusting_app)
+    call(front, SINGLE)  # stored
+    calls = spy.calls
+    if case == "key":
+        answer = call(front, SINGLE, headers=((b"authorization", b"Bearer nope"),))
+        assert answer.status == 401
+    elif case == "body":
+        answer = call(front, SINGLE, headers=((b"content-length", b"2"),), body=b"{}")
+        assert answer.status == 200
+    elif case == "post":
+        answer = call(front, "/api/v1/hotlines", method="POST",
+                      headers=((b"content-type", b"application/json"),), body=b"{}")
+        assert answer.status == 401
+    elif case == "other condition":
+        answer = call(front, SINGLE, headers=((b"if-modified-since",
+                                               b"Sun, 01 Jan 2034 00:00:00 GMT"),))
+        assert answer.status == 200  # not honoured (api/http.py): the full body
+    elif case == "miss":
+        answer = call(front, SINGLE, query="lang=es")
+        assert answer.status == 200 and b'"lang":"es"' in answer.body
+    else:
+        answer = call(front, "/metrics")
+        assert answer.status == 200
+    assert spy.calls == calls + 1
+
+
+def test_without_a_version_it_can_know_now_the_loop_asks_a_thread(app):
+    """PostgreSQL with no trust window reads the version per request: never in the loop. On
+    SQLite the loop answers until a write ends or a tenth of a second passes."""
+    front, spy = front_of(app)
+    call(front, SINGLE)
+    call(front, SINGLE)
+    assert spy.calls == (2 if is_postgres() else 1)
+
+
+def test_limits_kept_in_redis_are_counted_on_a_thread(seeded_url):
+    app = create_app({**AppConfig(seeded_url).as_dict(), "RESPONSE_CACHE_TRUST_MS": 60_000,
+                      "REDIS_URL": "redis://127.0.0.1:6379/0",
+                      "RATELIMIT_KEY_PREFIX": "htcontent-test-asgi"})
+    front, spy = front_of(app)
+    first = call(front, SINGLE)
+    again = call(front, SINGLE)
+    assert first.status == again.status == 200 and again.body == first.body
+    assert spy.calls == 2, "a Redis round trip must not block the event loop"
+    assert int(again.headers[b"ratelimit-remaining"]) < int(first.headers[b"ratelimit-remaining"])
+
+
+def test_the_limit_is_enforced_in_the_loop(seeded_url):
+    app = create_app({**AppConfig(seeded_url).as_dict(), "RESPONSE_CACHE_TRUST_MS": 60_000,
+                      "RATE_LIMIT_ANON": "3/minute"})
+    front, spy = front_of(app)
+    statuses = [call(front, SINGLE).status for _ in range(5)]
+    assert statuses == [200, 200, 200, 429, 429]
+    refused = call(front, SINGLE)
+    assert refused.headers[b"content-type"] == b"application/problem+json"
+
+
+def test_a_write_is_seen_by_the_loop_at_once(editor_app):
+    """A write through another app on the same database (another worker, as far as the
+    counters and the version are concerned) is never hidden by the loop."""
+    url = editor_app.config["DATABASE_URL"]
+    reader = create_app(AppConfig(url))
+    front, _spy = front_of(reader)
+    before = call(front, SINGLE)
+    assert call(front, SINGLE).body == before.body
+    changed = editor_app.test_client().patch(
+        SINGLE, json={"notes": {"en": "Changed by a test.", "es": "Cambiado."}},
+        headers={**editor_app.keys.editor, "If-Match": before.headers[b"etag"].decode()})
+    assert changed.status_code == 200, changed.text
+    after = call(front, SINGLE)
+    assert after.status == 200 and b"Changed by a test." in after.body
+    assert after.headers[b"etag"] != before.headers[b"etag"]
+
+
+def test_a_request_that_is_not_http_gets_a_problem(live_url):
+    host, port = live_url.removeprefix("http://").split(":")
+    for raw in (b"HELLO\r\n\r\n", b"G@T / HTTP/1.1\r\nHost: x\r\n\r\n",
+                b"GET /api/v1?q=" + b"a" * 600_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"):
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(raw)
+            received = b""
+            while chunk := sock.recv(65536):
+                received += chunk
+        head, _, body = received.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400 "), head
+        assert b"content-type: application/problem+json" in head.lower()
+        assert json.loads(body)["status"] == 400
+    # and the server goes on serving
+    assert requests.get(f"{live_url}/api/v1", timeout=10).status_code == 200
