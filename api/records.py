@@ -93,7 +93,8 @@ def get_one(record_type: str, record_id: str) -> Response:
     viewer = current_viewer()
     if not ID_RE.fullmatch(record_id):
         raise not_found()
-    record = store.get_record(db.session(), record_id, record_type)
+    # A plain row, rendered (or found rendered) as a list item is: no ORM object to build.
+    record = store.get_item_row(db.session(), record_id, record_type)
     if record is None or record.visibility not in viewer.visibilities:
         raise not_found()
     if record.status == store.DRAFT and not viewer.editor:
@@ -106,8 +107,7 @@ def get_one(record_type: str, record_id: str) -> Response:
     only = frozenset(args["fields"]) if args.get("fields") else None
     return cached_json(
         record.revision, record.updated_at, lang,
-        lambda: {"data": render(record_type, record.content, store.system_fields(record),
-                                lang, only)},
+        lambda: {"data": items.render_rows(record_type, [record], lang, only)[0]},
         viewer, revision=record.revision,
     )
 

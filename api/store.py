@@ -359,6 +359,14 @@ def get_record(session: Session, record_id: str, record_type: str) -> Record | N
     return record
 
 
+def get_item_row(session: Session, record_id: str, record_type: str) -> Any | None:
+    """One record as a row of :data:`ITEM_COLUMNS` (no ORM object; the content as JSON text),
+    for reads that render it as :mod:`api.items` does; None when there is no such record of
+    this type."""
+    return session.execute(select(*ITEM_COLUMNS).where(
+        Record.id == record_id, Record.type == record_type)).first()
+
+
 def system_fields(record: Any) -> dict[str, Any]:
     """The server-owned fields of a row of ``records`` as a response shows them."""
     return {

@@ -51,6 +51,7 @@ def test_unexpected_errors_are_500_problems_without_details(app, monkeypatch):
         raise RuntimeError("secret connection string postgres://admin:hunter2@db")
 
     monkeypatch.setattr(store, "list_records", explode)
+    app.extensions["response_cache"].clear()  # an earlier test's answer would be replayed
     response = app.test_client().get("/api/v1/indicators")
     body = assert_problem(response, 500)
     assert "hunter2" not in response.get_data(as_text=True)
