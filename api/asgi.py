@@ -1,14 +1,16 @@
 """How gunicorn serves the app: an event loop per worker that answers what it can from memory.
 
-gunicorn runs :class:`Worker` (uvicorn's worker: uvloop, httptools) with the ASGI app from
-:func:`create_asgi_app`. For each request that app first asks the response cache
-(:mod:`api.fastpath`) whether it can answer *now*: an anonymous ``GET`` or ``HEAD`` whose answer
-is stored for the current data version, where knowing that version and counting the rate limit
-need no database and no network (SQLite's shared write counters, limits in memory). Such a
-request is answered in the event loop, with the same headers, rate limit, request id, log line
-and metrics as on a thread. Everything else (misses, writes, keyed requests, PostgreSQL
-without a trust window, limits kept in Redis) goes to the Flask app, unchanged, on a pool of
-``HTCONTENT_THREADS`` threads (a2wsgi), exactly as a threaded WSGI server would run it.
+gunicorn runs uvicorn's worker (uvloop, httptools; the ``Worker`` class in ``gunicorn.conf.py``,
+kept out of this package so that gunicorn's master process never imports the app and a
+``HUP`` loads new code) with the ASGI app from :func:`create_asgi_app`. For each request that
+app first asks the response cache (:mod:`api.fastpath`) whether it can answer *now*: an
+anonymous ``GET`` or ``HEAD`` whose answer is stored for the current data version, where
+knowing that version and counting the rate limit need no database and no network (SQLite's
+shared write counters, limits in memory). Such a request is answered in the event loop, with
+the same headers, rate limit, request id, log line and metrics as on a thread. Everything
+else (misses, writes, keyed requests, PostgreSQL without a trust window, limits kept in Redis)
+goes to the Flask app, unchanged, on a pool of ``HTCONTENT_THREADS`` threads (a2wsgi), as a
+threaded WSGI server would run it.
 
 Why: with gunicorn's threaded worker every request crossed from the polling thread to a worker
 thread and back, and went through gunicorn's pure-Python HTTP parser; that cost several times
@@ -22,52 +24,12 @@ import logging
 import os
 from typing import Any
 
-import orjson
 from a2wsgi import WSGIMiddleware
 from a2wsgi.wsgi import build_environ
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-from uvicorn_worker import UvicornWorker
 
 from . import fastpath
-from .errors import PROBLEM_JSON
 
 log = logging.getLogger(__name__)
-
-
-class Protocol(HttpToolsProtocol):
-    """uvicorn's HTTP/1.1 protocol (httptools), with RFC 9457 problems for requests that
-    cannot be parsed, instead of a plain-text line."""
-
-    def send_400_response(self, msg: str) -> None:
-        body = orjson.dumps({"type": "about:blank", "title": "Bad Request", "status": 400,
-                             "detail": "The request is not valid HTTP/1.1 (request line, "
-                                       "header syntax or size).",
-                             "request_id": ""})
-        head = [b"HTTP/1.1 400 Bad Request\r\n"]
-        for name, value in self.server_state.default_headers:
-            head.extend([name, b": ", value, b"\r\n"])
-        head.append(b"content-type: " + PROBLEM_JSON.encode() + b"\r\n"
-                    b"content-length: " + str(len(body)).encode() + b"\r\n"
-                    b"connection: close\r\n\r\n")
-        self.transport.write(b"".join(head) + body)
-        self.transport.close()
-
-
-class Worker(UvicornWorker):
-    """gunicorn's worker class for the app (``worker_class`` in ``gunicorn.conf.py``).
-
-    uvloop and httptools (:class:`Protocol`); no proxy headers (the app's own
-    ``HTCONTENT_PROXY_COUNT`` decides whom to trust), no ``Server`` header, and uvicorn's
-    access log only when gunicorn's is asked for (``HTCONTENT_ACCESS_LOG``): the app writes
-    one JSON line per request."""
-
-    CONFIG_KWARGS: dict[str, Any] = {"loop": "uvloop", "http": Protocol,
-                                     "proxy_headers": False, "server_header": False,
-                                     "lifespan": "off"}
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.config.access_log = bool(self.cfg.accesslog)  # HTCONTENT_ACCESS_LOG
 
 
 class Front:
@@ -75,11 +37,16 @@ class Front:
 
     def __init__(self, flask_app: Any, threads: int) -> None:
         self.flask_app = flask_app
-        self.threaded = WSGIMiddleware(flask_app, workers=threads)
+        self.threaded = WSGIMiddleware(_terminated(flask_app), workers=threads)
         # Only with a response cache: without one, asking the WSGI chain would run the app.
         self.in_loop = "response_cache" in flask_app.extensions
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and any(b"_" in name for name, _ in scope["headers"]):
+            # As gunicorn did: a header named with "_" would share its WSGI name with the one
+            # named with "-" (X_Forwarded_For / X-Forwarded-For) and could stand in for it.
+            scope = {**scope, "headers": [(name, value) for name, value in scope["headers"]
+                                          if b"_" not in name]}
         if self.in_loop and scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
             answer = self._answer_now(scope)
             if answer is not None:
@@ -122,6 +89,18 @@ class Front:
             return None
         status, headers = captured
         return int(status[:3]), fastpath.wire(headers), body
+
+
+def _terminated(wsgi_app: Any) -> Any:
+    """``wsgi_app`` told that ``wsgi.input`` ends where the request body ends (the server
+    de-chunks it), so a body sent chunked, with no Content-Length, is read, not taken as
+    empty. Flask still enforces ``MAX_CONTENT_LENGTH``."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        environ["wsgi.input_terminated"] = True
+        return wsgi_app(environ, start_response)
+
+    return app
 
 
 def create_asgi_app() -> Front:

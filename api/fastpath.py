@@ -348,9 +348,10 @@ class ResponseCache:
         """Answer ``environ`` from memory if that needs no waiting: no database read
         (:meth:`DataVersion.peek`) and rate limits counted in this process's memory. The
         answer is left in ``environ[ANSWER]`` (status code, headers as bytes, body) for the
-        event loop (:mod:`api.asgi`) to send. False, with nothing counted, otherwise: the
-        request then goes through :meth:`__call__` as usual, on a thread, where waiting is
-        allowed."""
+        event loop (:mod:`api.asgi`) to send. False otherwise, with nothing counted (except a
+        request over its rate limit, which the full path then refuses; its counter is past the
+        limit already): the request then goes through :meth:`__call__` as usual, on a thread,
+        where waiting is allowed."""
         started = time.perf_counter()
         method = environ.get("REQUEST_METHOD")
         if (method not in ("GET", "HEAD") or not self._ours(environ)

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +25,7 @@ import requests
 from api import create_app
 from api.asgi import Front
 from api.config import TestConfig as AppConfig
-from tests.conftest import is_postgres
+from tests.conftest import ROOT, free_port, is_postgres
 
 #: Headers that differ per request by design.
 PER_REQUEST = {b"x-request-id", b"x-ratelimit-remaining", b"ratelimit-remaining",
@@ -151,9 +158,12 @@ def test_what_the_loop_cannot_answer_goes_to_the_app(trusting_app, case):
     assert spy.calls == calls + 1
 
 
-def test_without_a_version_it_can_know_now_the_loop_asks_a_thread(app):
+def test_without_a_version_it_can_know_now_the_loop_asks_a_thread(seeded_url):
     """PostgreSQL with no trust window reads the version per request: never in the loop. On
-    SQLite the loop answers until a write ends or a tenth of a second passes."""
+    SQLite the shared write counters tell the loop nothing was written (here for up to a
+    minute: a trust window on SQLite only stretches how long it trusts them)."""
+    app = create_app({**AppConfig(seeded_url).as_dict(),
+                      "RESPONSE_CACHE_TRUST_MS": 0 if is_postgres() else 60_000})
     front, spy = front_of(app)
     call(front, SINGLE)
     call(front, SINGLE)
@@ -187,16 +197,69 @@ def test_a_write_is_seen_by_the_loop_at_once(editor_app):
     counters and the version are concerned) is never hidden by the loop."""
     url = editor_app.config["DATABASE_URL"]
     reader = create_app(AppConfig(url))
-    front, _spy = front_of(reader)
+    front, spy = front_of(reader)
     before = call(front, SINGLE)
     assert call(front, SINGLE).body == before.body
+    if not is_postgres():
+        assert spy.calls == 1, "the second read should have come from the loop"
     changed = editor_app.test_client().patch(
         SINGLE, json={"notes": {"en": "Changed by a test.", "es": "Cambiado."}},
         headers={**editor_app.keys.editor, "If-Match": before.headers[b"etag"].decode()})
     assert changed.status_code == 200, changed.text
+    calls = spy.calls
     after = call(front, SINGLE)
     assert after.status == 200 and b"Changed by a test." in after.body
     assert after.headers[b"etag"] != before.headers[b"etag"]
+    assert spy.calls == calls + 1, "after a write the version must be read again, on a thread"
+
+
+def test_a_write_through_this_process_is_seen_at_once_even_with_a_trust_window(editor_app):
+    """With a trust window the loop answers without reading the version, on PostgreSQL too;
+    a write through the same process (on a thread) must still show at the next read."""
+    url = editor_app.config["DATABASE_URL"]
+    app = create_app({**AppConfig(url).as_dict(), "RESPONSE_CACHE_TRUST_MS": 60_000})
+    front, spy = front_of(app)
+    before = call(front, SINGLE)
+    assert call(front, SINGLE).body == before.body and spy.calls == 1
+    editor = tuple((name.lower().encode(), value.encode())
+                   for name, value in editor_app.keys.editor.items())
+    body = json.dumps({"notes": {"en": "Seen at once.", "es": "Visto."}}).encode()
+    changed = call(front, SINGLE, method="PATCH",
+                   headers=(*editor, (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"if-match", before.headers[b"etag"])), body=body)
+    assert changed.status == 200, changed.body
+    after = call(front, SINGLE)
+    assert b"Seen at once." in after.body and after.headers[b"etag"] != before.headers[b"etag"]
+
+
+def test_a_body_sent_chunked_is_read(editor_app):
+    """Clients that stream a body (no Content-Length, Transfer-Encoding: chunked) are heard:
+    the body is not taken as empty."""
+    front, _spy = front_of(editor_app)
+    before = call(front, SINGLE)
+    editor = tuple((name.lower().encode(), value.encode())
+                   for name, value in editor_app.keys.editor.items())
+    changed = call(front, SINGLE, method="PATCH",
+                   headers=(*editor, (b"content-type", b"application/json"),
+                            (b"transfer-encoding", b"chunked"),
+                            (b"if-match", before.headers[b"etag"])),
+                   body=json.dumps({"notes": {"en": "Sent chunked.", "es": "Trozos."}}).encode())
+    assert changed.status == 200, changed.body
+    assert b"Sent chunked." in call(front, SINGLE).body
+
+
+def test_a_header_named_with_an_underscore_cannot_stand_in_for_a_proxy_header(seeded_url):
+    """Behind one proxy (HTCONTENT_PROXY_COUNT=1) the client is the last X-Forwarded-For
+    entry; an X_Forwarded_For header (same WSGI name) must not choose a new client per
+    request and so escape its rate limit."""
+    app = create_app({**AppConfig(seeded_url).as_dict(), "PROXY_COUNT": 1,
+                      "RATE_LIMIT_ANON": "3/minute"})
+    front, _spy = front_of(app)
+    statuses = [call(front, SINGLE, headers=((b"x-forwarded-for", b"203.0.113.7"),
+                                             (b"x_forwarded_for", f"198.51.100.{n}".encode())))
+                .status for n in range(5)]
+    assert statuses == [200, 200, 200, 429, 429]
 
 
 def test_a_request_that_is_not_http_gets_a_problem(live_url):
@@ -214,3 +277,49 @@ def test_a_request_that_is_not_http_gets_a_problem(live_url):
         assert json.loads(body)["status"] == 400
     # and the server goes on serving
     assert requests.get(f"{live_url}/api/v1", timeout=10).status_code == 200
+
+
+def test_a_hup_starts_workers_on_new_code(seeded_url, tmp_path):
+    """gunicorn's master process never imports the app (the worker class lives in
+    gunicorn.conf.py), so `kill -HUP` starts workers on the code on disk now."""
+    root = tmp_path / "app"
+    for name in ("api", "schemas", "seed"):
+        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("gunicorn.conf.py", "openapi.yaml"):
+        shutil.copy(ROOT / name, root / name)
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": seeded_url, "HTCONTENT_BIND": f"127.0.0.1:{port}",
+           "HTCONTENT_WORKERS": "1", "PYTHONPATH": str(root)}
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
+    log = tmp_path / "gunicorn.log"
+    with open(log, "ab") as log_file:
+        process = subprocess.Popen([gunicorn, "-c", "gunicorn.conf.py"], cwd=root, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=log_file)
+        try:
+            def version() -> str | None:
+                try:
+                    return requests.get(f"http://127.0.0.1:{port}/api/v1",  # type: ignore[no-any-return]
+                                        timeout=2).json()["version"]
+                except (requests.RequestException, ValueError):
+                    return None
+
+            def wait_for(expected: str) -> None:
+                deadline = time.monotonic() + 30
+                while version() != expected:
+                    assert process.poll() is None and time.monotonic() < deadline, \
+                        log.read_text()[-2000:]
+                    time.sleep(0.2)
+
+            wait_for("1.0.0")
+            meta = root / "api" / "meta.py"
+            meta.write_text(meta.read_text().replace('API_VERSION = "1.0.0"',
+                                                     'API_VERSION = "9.9.9"'))
+            process.send_signal(signal.SIGHUP)
+            wait_for("9.9.9")
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+

@@ -23,7 +23,7 @@ from ._errors import APIConnectionError, APITimeoutError, HTContentError, error_
 from ._models import MODELS, Record, SearchHit, SyncResult, record_from_dict
 from ._snapshot import SnapshotError, SnapshotStore, write_snapshot
 
-__version__ = "0.1.0"
+__version__ = "0.1.1"
 USER_AGENT = f"htcontent/{__version__} python/{platform.python_version()}"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
