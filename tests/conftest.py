@@ -174,12 +174,17 @@ def serving(database_url: str, log: Path, **env_overrides: str) -> Iterator[str]
             time.sleep(0.2)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
         log_file.close()
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server the way its supervisor would: SIGTERM, then SIGKILL after 30 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ import requests
 from api import create_app
 from api.asgi import Front
 from api.config import TestConfig as AppConfig
-from tests.conftest import ROOT, free_port, is_postgres
+from tests.conftest import ROOT, free_port, is_postgres, stop
 
 #: Headers that differ per request by design.
 PER_REQUEST = {b"x-request-id", b"x-ratelimit-remaining", b"ratelimit-remaining",
@@ -317,9 +317,5 @@ def test_a_hup_starts_workers_on_new_code(seeded_url, tmp_path):
             process.send_signal(signal.SIGHUP)
             wait_for("9.9.9")
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
 
