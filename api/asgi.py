@@ -104,7 +104,7 @@ def _terminated(wsgi_app: Any) -> Any:
 
 
 def create_asgi_app() -> Front:
-    """The app as gunicorn's :class:`Worker` serves it (``wsgi_app`` in ``gunicorn.conf.py``);
+    """The app as gunicorn's ``Worker`` serves it (both in ``gunicorn.conf.py``);
     ``HTCONTENT_THREADS`` (default 4) threads per worker run the Flask app."""
     from . import create_app
 

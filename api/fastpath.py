@@ -85,8 +85,9 @@ class Entry:
     limit: Any  # the rate limit the full path applied (a ``limits`` item), or None
     scope: str  # Flask-Limiter's scope for this route
     route: str  # the URL rule, for logs and metrics
-    wire: list[tuple[bytes, bytes]] = field(default_factory=list)  # ``headers`` as ASGI sends them
-    wire_not_modified: list[tuple[bytes, bytes]] = field(default_factory=list)
+    # ``headers`` and ``not_modified_headers`` as the event loop sends them (made once)
+    wire: list[tuple[bytes, bytes]] = field(init=False, repr=False)
+    wire_not_modified: list[tuple[bytes, bytes]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "wire", wire(self.headers))
@@ -334,9 +335,8 @@ class ResponseCache:
             self._seen = version
             self.clear()
         key = _key(environ)
-        entry = self._entries.get(key)
-        if entry is not None and entry.version == version and (
-                entry.body is not None or _names(environ, entry.etag)):
+        entry = self._stored(key, version, environ)
+        if entry is not None:
             answered = self._answer(entry, environ, start_response, method, started)
             if answered is not None:
                 HITS.inc()
@@ -360,9 +360,8 @@ class ResponseCache:
         version = self.version.peek()
         if version is None or version != self._seen:
             return False
-        entry = self._entries.get(_key(environ))
-        if entry is None or entry.version != version or (
-                entry.body is None and not _names(environ, entry.etag)):
+        entry = self._stored(_key(environ), version, environ)
+        if entry is None:
             return False
         reply = self._reply(entry, environ, method, started)
         if reply is None:
@@ -373,6 +372,16 @@ class ResponseCache:
                            [*(entry.wire_not_modified if not_modified else entry.wire),
                             *wire(extra)], body)
         return True
+
+    def _stored(self, key: tuple[Any, ...], version: Version,
+                environ: dict[str, Any]) -> Entry | None:
+        """The entry that answers this request at ``version``: a kept 200, or a kept 304 when
+        the request names its ETag."""
+        entry = self._entries.get(key)
+        if entry is None or entry.version != version or (
+                entry.body is None and not _names(environ, entry.etag)):
+            return None
+        return entry
 
     def _ours(self, environ: dict[str, Any]) -> bool:
         """The request is for the API (not the docs, metrics or health checks)."""

@@ -267,8 +267,6 @@ def data_version(session: Session) -> tuple[str, int]:
     return known  # type: ignore[no-any-return]
 
 
-_VERSION = select(WriteLock.epoch, WriteLock.counter).where(WriteLock.id == 1)
-
 #: ``session.info`` flag of a transaction that took the write lock.
 WRITING = "writing"
 #: ``session.info`` flag of a transaction that changed a record (and the data version).
@@ -354,9 +352,6 @@ def state(session: Session) -> tuple[int, datetime | None]:
     return (0, None) if row is None else (row.seq, row.at)
 
 
-_LATEST_CHANGE = select(Change.seq, Change.at).order_by(Change.seq.desc()).limit(1)
-
-
 def get_record(session: Session, record_id: str, record_type: str) -> Record | None:
     record = session.get(Record, record_id)
     if record is None or record.type != record_type:
@@ -395,6 +390,8 @@ ITEM_COLUMNS = (Record.id, Record.revision, Record.content_hash, Record.version,
 
 # Hot statements, built once and run on the session's connection (Core): building a select
 # and running it through the ORM session cost several times what SQLite takes to answer it.
+_VERSION = select(WriteLock.epoch, WriteLock.counter).where(WriteLock.id == 1)
+_LATEST_CHANGE = select(Change.seq, Change.at).order_by(Change.seq.desc()).limit(1)
 _ITEM_ROW = select(*ITEM_COLUMNS).where(Record.id == bindparam("record_id"),
                                         Record.type == bindparam("record_type"))
 

@@ -12,7 +12,7 @@ Sections (``--only`` takes the number or the name):
 5. ``sdk``         ``bench/sdk_bench.py``, when it exists, run as it is
 
 Every server is started by this script with gunicorn and the app's own ``gunicorn.conf.py``
-(its worker class, ``api.asgi.Worker``: an event loop per worker; ``HTCONTENT_WORKERS``
+(its worker class, ``Worker`` there: an event loop per worker; ``HTCONTENT_WORKERS``
 workers x ``HTCONTENT_THREADS`` threads for Flask: 1 x 4, see ``WORKERS``; ``--workers`` and
 ``--threads`` change them; Datasette with uvicorn's worker, as many workers; the floor's
 Flask app on the same thread pool as ours, and ``raw``, the same bytes from the event loop
@@ -286,13 +286,12 @@ def start_floor(routes: dict[str, Answer]) -> Server:
                           {"BENCH_FLOOR_FILE": str(path)}, next(iter(routes)))
 
 
-def start_raw() -> Server:
+def start_raw(routes: dict[str, Answer]) -> Server:
     """The floor's bytes from the event loop, no Flask (``floor:raw``): the server alone.
-    Call after :func:`start_floor` (it reads the routes file that wrote)."""
-    path = RUN / "floor-routes.json"
-    routes = json.loads(path.read_text())
+    Call after :func:`start_floor`, which wrote the routes file."""
     return start_gunicorn("raw", ["--pythonpath", str(BENCH), "floor:raw"],
-                          {"BENCH_FLOOR_FILE": str(path)}, next(iter(routes)))
+                          {"BENCH_FLOOR_FILE": str(RUN / "floor-routes.json")},
+                          next(iter(routes)))
 
 
 def start_datasette(database: Path) -> Server:
@@ -586,16 +585,14 @@ def section_throughput(settings: Settings, sections: set[str]) -> None:
             expect(again.status == 304, f"If-None-Match on {url} answered {again.status}")
         floor = start_floor(captured)
         servers.append(floor)
-        for url, answer in captured.items():
-            copy = fetch(floor.port, url)
-            expect(copy.status == 200 and copy.body == answer.body
-                   and copy.headers["content-type"] == answer.headers["content-type"],
-                   f"the floor does not serve our bytes for {url}")
-        raw = start_raw()
+        raw = start_raw(captured)
         servers.append(raw)
-        for url, answer in captured.items():
-            expect(fetch(raw.port, url).body == answer.body,
-                   f"the raw server does not serve our bytes for {url}")
+        for server in (floor, raw):
+            for url, answer in captured.items():
+                copy = fetch(server.port, url)
+                expect(copy.status == 200 and copy.body == answer.body
+                       and copy.headers["content-type"] == answer.headers["content-type"],
+                       f"{server.name} does not serve our bytes for {url}")
         datasette = start_datasette(path)
         servers.append(datasette)
         db_name = path.stem
@@ -677,7 +674,7 @@ def section_throughput(settings: Settings, sections: set[str]) -> None:
                            k["floor-single"], 0.8)
             throughput_row("1", "GET /indicators/{id} vs Datasette", k["ours-single"],
                            k["ds-single"], 5)
-            # The ceiling of the two rows above: what the floor itself does against Datasette.
+            # For information: what the floor itself does against Datasette.
             for what, name in (("list", "list"), ("{id}", "single")):
                 ratio = paired(k[f"floor-{name}"], k[f"ds-{name}"], lambda run: run.rps)
                 ROWS.append(Row("1", f"(floor {what} vs Datasette: Flask served this way "
