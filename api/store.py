@@ -35,7 +35,7 @@ from schemas.records import SCHEMAS
 from schemas.render import available_languages, field_plan, localize
 from schemas.vocabularies import VOCABULARIES
 
-from . import facets, writecount
+from . import facets, postings, writecount
 from .db import VERSION_INFO
 from .models import AuditEntry, Change, Record, RecordTerm, RecordVersion, SearchDoc, WriteLock
 
@@ -641,19 +641,29 @@ def _ranking(session: Session, q: str, types: list[str] | None,
     On SQLite, once this data version's :class:`api.facets.SearchMap` is built, the ranking
     reads the full-text index alone and maps documents to records in memory, with numpy (a
     join per match costs more than the match itself, and so does a Python loop over
-    thousands of matches); until then, and on PostgreSQL, SQL ranks."""
+    thousands of matches); until then, and on PostgreSQL, SQL ranks. Once this version's
+    :class:`api.postings.Postings` are built too, the matches and their bm25 come from memory
+    (the same doubles FTS5 gives); until then, and for words FTS5 splits, FTS5 gives them."""
     if session.get_bind().dialect.name == "sqlite" and not session.info.get(WRITING):
         version = data_version(session)
         index = facets.INDEXES.get(session, version, "search", viewer.visibilities,
                                    lambda built: facets.build_search_map(built, visible(viewer)))
+        held = facets.INDEXES.get(session, version, "postings", (), _build_postings)
         if index is not None:
             # The driver's own connection: plain tuples, no ORM. (A write committed between
             # the version read and this query makes the ranking newer than its version, never
             # older; documents the map does not know are left out.)
-            connection = session.connection().connection.driver_connection
-            return index.rank(*fts5_hits(connection, _match_expression(_terms(q))),
-                              tuple(types or ()))
+            terms = _terms(q)
+            found = held.hits(terms) if held is not None else None
+            if found is None:
+                connection = session.connection().connection.driver_connection
+                found = fts5_hits(connection, _match_expression(terms))
+            return index.rank(*found, tuple(types or ()))
     return _sql_ranking(session, q, types, viewer)
+
+
+def _build_postings(session: Session) -> postings.Postings:
+    return postings.build(session, "search_fts", BM25_WEIGHTS)
 
 
 def _sql_ranking(session: Session, q: str, types: list[str] | None,

@@ -1,5 +1,6 @@
-"""Search on SQLite ranks from the full-text index and an in-memory map of documents to
-records: the same records, ranks and order as the SQL join, before and after writes."""
+"""Search on SQLite ranks from in-memory postings (or the full-text index) and an in-memory
+map of documents to records: the same records, ranks and order as the SQL join, before and
+after writes."""
 
 from __future__ import annotations
 
@@ -43,10 +44,16 @@ def test_search_answers_follow_writes_and_match_sql(tmp_path, monkeypatch):
         load_seed(db.session(), SEED_DIR)
     client = app.test_client()
 
+    asked_fts5: list[str] = []
+    fts5_hits = store.fts5_hits
+    monkeypatch.setattr(store, "fts5_hits", lambda connection, expression: (
+        asked_fts5.append(expression), fts5_hits(connection, expression))[1])
+
     def ranked(q: str) -> list[tuple[str, float]]:
-        # builds this version's document map
+        # builds this version's document map and postings
         assert client.get(f"/api/v1/search?q={q}").status_code == 200
         assert facets.INDEXES.wait_idle()
+        asked_fts5.clear()
         with app.app_context():
             session = db.session()
             mine = store._ranking(session, q, None, store.Viewer())
@@ -55,7 +62,10 @@ def test_search_answers_follow_writes_and_match_sql(tmp_path, monkeypatch):
         return mine[:]
 
     before = ranked("visa")
-    assert before and ranked("visa help")
+    assert before and ranked("visa help") and not asked_fts5  # the postings in memory ranked
+    # A word FTS5 splits ("visa_help" is the phrase "visa help") is FTS5's to rank.
+    ranked("visa_help")
+    assert asked_fts5
     with app.app_context():
         store.save(db.session(), "hotline", load_content("hotline", {
             "id": "visa-line", "verified_on": "2026-11-28",
@@ -66,7 +76,7 @@ def test_search_answers_follow_writes_and_match_sql(tmp_path, monkeypatch):
         }), actor="t", action="t")
         db.session().commit()
     after = ranked("visa")
-    assert after[0][0] == "visa-line" and len(after) == len(before) + 1
+    assert after[0][0] == "visa-line" and len(after) == len(before) + 1 and not asked_fts5
     assert after[1:] != before  # every other match was scored again
     memo = store.VersionMemo()  # pages from the map's ranking, not one SQL kept earlier
     monkeypatch.setattr(store, "MEMO", memo)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import inspect, select
 
-from api import db, facets, store
+from api import db, facets, postings, store
 from api.auth import Viewer
 from api.models import Change, RecordVersion
 from schemas.records import SCHEMAS, load_content
@@ -115,6 +116,11 @@ def test_search_ranking_from_the_document_map_is_the_sql_ranking(app, case):
         mapped = facets.build_search_map(session, store.visible(viewer))
         connection = session.connection().connection.driver_connection
         hits = store.fts5_hits(connection, store._match_expression(store._terms(q)))
+        # the postings in memory find the same documents with the same bm25 doubles
+        from_memory = postings.build(session, "search_fts", store.BM25_WEIGHTS).hits(
+            store._terms(q))
+        assert from_memory is not None
+        assert np.array_equal(from_memory[0], hits[0]) and np.array_equal(from_memory[1], hits[1])
         ranked = mapped.rank(*hits, tuple(types))
         expected = store._sql_ranking(session, q, types, viewer)
         assert len(ranked) == len(expected) and ranked[:] == expected

@@ -1,0 +1,210 @@
+"""Search ranking from memory on SQLite: FTS5's bm25, bit for bit, from per-term postings.
+
+FTS5 scores every document a query matches (about 2 µs each, reading its position lists and
+its size), so a query matching tens of thousands of documents takes tens of milliseconds. Its
+bm25 only needs, per query word and document, the word's weighted count in that document,
+plus the document's size and the table's totals. Those are read once per data version from
+the full-text index itself (``fts5vocab``; no second tokenizer, no second copy of the text) into
+numpy arrays: per term, the documents containing it (sorted) and the weighted counts. A query
+is then an intersection of sorted arrays and a few vector operations, computed in the order
+``fts5_aux.c`` computes them, so the ranks are the same doubles FTS5 returns (the tests compare
+them bit for bit).
+
+Query words are tokenized by FTS5 itself (an in-memory table with the same tokenizer). A word
+that is not exactly one token (``foo_bar``) makes :meth:`Postings.hits` answer None, and FTS5
+answers the query. So does an index over :data:`MAX_BYTES`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+#: bm25's constants, as fts5_aux.c has them.
+K1 = 1.2
+B = 0.75
+#: The most memory one process's postings may take; a larger index is not built (FTS5 ranks).
+MAX_BYTES = 256 * 1024 * 1024
+#: Instances (word occurrences) read per statement while building, to bound its memory.
+CHUNK = 1_000_000
+#: Words whose tokens are remembered per index.
+MAX_WORDS = 100_000
+
+_TOKENIZE = re.compile(r"tokenize\s*=\s*'((?:[^']|'')*)'", re.IGNORECASE)
+
+
+@dataclass(eq=False)
+class Postings:
+    """The postings of one FTS5 table at one data version, or (``usable`` False) the note that
+    it is too large to hold."""
+
+    usable: bool
+    tokenizer: str = "unicode61"
+    terms: dict[str, int] = field(default_factory=dict)  # term -> its number
+    bounds: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    documents: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    norms: np.ndarray = field(default_factory=lambda: np.zeros(0))  # rowid -> k1 * (1-b+b*D/avgdl)
+    rows: int = 0
+    _tokens: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _tokenizing: sqlite3.Connection | None = field(default=None, repr=False)
+
+    def hits(self, words: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+        """(rowids, bm25) of the documents containing every one of ``words`` (each one FTS5
+        phrase), in rowid order: what ``SELECT rowid, bm25(...) ... MATCH`` returns. None when
+        FTS5 must answer (a word is not one token, or this index is not usable)."""
+        if not self.usable or not words:
+            return None
+        lists: list[tuple[np.ndarray, np.ndarray]] = []
+        for word in words:
+            token = self.token(word)
+            if token is None:
+                return None
+            number = self.terms.get(token)
+            if number is None:
+                return np.zeros(0, dtype=np.int64), np.zeros(0)
+            start, end = int(self.bounds[number]), int(self.bounds[number + 1])
+            lists.append((self.documents[start:end], self.counts[start:end]))
+        found = min((documents for documents, _ in lists), key=len)
+        for documents, _ in lists:
+            if documents is not found and len(found):
+                at = np.minimum(np.searchsorted(documents, found), len(documents) - 1)
+                found = found[documents[at] == found]
+        norms = self.norms[found]
+        score = np.zeros(len(found))
+        for documents, counts in lists:  # phrase by phrase, as fts5Bm25Function adds them
+            frequency = counts[np.searchsorted(documents, found)].astype(np.float64)
+            idf = math.log((self.rows - len(documents) + 0.5) / (len(documents) + 0.5))
+            if idf <= 0.0:
+                idf = 1e-6
+            score += idf * ((frequency * (K1 + 1.0)) / (frequency + norms))
+        return found.astype(np.int64), -1.0 * score
+
+    def token(self, word: str) -> str | None:
+        """The one token FTS5 makes of ``word`` for a query, or None if it makes none or several."""
+        with self._lock:
+            if word in self._tokens:
+                return self._tokens[word]
+            if self._tokenizing is None:
+                connection = sqlite3.connect(":memory:", check_same_thread=False)
+                quoted = self.tokenizer.replace("'", "''")
+                connection.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize='{quoted}')")
+                connection.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
+                self._tokenizing = connection
+            connection = self._tokenizing
+            connection.execute("INSERT INTO t(rowid, x) VALUES (1, ?)", (word,))
+            tokens = connection.execute("SELECT term FROM v").fetchall()
+            connection.execute("DELETE FROM t")
+            if len(self._tokens) >= MAX_WORDS:
+                self._tokens.clear()
+            token = self._tokens[word] = tokens[0][0] if len(tokens) == 1 else None
+            return token
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays."""
+        return self.documents.nbytes + self.counts.nbytes + self.norms.nbytes + self.bounds.nbytes
+
+
+def build(session: Session, table: str, weights: tuple[float, ...]) -> Postings:
+    """Read the postings of the FTS5 ``table`` (columns weighted by ``weights``) in one read
+    transaction, so sizes, totals and postings are of one snapshot."""
+    connection = session.connection().connection.driver_connection
+    (sql,) = connection.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+    declared = _TOKENIZE.search(sql)
+    tokenizer = declared.group(1).replace("''", "'") if declared else "unicode61"
+    for kind in ("row", "instance"):
+        connection.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{table}_{kind}s"
+                           f" USING fts5vocab(main, {table}, '{kind}')")
+    names = [row[1] for row in connection.execute(f"PRAGMA table_info({table})")]
+    code = "CASE col " + " ".join(f"WHEN '{name}' THEN {number}"
+                                  for number, name in enumerate(names)) + " END"
+    weight = np.array([weights[n] if n < len(weights) else 1.0 for n in range(len(names))])
+    if not np.array_equal(weight, np.round(weight)):
+        # FTS5 adds a document's weights one by one; whole numbers add up the same in any order.
+        return Postings(usable=False)
+    began = not connection.in_transaction
+    if began:
+        connection.execute("BEGIN")
+    try:
+        vocabulary = connection.execute(f"SELECT term, cnt FROM temp.{table}_rows").fetchall()
+        (averages,) = connection.execute(f"SELECT block FROM {table}_data WHERE id = 1").fetchone()
+        lowest, last = connection.execute(
+            f"SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM {table}_docsize").fetchone()
+        instances = np.array([count for _, count in vocabulary], dtype=np.int64)
+        # Postings are at most as many as instances; a norm per rowid up to the last.
+        if int(instances.sum()) * 8 + (last + 1) * 8 > MAX_BYTES or lowest < 0:
+            return Postings(usable=False)
+        sizes = np.zeros(last + 1, dtype=np.int64)
+        documents: list[np.ndarray] = []
+        counts: list[np.ndarray] = []
+        per_term: list[np.ndarray] = []
+        first = 0
+        ends = np.cumsum(instances)
+        while first < len(vocabulary):
+            # Terms [first, after) hold at most CHUNK instances (or are one term).
+            after = max(first + 1, int(np.searchsorted(ends, (ends[first - 1] if first else 0)
+                                                       + CHUNK, side="right")))
+            (text,) = connection.execute(
+                f"SELECT group_concat(doc * {len(names)} + {code}) FROM temp.{table}_instances"
+                " WHERE term >= ? AND term <= ?",
+                (vocabulary[first][0], vocabulary[after - 1][0])).fetchone()
+            codes = np.fromstring(text or "", dtype=np.int64, sep=",")
+            chunk = instances[first:after]
+            if len(codes) != int(chunk.sum()):
+                raise RuntimeError("the full-text index changed while it was read")
+            rowids = codes // len(names)
+            sizes += np.bincount(rowids, minlength=last + 1)[:last + 1]
+            # Instances come by term, document, column, offset: a posting starts where the
+            # term or the document changes.
+            starts = np.ones(len(codes), dtype=bool)
+            starts[1:] = rowids[1:] != rowids[:-1]
+            starts[np.cumsum(chunk)[:-1]] = True
+            where = np.flatnonzero(starts)
+            documents.append(rowids[where].astype(np.int32))
+            counts.append(np.add.reduceat(weight[codes % len(names)], where)
+                          if len(where) else np.zeros(0))
+            term_starts = np.concatenate(([0], np.cumsum(chunk)[:-1]))
+            per_term.append(np.diff(np.append(np.searchsorted(where, term_starts), len(where))))
+            first = after
+    finally:
+        if began:
+            connection.execute("COMMIT")
+    rows, at = _varint(averages, 0)
+    tokens = 0
+    for _ in names:
+        size, at = _varint(averages, at)
+        tokens += size
+    average = float(tokens) / float(rows) if tokens else 1.0  # no tokens: nothing matches
+    # Each instance is a token (detail=full), so a document's size is its instance count.
+    norms = K1 * (1 - B + B * sizes.astype(np.float64) / average)
+    lengths = np.concatenate(per_term) if per_term else np.zeros(0, dtype=np.int64)
+    weighted = np.concatenate(counts) if counts else np.zeros(0)
+    if len(weighted) and weighted.max() >= 2 ** 24:  # not exact as float32
+        return Postings(usable=False)
+    return Postings(
+        usable=True, tokenizer=tokenizer,
+        terms={term: number for number, (term, _) in enumerate(vocabulary)},
+        bounds=np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
+        documents=np.concatenate(documents) if documents else np.zeros(0, dtype=np.int32),
+        counts=weighted.astype(np.float32),
+        norms=norms, rows=rows)
+
+
+def _varint(blob: bytes, at: int) -> tuple[int, int]:
+    """SQLite's big-endian varint (as FTS5 writes its averages record) at ``at``."""
+    value = 0
+    for _ in range(9):
+        byte = blob[at]
+        at += 1
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            break
+    return value, at
