@@ -32,23 +32,18 @@ class Search(Resource):
             try:
                 hits, total, next_cursor = store.search(
                     session, args["q"], args.get("types"), viewer, args["limit"],
-                    args.get("cursor"))
+                    args.get("cursor"), label_lang)
             except store.CursorError as exc:
                 raise bad_request({"cursor": [str(exc)]}) from exc
-            data = []
-            texts = store.search_texts(session, [hit.record.id for hit in hits], label_lang)
-            for hit in hits:
-                record = hit.record
-                label, body = texts.get(record.id, ("", ""))
-                data.append({
-                    "type": record.type,
-                    "id": record.id,
-                    "version": record.version,
-                    "label": label,
-                    "snippet": store.snippet(body or label, args["q"]),
-                    "score": round(-hit.rank, 6),
-                    "link": record_url(SCHEMAS[record.type].COLLECTION, record.id),
-                })
+            data = [{
+                "type": hit.type,
+                "id": hit.id,
+                "version": hit.version,
+                "label": hit.label,
+                "snippet": store.snippet(hit.body or hit.label, args["q"]),
+                "score": round(-hit.rank, 6),
+                "link": record_url(SCHEMAS[hit.type].COLLECTION, hit.id),
+            } for hit in hits]
             next_url = page_url(cursor=next_cursor) if next_cursor else None
             return {
                 "data": data,

@@ -392,6 +392,13 @@ ITEM_COLUMNS = (Record.id, Record.revision, Record.content_hash, Record.version,
 # and running it through the ORM session cost several times what SQLite takes to answer it.
 _VERSION = select(WriteLock.epoch, WriteLock.counter).where(WriteLock.id == 1)
 _LATEST_CHANGE = select(Change.seq, Change.at).order_by(Change.seq.desc()).limit(1)
+_SEARCH_PAGE = (select(Record.id, Record.type, Record.version, SearchDoc.lang, SearchDoc.label,
+                       SearchDoc.body)
+                .outerjoin(SearchDoc, and_(SearchDoc.record_id == Record.id,
+                                           SearchDoc.lang.in_(bindparam("langs", expanding=True))))
+                .where(Record.id.in_(bindparam("ids", expanding=True)),
+                       Record.status == PUBLISHED,
+                       Record.visibility.in_(bindparam("visibilities", expanding=True))))
 _ITEM_ROW = select(*ITEM_COLUMNS).where(Record.id == bindparam("record_id"),
                                         Record.type == bindparam("record_type"))
 
@@ -602,12 +609,19 @@ def _matching_ids(session: Session, q: str) -> Select[Any] | None:
 
 @dataclass
 class Hit:
-    record: Record
+    """A record on a page of search results, with its label and text in the language asked
+    for (else English; empty if it has neither)."""
+
+    id: str
+    type: str
+    version: int
     rank: float
+    label: str
+    body: str
 
 
 def search(session: Session, q: str, types: list[str] | None, viewer: Viewer, limit: int,
-           cursor: str | None) -> tuple[list[Hit], int, str | None]:
+           cursor: str | None, lang: str) -> tuple[list[Hit], int, str | None]:
     """Visible records matching ``q`` in any language, best first."""
     offset = 0
     if cursor:
@@ -615,20 +629,25 @@ def search(session: Session, q: str, types: list[str] | None, viewer: Viewer, li
         if match is None:
             raise CursorError("Not a cursor issued by this API.")
         offset = int(cursor[2:])
-    if _fts_hits(session, q) is None:
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if not postgres and not _terms(q):
         return [], 0, None
     # Queries that search the same thing share one ranking ("Help", "help  " ...).
-    same = (tuple(_terms(q)) if session.get_bind().dialect.name != "postgresql"
-            else " ".join(q.lower().split()))
+    same = tuple(_terms(q)) if not postgres else " ".join(q.lower().split())
     ranked = MEMO.get(session, ("search", same, tuple(types or ()), viewer.visibilities),
                       lambda: _ranking(session, q, types, viewer))
     page = ranked[offset:offset + limit]
-    records = {record.id: record for record in session.scalars(
-        select(Record).where(Record.id.in_([record_id for record_id, _ in page]),
-                             visible(viewer)))}
-    # A record retired or hidden since the ranking was made is skipped rather than shown; the
-    # ranking itself is dropped at the next request (the version changed).
-    hits = [Hit(records[record_id], rank) for record_id, rank in page if record_id in records]
+    # One read for the page: each record (if still visible) and its texts. A record retired
+    # or hidden since the ranking was made is skipped rather than shown; the ranking itself
+    # is dropped at the next request (the version changed).
+    found: dict[str, Any] = {}
+    for row in session.connection().execute(_SEARCH_PAGE, {
+            "ids": [record_id for record_id, _ in page], "visibilities": viewer.visibilities,
+            "langs": (lang, LANGUAGES[0])}):
+        if row.id not in found or row.lang == lang:
+            found[row.id] = row
+    hits = [Hit(row.id, row.type, row.version, rank, row.label or "", row.body or "")
+            for record_id, rank in page if (row := found.get(record_id)) is not None]
     total = len(ranked)
     next_cursor = f"o.{offset + limit}" if offset + limit < total else None
     return hits, total, next_cursor
@@ -695,18 +714,6 @@ def snippet(text_: str, q: str, width: int = 160) -> str:
     start = max(0, end - width)
     excerpt = text_[start:end].strip()
     return ("…" if start > 0 else "") + excerpt + ("…" if end < len(text_) else "")
-
-
-def search_texts(session: Session, record_ids: list[str], lang: str) -> dict[str, tuple[str, str]]:
-    """(label, text) of each record in ``lang``, else in English: one query for a page of hits."""
-    found: dict[str, tuple[str, str]] = {}
-    rows = session.execute(
-        select(SearchDoc.record_id, SearchDoc.lang, SearchDoc.label, SearchDoc.body)
-        .where(SearchDoc.record_id.in_(record_ids), SearchDoc.lang.in_((lang, LANGUAGES[0]))))
-    for record_id, row_lang, label, body in rows:
-        if record_id not in found or row_lang == lang:
-            found[record_id] = (label, body)
-    return found
 
 
 # ----------------------------------------------------------------------------- vocabularies
