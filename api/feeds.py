@@ -58,15 +58,21 @@ class FeedPage:
 
 
 def feed(session: Session, since: int, types: list[str] | None, viewer: Viewer, lang: str,
-         limit: int) -> FeedPage:
+         limit: int, latest: int | None = None) -> FeedPage:
     """Changes after ``since`` as this viewer sees them.
 
     A change that makes a record visible (or changes a visible one) is an ``upsert`` of the
     version it published; one that retires it, returns it to draft or takes it out of the
     viewer's sight is a ``delete`` -- but only when the viewer could see it just before, so
     records a caller may not see never show up, not even as deletions.
+
+    ``latest`` is the change the page ends at (default: the latest now); a client that has it
+    already (a no-op sync, the common case) gets its empty page without a query.
     """
-    latest = head(session)
+    if latest is None:
+        latest = head(session)
+    if since >= latest:
+        return FeedPage([], since, False)
     previous = aliased(Change)
     prior_seq = (select(func.max(previous.seq))
                  .where(previous.record_id == Change.record_id, previous.seq < Change.seq)

@@ -7,53 +7,50 @@ from typing import Any
 import orjson
 from flask import Response
 from flask_restx import Namespace, Resource
-from sqlalchemy import select
 
 from schemas.params import ChangesArgs, ExportArgs, HsdsArgs
 from schemas.render import ALL_LANGUAGES
 
-from . import db, feeds, hsds
+from . import db, feeds, hsds, store
 from .http import cached_json, cached_response, current_viewer, negotiate_language, parse_args
-from .models import Change
 from .records import page_url
 
 ns_changes = Namespace("changes", path="/changes", description="The change feed")
 ns_export = Namespace("export", path="/export", description="Snapshots of every record")
 
 
-def _head_time(session: Any, seq: int) -> Any:
-    return session.scalar(select(Change.at).where(Change.seq == seq)) if seq else None
-
-
-def _context(schema: Any) -> tuple[dict[str, Any], str, Any, Any, int]:
-    """What every sync read starts from: arguments, language, viewer, session, latest change."""
+def _context(schema: Any) -> tuple[dict[str, Any], str, Any, Any, int, Any]:
+    """What every sync read starts from: arguments, language, viewer, session, the latest
+    change and its time."""
     args = parse_args(schema)
     lang = negotiate_language(args.get("lang"))
     session = db.session()
-    return args, lang, current_viewer(), session, feeds.head(session)
+    latest, at = store.state(session)
+    return args, lang, current_viewer(), session, latest, at
 
 
 @ns_changes.route("", endpoint="changes")
 class Changes(Resource):
     def get(self) -> Response:
-        args, lang, viewer, session, latest = _context(ChangesArgs)
+        args, lang, viewer, session, latest, at = _context(ChangesArgs)
         since = feeds.token_seq(args.get("since"))
 
         def build() -> dict[str, Any]:
-            page = feeds.feed(session, since, args.get("types"), viewer, lang, args["limit"])
+            page = feeds.feed(session, since, args.get("types"), viewer, lang, args["limit"],
+                              latest)
             return {"data": page.entries,
                     "meta": {"next_token": feeds.token(page.next_seq),
                              "has_more": page.has_more},
                     "links": {"self": page_url(),
                               "next": page_url(since=feeds.token(page.next_seq))}}
 
-        return cached_json(latest, _head_time(session, latest), lang, build, viewer)
+        return cached_json(latest, at, lang, build, viewer)
 
 
 @ns_export.route("", endpoint="export")
 class Export(Resource):
     def get(self) -> Response:
-        args, lang, viewer, session, latest = _context(ExportArgs)
+        args, lang, viewer, session, latest, at = _context(ExportArgs)
         meta = {"sync_token": feeds.token(latest), "lang": lang}
 
         def records() -> list[dict[str, Any]]:
@@ -65,20 +62,20 @@ class Export(Resource):
                 head = orjson.dumps({"meta": {**meta, "count": len(found)}})
                 return b"\n".join([head, *map(orjson.dumps, found)]) + b"\n"
 
-            return cached_response(latest, _head_time(session, latest), lang, lines,
+            return cached_response(latest, at, lang, lines,
                                    "application/x-ndjson", viewer)
 
         def document() -> dict[str, Any]:
             found = records()
             return {"data": found, "meta": {**meta, "count": len(found)}}
 
-        return cached_json(latest, _head_time(session, latest), lang, document, viewer)
+        return cached_json(latest, at, lang, document, viewer)
 
 
 @ns_export.route("/hsds", endpoint="export_hsds")
 class ExportHsds(Resource):
     def get(self) -> Response:
-        args, lang, viewer, session, latest = _context(HsdsArgs)
+        args, lang, viewer, session, latest, at = _context(HsdsArgs)
         lang = "en" if lang == ALL_LANGUAGES else lang
 
         def build() -> dict[str, Any]:
@@ -86,4 +83,4 @@ class ExportHsds(Resource):
                         if record["type"] == "hotline"]
             return hsds.page(hsds.organizations(hotlines))
 
-        return cached_json(latest, _head_time(session, latest), lang, build, viewer)
+        return cached_json(latest, at, lang, build, viewer)
