@@ -19,15 +19,19 @@ what answering from memory costs (``bench/RESULTS.md``).
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
 import io
 import logging
 import os
 from typing import Any
 
+import orjson
 from a2wsgi import WSGIMiddleware
 from a2wsgi.wsgi import build_environ
 
-from . import fastpath
+from . import errors, fastpath
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +41,8 @@ class Front:
 
     def __init__(self, flask_app: Any, threads: int) -> None:
         self.flask_app = flask_app
-        self.threaded = WSGIMiddleware(_terminated(flask_app), workers=threads)
+        self.streaming = WSGIMiddleware(_terminated(flask_app), workers=threads)
+        self.executor = self.streaming.executor  # the threads, for both ways of calling
         # Only with a response cache: without one, asking the WSGI chain would run the app.
         self.in_loop = "response_cache" in flask_app.extensions
 
@@ -47,23 +52,38 @@ class Front:
             # named with "-" (X_Forwarded_For / X-Forwarded-For) and could stand in for it.
             scope = {**scope, "headers": [(name, value) for name, value in scope["headers"]
                                           if b"_" not in name]}
-        if self.in_loop and scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+        if (self.in_loop and scope["type"] == "http" and scope["method"] in ("GET", "HEAD")
+                and _bodyless(scope)):
             answer = self._answer_now(scope)
             if answer is not None:
-                status, headers, body = answer
-                await send({"type": "http.response.start", "status": status,
-                            "headers": headers})
-                await send({"type": "http.response.body", "body": body})
+                await _send(send, answer)
                 return
-        await self.threaded(scope, receive, send)
+        await self.threads(scope, receive, send)
 
-    def _answer_now(self, scope: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]],
-                                                          bytes] | None:
+    async def threads(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """The Flask app's answer, made on one of the threads. A request without a body is
+        handed over once each way, and its whole answer comes back (a2wsgi hands every header
+        block and body chunk over separately and the thread waits for the loop each time);
+        one with a body goes through a2wsgi, which streams it to the app as it comes."""
+        if scope["type"] != "http" or not _bodyless(scope):
+            await self.streaming(scope, receive, send)
+            return
+        environ = build_environ(scope, io.BytesIO(b""))  # type: ignore[arg-type]
+        environ["wsgi.input_terminated"] = True
+        call = functools.partial(contextvars.copy_context().run, _whole_answer, self.flask_app)
+        try:
+            answer = await asyncio.get_running_loop().run_in_executor(self.executor, call,
+                                                                      environ)
+        except Exception:  # Flask answers its own errors: this is a bug below it
+            log.exception("the app failed to answer %s %s", scope["method"], scope["path"])
+            body = orjson.dumps({"type": "about:blank", "title": "Internal Server Error",
+                                 "status": 500, "detail": errors.DETAILS[500],
+                                 "instance": scope["path"]})
+            answer = 500, [(b"content-type", errors.PROBLEM_JSON.encode())], body
+        await _send(send, answer)
+
+    def _answer_now(self, scope: dict[str, Any]) -> Answer | None:
         """The response cache's answer, if it has one it can give without waiting."""
-        for name, value in scope["headers"]:
-            # A body the app would have to read (or refuse) goes to the app.
-            if (name == b"content-length" and value != b"0") or name == b"transfer-encoding":
-                return None
         environ = build_environ(scope, io.BytesIO(b""))  # type: ignore[arg-type]
         environ[fastpath.HITS_ONLY] = True
         captured: list[Any] = []
@@ -89,6 +109,43 @@ class Front:
             return None
         status, headers = captured
         return int(status[:3]), fastpath.wire(headers), body
+
+
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+async def _send(send: Any, answer: Answer) -> None:
+    status, headers, body = answer
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _bodyless(scope: dict[str, Any]) -> bool:
+    """The request has no body (none announced, or an empty one)."""
+    for name, value in scope["headers"]:
+        if (name == b"content-length" and value != b"0") or name == b"transfer-encoding":
+            return False
+    return True
+
+
+def _whole_answer(wsgi_app: Any, environ: dict[str, Any]) -> Answer:
+    """Run ``wsgi_app`` (on a thread) and collect its whole answer."""
+    captured: list[Any] = []
+    chunks: list[bytes] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]],
+                       exc_info: Any = None) -> Any:
+        captured[:] = [status, headers]
+        return chunks.append  # WSGI's write()
+
+    result = wsgi_app(environ, start_response)
+    try:
+        chunks.extend(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    status, headers = captured
+    return int(status[:3]), fastpath.wire(headers), b"".join(chunks)
 
 
 def _terminated(wsgi_app: Any) -> Any:

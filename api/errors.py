@@ -60,7 +60,7 @@ def problem_response(problem: Problem) -> Response:
     return response
 
 
-_DETAILS = {
+DETAILS = {
     404: "No resource lives at this address.",
     405: "This method is not allowed here.",
     413: "The request body is too large.",
@@ -81,7 +81,7 @@ def problem_from_exception(exc: BaseException) -> Response:
         headers = {}
         if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
             headers["Allow"] = ", ".join(sorted(exc.valid_methods))
-        detail = _DETAILS.get(exc.code) or HTTPStatus(exc.code).description
+        detail = DETAILS.get(exc.code) or HTTPStatus(exc.code).description
         return problem_response(Problem(exc.code, detail, headers=headers))
     if (isinstance(exc, OperationalError | PoolTimeout)  # no database, or no free connection
             or (isinstance(exc, HTTPException) and exc.code == 503)):
@@ -91,7 +91,7 @@ def problem_from_exception(exc: BaseException) -> Response:
                                         "retry shortly.", headers={"Retry-After": "5"}))
     current_app.logger.error("Unhandled error on %s %s (request %s)", request.method,
                              request.path, g.get("request_id"), exc_info=exc)
-    return problem_response(Problem(500, _DETAILS[500]))
+    return problem_response(Problem(500, DETAILS[500]))
 
 
 class ProblemApi(Api):

@@ -36,13 +36,13 @@ SINGLE = "/api/v1/hotlines/national-human-trafficking-hotline"
 class Spy:
     """The front's thread path, counting the requests that reach it."""
 
-    def __init__(self, threaded: Any) -> None:
-        self.threaded = threaded
+    def __init__(self, threads: Any) -> None:
+        self.threads = threads
         self.calls = 0
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         self.calls += 1
-        await self.threaded(scope, receive, send)
+        await self.threads(scope, receive, send)
 
 
 class Answer:
@@ -58,8 +58,8 @@ class Answer:
 
 def front_of(app: Any, threads: int = 2) -> tuple[Front, Spy]:
     front = Front(app, threads)
-    spy = Spy(front.threaded)
-    front.threaded = spy  # type: ignore[assignment]
+    spy = Spy(front.threads)
+    front.threads = spy  # type: ignore[method-assign]
     return front, spy
 
 
@@ -121,7 +121,7 @@ def test_a_stored_answer_is_given_while_every_thread_is_busy(trusting_app):
     front, spy = front_of(trusting_app, threads=1)
     assert call(front, SINGLE).status == 200
     release = threading.Event()
-    busy = spy.threaded.executor.submit(release.wait, 60)  # the only thread, taken
+    busy = front.executor.submit(release.wait, 60)  # the only thread, taken
     try:
         answer = call(front, SINGLE, timeout=5)
         assert answer.status == 200 and b"national-human-trafficking-hotline" in answer.body
@@ -319,3 +319,21 @@ def test_a_hup_starts_workers_on_new_code(seeded_url, tmp_path):
         finally:
             stop(process)
 
+
+
+def test_a_failure_below_flask_on_a_thread_is_a_problem_not_a_text_page(app, caplog):
+    """Flask answers its own errors; should the WSGI chain itself fail, the client still gets
+    an RFC 9457 problem (uvicorn's own answer would be a text page), and it is logged."""
+    front = Front(app, 1)
+
+    def broken(environ: dict[str, Any], start_response: Any) -> Any:
+        raise RuntimeError("secret detail")
+
+    front.flask_app = broken
+    front.in_loop = False
+    answer = call(front, SINGLE)
+    assert answer.status == 500 and answer.headers[b"content-type"] == b"application/problem+json"
+    problem = json.loads(answer.body)
+    assert problem["status"] == 500 and problem["instance"] == SINGLE
+    assert b"secret" not in answer.body and b"Traceback" not in answer.body
+    assert "the app failed to answer GET" in caplog.text
