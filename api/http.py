@@ -3,6 +3,7 @@ JSON bodies, ETags and caching headers."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import uuid
@@ -69,6 +70,13 @@ def init_app(app: Flask) -> None:
     app.after_request(_stamp_response)
 
 
+@functools.cache
+def _instance(schema: type[Schema]) -> Schema:
+    """One instance per parameter schema, shared by every request: loading keeps no state in
+    the instance (and making one deep-copies every field)."""
+    return schema()
+
+
 def parse_args(schema: type[Schema]) -> dict[str, Any]:
     """Validate the query string; 400 naming every bad or unknown parameter."""
     raw: dict[str, str] = {}
@@ -79,7 +87,7 @@ def parse_args(schema: type[Schema]) -> dict[str, Any]:
             errors[name] = ["Given more than once; pass a single (comma-separated) value."]
         raw[name] = values[0]
     try:
-        loaded = schema().load(raw)
+        loaded = _instance(schema).load(raw)
     except ValidationError as exc:
         messages = exc.normalized_messages()
         allowed = ", ".join(sorted(schema._declared_fields))
