@@ -9,8 +9,9 @@ knowing that version and counting the rate limit need no database and no network
 shared write counters, limits in memory). Such a request is answered in the event loop, with
 the same headers, rate limit, request id, log line and metrics as on a thread. Everything
 else (misses, writes, keyed requests, PostgreSQL without a trust window, limits kept in Redis)
-goes to the Flask app, unchanged, on a pool of ``HTCONTENT_THREADS`` threads (a2wsgi), as a
-threaded WSGI server would run it.
+goes to the Flask app, unchanged, on a pool of ``HTCONTENT_THREADS`` threads, as a threaded
+WSGI server would run it: a request without a body in one hand-over each way
+(:meth:`Front.threads`), one with a body through a2wsgi, which streams the body to the app.
 
 Why: with gunicorn's threaded worker every request crossed from the polling thread to a worker
 thread and back, and went through gunicorn's pure-Python HTTP parser; that cost several times
