@@ -29,6 +29,7 @@ import atexit
 import base64
 import functools
 import http.client
+import itertools
 import json
 import os
 import platform
@@ -802,8 +803,11 @@ def _scale_pools(scale: int, path: Path, ids: list[str], head: int,
     searches = [f"/api/v1/search?q={quote(q)}&limit={VARIED_SEARCH_LIMIT}" + lang
                 for q in queries for lang in ("", "&lang=es")]
     rng.shuffle(searches)
-    types = ["", "&types=indicator", "&types=resource,hotline", "&types=indicator,resource",
-             "&types=relief_option"]
+    # Every ordered choice of record types is its own URL: 65 x 3 languages x 200 limits, so
+    # the pool does not wrap now that a no-op page costs no query.
+    kinds = ("indicator", "resource", "relief_option", "hotline")
+    types = [""] + ["&types=" + ",".join(chosen) for size in range(1, len(kinds) + 1)
+                    for chosen in itertools.permutations(kinds, size)]
     noops = [f"/api/v1/changes?since=c.{head}&lang={lang}&limit={limit}{t}"
              for lang in ("%2A", "en", "es") for limit in range(1, 201) for t in types]
     rng.shuffle(noops)
