@@ -786,8 +786,12 @@ def _scale_pools(scale: int, path: Path, ids: list[str], head: int,
     full = ids[:-50]  # a cursor here has a full page of 50 after it
     shuffled = full[:]
     rng.shuffle(shuffled)
-    pages = [f"/api/v1/indicators?limit=50&cursor=i.0.{i}{lang}"
-             for lang in ("", "&lang=es", "&lang=en") for i in shuffled][:cap]
+    # Enough distinct URLs that even the 1k pools do not wrap into cache hits within a row:
+    # three spellings of the language, and for lists two page sizes (both full pages).
+    pages = [f"/api/v1/indicators?limit={limit}&cursor=i.0.{i}{lang}"
+             for i in shuffled for limit in (50, 49)
+             for lang in ("", "&lang=es", "&lang=en")][:cap]
+    rng.shuffle(pages)
     combos, queries = _varied_choices()
     terms = _indicator_terms(path)
     matches = {combo: sorted(set.intersection(*(terms.get(term, set()) for term in combo)))
@@ -797,11 +801,12 @@ def _scale_pools(scale: int, path: Path, ids: list[str], head: int,
         combo = rng.choice(combos)
         cursor = rng.choice(matches[combo][:-VARIED_FILTER_LIMIT])
         query = "&".join(f"{name}={value}" for name, value in combo)
-        filtered.append(f"/api/v1/indicators?{query}&limit={VARIED_FILTER_LIMIT}"
+        lang = rng.choice(("", "&lang=es", "&lang=en"))
+        filtered.append(f"/api/v1/indicators?{query}{lang}&limit={VARIED_FILTER_LIMIT}"
                         f"&cursor=i.0.{cursor}")
     filtered = list(dict.fromkeys(filtered))
     searches = [f"/api/v1/search?q={quote(q)}&limit={VARIED_SEARCH_LIMIT}" + lang
-                for q in queries for lang in ("", "&lang=es")]
+                for q in queries for lang in ("", "&lang=es", "&lang=en")]
     rng.shuffle(searches)
     # Every ordered choice of record types is its own URL: 65 x 3 languages x 200 limits, so
     # the pool does not wrap now that a no-op page costs no query.
@@ -874,11 +879,11 @@ def section_scale(settings: Settings) -> None:
                 NOTES.append(f"search `{SEARCH_TERM}` matches {hits:,} records at {scale:,}")
                 NOTES.append(
                     f"varied rows: every URL has a full page after its cursor at every scale "
-                    f"(list: 50; filtered: {VARIED_FILTER_LIMIT}, over {len(combos)} "
+                    f"(list: 49 or 50; filtered: {VARIED_FILTER_LIMIT}, over {len(combos)} "
                     "combinations of category, setting and trafficking type; search: "
                     f"{VARIED_SEARCH_LIMIT}, over {len(queries):,} queries of the generated "
                     f"text's words, alone and in pairs, with at least {VARIED_SEARCH_LIMIT} "
-                    "results at 1k; en and es)")
+                    "results at 1k; each without lang=, with lang=en and with lang=es)")
             wire[scale] = _noop_sync_wire(path, noop)
             cases = {}
             for name, url in fixed.items():
