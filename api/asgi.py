@@ -26,6 +26,7 @@ import functools
 import io
 import logging
 import os
+import uuid
 from typing import Any
 
 import orjson
@@ -66,8 +67,23 @@ class Front:
         handed over once each way, and its whole answer comes back (a2wsgi hands every header
         block and body chunk over separately and the thread waits for the loop each time);
         one with a body goes through a2wsgi, which streams it to the app as it comes."""
-        if scope["type"] != "http" or not _bodyless(scope):
+        if scope["type"] != "http":
             await self.streaming(scope, receive, send)
+            return
+        if not _bodyless(scope):
+            started = False
+
+            async def watched(message: dict[str, Any]) -> None:
+                nonlocal started
+                started = started or message["type"] == "http.response.start"
+                await send(message)
+
+            try:
+                await self.streaming(scope, receive, watched)
+            except Exception:
+                if started:  # too late for another answer: uvicorn closes the connection
+                    raise
+                await _send(send, _failure(scope))
             return
         environ = build_environ(scope, io.BytesIO(b""))  # type: ignore[arg-type]
         environ["wsgi.input_terminated"] = True
@@ -75,12 +91,8 @@ class Front:
         try:
             answer = await asyncio.get_running_loop().run_in_executor(self.executor, call,
                                                                       environ)
-        except Exception:  # Flask answers its own errors: this is a bug below it
-            log.exception("the app failed to answer %s %s", scope["method"], scope["path"])
-            body = orjson.dumps({"type": "about:blank", "title": "Internal Server Error",
-                                 "status": 500, "detail": errors.DETAILS[500],
-                                 "instance": scope["path"]})
-            answer = 500, [(b"content-type", errors.PROBLEM_JSON.encode())], body
+        except Exception:
+            answer = _failure(scope)
         await _send(send, answer)
 
     def _answer_now(self, scope: dict[str, Any]) -> Answer | None:
@@ -113,6 +125,19 @@ class Front:
 
 
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+def _failure(scope: dict[str, Any]) -> Answer:
+    """A 500 problem for a failure below Flask (Flask answers its own errors), logged with the
+    request id the client is given (uvicorn's own answer would be a text page)."""
+    request_id = uuid.uuid4().hex
+    log.exception("the app failed to answer %s %s (request id %s)", scope["method"],
+                  scope["path"], request_id)
+    body = orjson.dumps({"type": "about:blank", "title": "Internal Server Error", "status": 500,
+                         "detail": errors.DETAILS[500], "instance": scope["path"],
+                         "request_id": request_id})
+    return 500, [(b"content-type", errors.PROBLEM_JSON.encode()),
+                 (b"x-request-id", request_id.encode())], body
+
 
 async def _send(send: Any, answer: Answer) -> None:
     status, headers, body = answer

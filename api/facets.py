@@ -295,3 +295,11 @@ def _shareable(engine: Engine) -> bool:
 
 
 INDEXES = Indexes()
+#: Builds that take seconds at scale (the search postings, :mod:`api.postings`), on a thread of
+#: their own so that the bitsets and search maps after a write do not wait behind them.
+SLOW_INDEXES = Indexes()
+
+
+def wait_idle(timeout: float = 10.0) -> bool:
+    """Block until no index is being built or queued (for tests); False on timeout."""
+    return INDEXES.wait_idle(timeout) and SLOW_INDEXES.wait_idle(timeout)

@@ -177,11 +177,12 @@ def build(session: Session, table: str, weights: tuple[float, ...]) -> Postings:
     finally:
         if began:
             connection.execute("COMMIT")
-    rows, at = _varint(averages, 0)
-    tokens = 0
-    for _ in names:
-        size, at = _varint(averages, at)
-        tokens += size
+    rows = tokens = 0
+    if averages:  # an FTS5 table never written to has an empty averages record
+        rows, at = _varint(averages, 0)
+        for _ in names:
+            size, at = _varint(averages, at)
+            tokens += size
     average = float(tokens) / float(rows) if tokens else 1.0  # no tokens: nothing matches
     # Each instance is a token (detail=full), so a document's size is its instance count.
     norms = K1 * (1 - B + B * sizes.astype(np.float64) / average)

@@ -667,7 +667,7 @@ def _ranking(session: Session, q: str, types: list[str] | None,
         version = data_version(session)
         index = facets.INDEXES.get(session, version, "search", viewer.visibilities,
                                    lambda built: facets.build_search_map(built, visible(viewer)))
-        held = facets.INDEXES.get(session, version, "postings", (), _build_postings)
+        held = facets.SLOW_INDEXES.get(session, version, "postings", (), _build_postings)
         if index is not None:
             # The driver's own connection: plain tuples, no ORM. (A write committed between
             # the version read and this query makes the ranking newer than its version, never

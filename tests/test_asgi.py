@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import requests
+from a2wsgi import WSGIMiddleware
 
 from api import create_app
 from api.asgi import Front
@@ -321,19 +322,29 @@ def test_a_hup_starts_workers_on_new_code(seeded_url, tmp_path):
 
 
 
-def test_a_failure_below_flask_on_a_thread_is_a_problem_not_a_text_page(app, caplog):
+@pytest.mark.parametrize("body", [b"", b'{"a": 1}'])
+def test_a_failure_below_flask_on_a_thread_is_a_problem_not_a_text_page(app, caplog, body):
     """Flask answers its own errors; should the WSGI chain itself fail, the client still gets
-    an RFC 9457 problem (uvicorn's own answer would be a text page), and it is logged."""
+    an RFC 9457 problem with a request id (uvicorn's own answer would be a text page), and it
+    is logged with that id: for a request without a body and for one with a body."""
     front = Front(app, 1)
 
     def broken(environ: dict[str, Any], start_response: Any) -> Any:
         raise RuntimeError("secret detail")
 
     front.flask_app = broken
+    front.streaming = WSGIMiddleware(broken, workers=1)
     front.in_loop = False
-    answer = call(front, SINGLE)
+    try:
+        answer = call(front, SINGLE, method="POST" if body else "GET", body=body,
+                      headers=((b"content-length", str(len(body)).encode()),) if body else ())
+    finally:
+        front.executor.shutdown(wait=False)
+        front.streaming.executor.shutdown(wait=False)
     assert answer.status == 500 and answer.headers[b"content-type"] == b"application/problem+json"
     problem = json.loads(answer.body)
     assert problem["status"] == 500 and problem["instance"] == SINGLE
+    assert problem["request_id"] == answer.headers[b"x-request-id"].decode()
     assert b"secret" not in answer.body and b"Traceback" not in answer.body
-    assert "the app failed to answer GET" in caplog.text
+    assert f"the app failed to answer {'POST' if body else 'GET'}" in caplog.text
+    assert problem["request_id"] in caplog.text

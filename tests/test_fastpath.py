@@ -428,7 +428,7 @@ def test_an_answer_is_never_older_than_its_etag_even_within_a_trust_window(edito
     listing = "/api/v1/indicators?category=behavioral&limit={}"
     moved = "isolated-from-family"
     assert moved in [r["id"] for r in client.get(listing.format(200)).get_json()["data"]]
-    assert facets.INDEXES.wait_idle()
+    assert facets.wait_idle()
     client.get(listing.format(199))  # from the filter index of this version
     record = f"/api/v1/indicators/{moved}"
     changed = other.patch(record, json={"category": "financial"},
@@ -533,6 +533,6 @@ def test_filter_indexes_are_built_one_at_a_time_outside_the_request_pool(editor_
             statuses += [client.get(url).status_code,
                          client.get(url, headers=keys.reader).status_code]
     assert set(statuses) == {200}
-    assert facets.INDEXES.wait_idle(30)
+    assert facets.wait_idle(30)
     assert binds and peak[0] == 1
     assert all(bind is not engine for bind in binds)  # a connection of the builder's own

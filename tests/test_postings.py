@@ -51,10 +51,10 @@ _text = st.lists(st.sampled_from(WORDS), max_size=12).map(" ".join)
        chunk=st.sampled_from([1, 7, 1_000_000]),
        weights=st.sampled_from([(10.0, 1.0), (1.0, 1.0), (3.0, 7.0)]))
 def test_postings_give_the_documents_and_the_bm25_doubles_fts5_gives(
-        documents, deleted, queries, chunk, weights, monkeypatch_module):
-    monkeypatch_module.setattr(postings, "CHUNK", chunk)
+        documents, deleted, queries, chunk, weights):
     session, fts5 = _table(documents, [n for n in deleted if n < len(documents)], weights)
-    with session:
+    with session, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(postings, "CHUNK", chunk)  # read in chunks of this many instances
         held = postings.build(session, "docs", weights)
         assert held.usable
         for words in queries:
@@ -65,10 +65,13 @@ def test_postings_give_the_documents_and_the_bm25_doubles_fts5_gives(
             assert list(zip(rowids.tolist(), ranks.tolist(), strict=True)) == fts5(words)
 
 
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
+def test_an_empty_table_matches_nothing():
+    """A table never written to (a new database) has an empty averages record."""
+    session, fts5 = _table([], [], (10.0, 1.0))
+    with session:
+        held = postings.build(session, "docs", (10.0, 1.0))
+        rowids, ranks = held.hits(["help"])
+        assert held.usable and len(rowids) == 0 and len(ranks) == 0 and fts5(["help"]) == []
 
 
 def test_words_fts5_splits_or_drops_are_left_to_fts5():

@@ -52,7 +52,7 @@ def test_search_answers_follow_writes_and_match_sql(tmp_path, monkeypatch):
     def ranked(q: str) -> list[tuple[str, float]]:
         # builds this version's document map and postings
         assert client.get(f"/api/v1/search?q={q}").status_code == 200
-        assert facets.INDEXES.wait_idle()
+        assert facets.wait_idle()
         asked_fts5.clear()
         with app.app_context():
             session = db.session()
