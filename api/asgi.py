@@ -29,7 +29,6 @@ import os
 import uuid
 from typing import Any
 
-import orjson
 from a2wsgi import WSGIMiddleware
 from a2wsgi.wsgi import build_environ
 
@@ -86,7 +85,6 @@ class Front:
                 await _send(send, _failure(scope))
             return
         environ = build_environ(scope, io.BytesIO(b""))  # type: ignore[arg-type]
-        environ["wsgi.input_terminated"] = True
         call = functools.partial(contextvars.copy_context().run, _whole_answer, self.flask_app)
         try:
             answer = await asyncio.get_running_loop().run_in_executor(self.executor, call,
@@ -99,29 +97,17 @@ class Front:
         """The response cache's answer, if it has one it can give without waiting."""
         environ = build_environ(scope, io.BytesIO(b""))  # type: ignore[arg-type]
         environ[fastpath.HITS_ONLY] = True
-        captured: list[Any] = []
-
-        def start_response(status: str, headers: list[tuple[str, str]],
-                           exc_info: Any = None) -> Any:
-            captured[:] = [status, headers]
-            return None
-
         try:
             # The whole WSGI chain (ProxyFix, the host check): the cache sees the request as
-            # it does on a thread, and answers it or declines; the app itself is not called.
-            result = self.flask_app.wsgi_app(environ, start_response)
-            if result is fastpath.DECLINED:
-                return None
-            if result is fastpath.ANSWERED:
-                return environ[fastpath.ANSWER]  # type: ignore[no-any-return]
-            if not captured:
-                return None
-            body = b"".join(result)  # answered on the way, by the host check (a 400)
+            # it does on a thread, and answers it or declines (no answer started); the app
+            # itself is not called. The host check may answer on the way (a 400).
+            result, answer = _run(self.flask_app.wsgi_app, environ)
         except Exception:  # a bug here must not cost the answer: the thread path gives it
             log.exception("answering from the event loop failed; answering on a thread")
             return None
-        status, headers = captured
-        return int(status[:3]), fastpath.wire(headers), body
+        if result is fastpath.ANSWERED:
+            return environ[fastpath.ANSWER]  # type: ignore[no-any-return]
+        return answer
 
 
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
@@ -132,9 +118,7 @@ def _failure(scope: dict[str, Any]) -> Answer:
     request_id = uuid.uuid4().hex
     log.exception("the app failed to answer %s %s (request id %s)", scope["method"],
                   scope["path"], request_id)
-    body = orjson.dumps({"type": "about:blank", "title": "Internal Server Error", "status": 500,
-                         "detail": errors.DETAILS[500], "instance": scope["path"],
-                         "request_id": request_id})
+    body = errors.problem_body(errors.internal_error(), scope["path"], request_id)
     return 500, [(b"content-type", errors.PROBLEM_JSON.encode()),
                  (b"x-request-id", request_id.encode())], body
 
@@ -153,8 +137,9 @@ def _bodyless(scope: dict[str, Any]) -> bool:
     return True
 
 
-def _whole_answer(wsgi_app: Any, environ: dict[str, Any]) -> Answer:
-    """Run ``wsgi_app`` (on a thread) and collect its whole answer."""
+def _run(wsgi_app: Any, environ: dict[str, Any]) -> tuple[Any, Answer | None]:
+    """Run ``wsgi_app`` and collect its answer: what it returned, and its whole answer (None
+    if it started none)."""
     captured: list[Any] = []
     chunks: list[bytes] = []
 
@@ -170,8 +155,18 @@ def _whole_answer(wsgi_app: Any, environ: dict[str, Any]) -> Answer:
         close = getattr(result, "close", None)
         if close is not None:
             close()
+    if not captured:
+        return result, None
     status, headers = captured
-    return int(status[:3]), fastpath.wire(headers), b"".join(chunks)
+    return result, (int(status[:3]), fastpath.wire(headers), b"".join(chunks))
+
+
+def _whole_answer(wsgi_app: Any, environ: dict[str, Any]) -> Answer:
+    """The whole answer of ``wsgi_app`` (on a thread)."""
+    _, answer = _run(wsgi_app, environ)
+    if answer is None:
+        raise RuntimeError("the WSGI app returned without starting a response")
+    return answer
 
 
 def _terminated(wsgi_app: Any) -> Any:

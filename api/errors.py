@@ -40,27 +40,32 @@ def bad_request(errors: dict[str, Any], detail: str | None = None) -> Problem:
                    slug="invalid-parameters", title="Invalid query parameters", errors=errors)
 
 
-def problem_response(problem: Problem) -> Response:
+def problem_body(problem: Problem, instance: str, request_id: str) -> bytes:
+    """The RFC 9457 document of ``problem`` for the request at ``instance``."""
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + problem.slug if problem.slug else "about:blank",
         "title": problem.title,
         "status": problem.status,
         "detail": problem.detail,
-        "instance": request.path,
-        "request_id": g.get("request_id", ""),
+        "instance": instance,
+        "request_id": request_id,
     }
     if problem.errors is not None:
         body["errors"] = problem.errors
     body.update(problem.extra)
     # Validation messages of list items are keyed by index: non-string keys become strings.
-    response = Response(orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS),
+    return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+
+
+def problem_response(problem: Problem) -> Response:
+    response = Response(problem_body(problem, request.path, g.get("request_id", "")),
                         status=problem.status, mimetype=PROBLEM_JSON)
     for name, value in problem.headers.items():
         response.headers[name] = value
     return response
 
 
-DETAILS = {
+_DETAILS = {
     404: "No resource lives at this address.",
     405: "This method is not allowed here.",
     413: "The request body is too large.",
@@ -81,7 +86,7 @@ def problem_from_exception(exc: BaseException) -> Response:
         headers = {}
         if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
             headers["Allow"] = ", ".join(sorted(exc.valid_methods))
-        detail = DETAILS.get(exc.code) or HTTPStatus(exc.code).description
+        detail = _DETAILS.get(exc.code) or HTTPStatus(exc.code).description
         return problem_response(Problem(exc.code, detail, headers=headers))
     if (isinstance(exc, OperationalError | PoolTimeout)  # no database, or no free connection
             or (isinstance(exc, HTTPException) and exc.code == 503)):
@@ -91,7 +96,12 @@ def problem_from_exception(exc: BaseException) -> Response:
                                         "retry shortly.", headers={"Retry-After": "5"}))
     current_app.logger.error("Unhandled error on %s %s (request %s)", request.method,
                              request.path, g.get("request_id"), exc_info=exc)
-    return problem_response(Problem(500, DETAILS[500]))
+    return problem_response(internal_error())
+
+
+def internal_error() -> Problem:
+    """What a client is told of a failure of ours: logged, never described."""
+    return Problem(500, _DETAILS[500])
 
 
 class ProblemApi(Api):

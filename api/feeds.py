@@ -31,10 +31,6 @@ def token_seq(value: str | None) -> int:
     return int(value[2:]) if value else 0
 
 
-def head(session: Session) -> int:
-    return session.scalar(select(func.max(Change.seq))) or 0
-
-
 def render_version(version: RecordVersion, created_at: datetime, lang: str) -> dict[str, Any]:
     """A record exactly as it was published at ``version``."""
     system = {
@@ -58,7 +54,7 @@ class FeedPage:
 
 
 def feed(session: Session, since: int, types: list[str] | None, viewer: Viewer, lang: str,
-         limit: int, latest: int | None = None) -> FeedPage:
+         limit: int, latest: int) -> FeedPage:
     """Changes after ``since`` as this viewer sees them.
 
     A change that makes a record visible (or changes a visible one) is an ``upsert`` of the
@@ -66,11 +62,9 @@ def feed(session: Session, since: int, types: list[str] | None, viewer: Viewer, 
     viewer's sight is a ``delete`` -- but only when the viewer could see it just before, so
     records a caller may not see never show up, not even as deletions.
 
-    ``latest`` is the change the page ends at (default: the latest now); a client that has it
+    ``latest`` is the change the page ends at (the one its ETag names); a client that has it
     already (a no-op sync, the common case) gets its empty page without a query.
     """
-    if latest is None:
-        latest = head(session)
     if since >= latest:
         return FeedPage([], since, False)
     previous = aliased(Change)

@@ -17,6 +17,7 @@ answers the query. So does an index over :data:`MAX_BYTES`.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import sqlite3
@@ -39,22 +40,56 @@ MAX_WORDS = 100_000
 _TOKENIZE = re.compile(r"tokenize\s*=\s*'((?:[^']|'')*)'", re.IGNORECASE)
 
 
-@dataclass(eq=False)
+class Tokenizer:
+    """FTS5's own tokenizer ``spec`` for query words (an in-memory FTS5 table), its answers
+    remembered: one per spec, shared by every data version's postings."""
+
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+        self._tokens: dict[str, str | None] = {}
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+
+    def token(self, word: str) -> str | None:
+        """The one token FTS5 makes of ``word`` for a query, or None if it makes none or several."""
+        with self._lock:
+            if word in self._tokens:
+                return self._tokens[word]
+            if self._connection is None:
+                connection = sqlite3.connect(":memory:", check_same_thread=False)
+                quoted = self.spec.replace("'", "''")
+                connection.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize='{quoted}')")
+                connection.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
+                self._connection = connection
+            connection = self._connection
+            connection.execute("INSERT INTO t(rowid, x) VALUES (1, ?)", (word,))
+            tokens = connection.execute("SELECT term FROM v").fetchall()
+            connection.execute("DELETE FROM t")
+            if len(self._tokens) >= MAX_WORDS:
+                self._tokens.clear()
+            token = self._tokens[word] = tokens[0][0] if len(tokens) == 1 else None
+            return token
+
+
+@functools.cache
+def tokenizer_for(spec: str) -> Tokenizer:
+    """The :class:`Tokenizer` of ``spec`` (one per process)."""
+    return Tokenizer(spec)
+
+
+@dataclass(frozen=True, eq=False)
 class Postings:
     """The postings of one FTS5 table at one data version, or (``usable`` False) the note that
     it is too large to hold."""
 
     usable: bool
-    tokenizer: str = "unicode61"
+    tokenizer: Tokenizer = field(default_factory=lambda: tokenizer_for("unicode61"))
     terms: dict[str, int] = field(default_factory=dict)  # term -> its number
     bounds: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
     documents: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     norms: np.ndarray = field(default_factory=lambda: np.zeros(0))  # rowid -> k1 * (1-b+b*D/avgdl)
     rows: int = 0
-    _tokens: dict[str, str | None] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _tokenizing: sqlite3.Connection | None = field(default=None, repr=False)
 
     def hits(self, words: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
         """(rowids, bm25) of the documents containing every one of ``words`` (each one FTS5
@@ -89,28 +124,7 @@ class Postings:
 
     def token(self, word: str) -> str | None:
         """The one token FTS5 makes of ``word`` for a query, or None if it makes none or several."""
-        with self._lock:
-            if word in self._tokens:
-                return self._tokens[word]
-            if self._tokenizing is None:
-                connection = sqlite3.connect(":memory:", check_same_thread=False)
-                quoted = self.tokenizer.replace("'", "''")
-                connection.execute(f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize='{quoted}')")
-                connection.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
-                self._tokenizing = connection
-            connection = self._tokenizing
-            connection.execute("INSERT INTO t(rowid, x) VALUES (1, ?)", (word,))
-            tokens = connection.execute("SELECT term FROM v").fetchall()
-            connection.execute("DELETE FROM t")
-            if len(self._tokens) >= MAX_WORDS:
-                self._tokens.clear()
-            token = self._tokens[word] = tokens[0][0] if len(tokens) == 1 else None
-            return token
-
-    @property
-    def nbytes(self) -> int:
-        """Memory held by the arrays."""
-        return self.documents.nbytes + self.counts.nbytes + self.norms.nbytes + self.bounds.nbytes
+        return self.tokenizer.token(word)
 
 
 def build(session: Session, table: str, weights: tuple[float, ...]) -> Postings:
@@ -119,7 +133,7 @@ def build(session: Session, table: str, weights: tuple[float, ...]) -> Postings:
     connection = session.connection().connection.driver_connection
     (sql,) = connection.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()
     declared = _TOKENIZE.search(sql)
-    tokenizer = declared.group(1).replace("''", "'") if declared else "unicode61"
+    spec = declared.group(1).replace("''", "'") if declared else "unicode61"
     for kind in ("row", "instance"):
         connection.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{table}_{kind}s"
                            f" USING fts5vocab(main, {table}, '{kind}')")
@@ -157,22 +171,13 @@ def build(session: Session, table: str, weights: tuple[float, ...]) -> Postings:
                 " WHERE term >= ? AND term <= ?",
                 (vocabulary[first][0], vocabulary[after - 1][0])).fetchone()
             codes = np.fromstring(text or "", dtype=np.int64, sep=",")
-            chunk = instances[first:after]
-            if len(codes) != int(chunk.sum()):
-                raise RuntimeError("the full-text index changed while it was read")
             rowids = codes // len(names)
             sizes += np.bincount(rowids, minlength=last + 1)[:last + 1]
-            # Instances come by term, document, column, offset: a posting starts where the
-            # term or the document changes.
-            starts = np.ones(len(codes), dtype=bool)
-            starts[1:] = rowids[1:] != rowids[:-1]
-            starts[np.cumsum(chunk)[:-1]] = True
-            where = np.flatnonzero(starts)
-            documents.append(rowids[where].astype(np.int32))
-            counts.append(np.add.reduceat(weight[codes % len(names)], where)
-                          if len(where) else np.zeros(0))
-            term_starts = np.concatenate(([0], np.cumsum(chunk)[:-1]))
-            per_term.append(np.diff(np.append(np.searchsorted(where, term_starts), len(where))))
+            chunk_documents, chunk_counts, chunk_lengths = _chunk(
+                rowids, weight[codes % len(names)], instances[first:after])
+            documents.append(chunk_documents)
+            counts.append(chunk_counts)
+            per_term.append(chunk_lengths)
             first = after
     finally:
         if began:
@@ -191,12 +196,30 @@ def build(session: Session, table: str, weights: tuple[float, ...]) -> Postings:
     if len(weighted) and weighted.max() >= 2 ** 24:  # not exact as float32
         return Postings(usable=False)
     return Postings(
-        usable=True, tokenizer=tokenizer,
+        usable=True, tokenizer=tokenizer_for(spec),
         terms={term: number for number, (term, _) in enumerate(vocabulary)},
         bounds=np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
         documents=np.concatenate(documents) if documents else np.zeros(0, dtype=np.int32),
         counts=weighted.astype(np.float32),
         norms=norms, rows=rows)
+
+
+def _chunk(rowids: np.ndarray, weights: np.ndarray,
+           instances: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The postings of a run of terms from their instances (the rowid and column weight of
+    each, by term, document, column and offset; ``instances`` per term): documents, weighted
+    counts, and postings per term."""
+    if len(rowids) != int(instances.sum()):
+        raise RuntimeError("the full-text index changed while it was read")
+    # A posting starts where the term or the document changes.
+    starts = np.ones(len(rowids), dtype=bool)
+    starts[1:] = rowids[1:] != rowids[:-1]
+    term_starts = np.concatenate(([0], np.cumsum(instances)[:-1])).astype(np.int64)
+    starts[term_starts[1:]] = True
+    where = np.flatnonzero(starts)
+    counts = np.add.reduceat(weights, where) if len(where) else np.zeros(0)
+    per_term = np.diff(np.append(np.searchsorted(where, term_starts), len(where)))
+    return rowids[where].astype(np.int32), counts, per_term
 
 
 def _varint(blob: bytes, at: int) -> tuple[int, int]:

@@ -342,7 +342,12 @@ MEMO = VersionMemo()
 
 
 def visible(viewer: Viewer) -> Any:
-    return and_(Record.status == PUBLISHED, Record.visibility.in_(viewer.visibilities))
+    return _visible_to(viewer.visibilities)
+
+
+def _visible_to(visibilities: Any) -> Any:
+    """Published records of these visibilities (a tuple, or a bound parameter)."""
+    return and_(Record.status == PUBLISHED, Record.visibility.in_(visibilities))
 
 
 def state(session: Session) -> tuple[int, datetime | None]:
@@ -397,8 +402,7 @@ _SEARCH_PAGE = (select(Record.id, Record.type, Record.version, SearchDoc.lang, S
                 .outerjoin(SearchDoc, and_(SearchDoc.record_id == Record.id,
                                            SearchDoc.lang.in_(bindparam("langs", expanding=True))))
                 .where(Record.id.in_(bindparam("ids", expanding=True)),
-                       Record.status == PUBLISHED,
-                       Record.visibility.in_(bindparam("visibilities", expanding=True))))
+                       _visible_to(bindparam("visibilities", expanding=True))))
 _ITEM_ROW = select(*ITEM_COLUMNS).where(Record.id == bindparam("record_id"),
                                         Record.type == bindparam("record_type"))
 

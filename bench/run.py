@@ -58,6 +58,8 @@ sys.path.insert(0, str(BENCH))
 
 import generate  # noqa: E402  (bench/ is not a package)
 
+from schemas.records import SCHEMAS  # noqa: E402  (the project, installed with it)
+
 PORTS = range(8700, 8750)
 #: One gunicorn worker per server (every server alike), one core for it and one for wrk. With
 #: two workers, gunicorn's workers take wrk's keep-alive connections by chance: a run then
@@ -810,9 +812,8 @@ def _scale_pools(scale: int, path: Path, ids: list[str], head: int,
     rng.shuffle(searches)
     # Every ordered choice of record types is its own URL: 65 x 3 languages x 200 limits, so
     # the pool does not wrap now that a no-op page costs no query.
-    kinds = ("indicator", "resource", "relief_option", "hotline")
-    types = [""] + ["&types=" + ",".join(chosen) for size in range(1, len(kinds) + 1)
-                    for chosen in itertools.permutations(kinds, size)]
+    types = [""] + ["&types=" + ",".join(chosen) for size in range(1, len(SCHEMAS) + 1)
+                    for chosen in itertools.permutations(SCHEMAS, size)]
     noops = [f"/api/v1/changes?since=c.{head}&lang={lang}&limit={limit}{t}"
              for lang in ("%2A", "en", "es") for limit in range(1, 201) for t in types]
     rng.shuffle(noops)
