@@ -9,7 +9,7 @@ from typing import Any
 COLUMNS = ["id", "version", "name", "organization", "purpose", "available_24_7",
            "service_area", "channel_kind", "channel_value", "channel_display",
            "channel_keywords", "channel_languages", "channel_hours", "channel_notes", "notes",
-           "verified_on", "updated_at", "link"]
+           "verification_status", "verified_on", "review_due", "updated_at", "link"]
 #: Cells a spreadsheet would read as a formula are prefixed with an apostrophe (OWASP CSV
 #: injection guidance); spreadsheets hide it, and numbers like +1866... keep their plus sign.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -36,7 +36,9 @@ def hotlines_csv(records: list[dict[str, Any]], link_for: Any) -> bytes:
                 "organization": record.get("organization"), "purpose": record.get("purpose"),
                 "available_24_7": record.get("available_24_7"),
                 "service_area": record.get("service_area"), "notes": record.get("notes"),
-                "verified_on": record.get("verified_on"), "updated_at": record.get("updated_at"),
+                "verification_status": record.get("verification_status"),
+                "verified_on": record.get("verified_on"), "review_due": record.get("review_due"),
+                "updated_at": record.get("updated_at"),
                 "link": link_for(record["id"])}
         for channel in record.get("channels", []):
             row = {**base, **{f"channel_{name}": channel.get(name) for name in

@@ -224,7 +224,10 @@ def patch(record_type: str, record_id: str) -> Response:
               for name in changes if name not in writable}
     if strays:  # even `null` (a removal) must name a field that exists
         raise unprocessable(strays)
-    merged = merge_patch({**record.content, "status": record.status}, changes)
+    derived = {name for name, field in SCHEMAS[record_type]._declared_fields.items()
+               if field.metadata.get("derived")}
+    current = {k: v for k, v in record.content.items() if k not in derived}
+    merged = merge_patch({**current, "status": record.status}, changes)
     content = _validate(record_type, {**merged, "id": record_id})  # 422 before 412
     _check_revision(record, expected)
     result = _save(record_type, content, "patch", must_exist=True,

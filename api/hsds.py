@@ -8,12 +8,36 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from schemas.vocabularies import VOCABULARIES
+
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://htcontent.dev/hsds")
-PHONE_TYPES = {"voice": "voice", "text": "text", "tty": "textphone"}
+PHONE_TYPES = {"voice": "voice", "text": "text", "tty": "textphone", "video": "video"}
+#: HSDS has no verification status: it travels as an attribute of the service, a term of this
+#: taxonomy (``verified``, ``unverified``, ``disputed``); ``verified_on`` is ``assured_date``.
+VERIFICATION_TAXONOMY = "htcontent:verification_status"
+_VERIFICATION_LABELS = {term.code: term for term in VOCABULARIES["verification_status"]}
 
 
 def _uuid(*parts: str) -> str:
     return str(uuid.uuid5(NAMESPACE, "/".join(parts)))
+
+
+def _verification(hotline: dict[str, Any], service_id: str) -> dict[str, Any]:
+    status = hotline["verification_status"]
+    term_id = _uuid("taxonomy", VERIFICATION_TAXONOMY, status)
+    return {
+        "id": _uuid("hotline", hotline["id"], "verification_status"),
+        "link_id": service_id,
+        "link_type": "verification_status",
+        "link_entity": "service",
+        "taxonomy_term_id": term_id,
+        "value": status,
+        "taxonomy_term": {"id": term_id, "code": status,
+                          "name": _VERIFICATION_LABELS[status].en,
+                          "description": "Whether the service's details were checked against "
+                                         "their sources, and whether those sources agree.",
+                          "taxonomy": VERIFICATION_TAXONOMY},
+    }
 
 
 def _service(hotline: dict[str, Any], organization_id: str) -> dict[str, Any]:
@@ -27,6 +51,7 @@ def _service(hotline: dict[str, Any], organization_id: str) -> dict[str, Any]:
         "description": hotline.get("notes") or hotline["name"],
         "status": "active",
         "last_modified": hotline["updated_at"],
+        "attributes": [_verification(hotline, service_id)],
         "phones": [
             {
                 "id": _uuid("hotline", hotline["id"], channel["kind"], channel["value"]),
@@ -44,6 +69,8 @@ def _service(hotline: dict[str, Any], organization_id: str) -> dict[str, Any]:
             del phone["description"]
     web = next((c["value"] for c in channels if c["kind"] in ("web", "chat")), None)
     email = next((c["value"] for c in channels if c["kind"] == "email"), None)
+    if hotline.get("verified_on"):
+        service["assured_date"] = hotline["verified_on"]
     if web:
         service["url"] = web
     if email:

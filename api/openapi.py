@@ -87,6 +87,8 @@ class Converter:
         else:
             out = {"type": "string"}
         self._validators(field, out)
+        if field.allow_none and isinstance(out.get("type"), str):
+            out["type"] = [out["type"], "null"]
         description = field.metadata.get("description")
         if description:
             out["description"] = description
@@ -139,11 +141,11 @@ class Converter:
                 component["oneOf"] = [
                     {"properties": {"kind": {"enum": list(kinds)},
                                     "value": {"pattern": pattern}}}
-                    for kinds, pattern in ((("voice", "text", "tty"), PHONE_PATTERN),
+                    for kinds, pattern in ((("voice", "text", "tty", "video"), PHONE_PATTERN),
                                            (("email",), EMAIL_PATTERN),
                                            (("web", "chat"), URL_PATTERN))]
                 component["description"] = ("`value` is an E.164 number or short code for "
-                                            "voice, text and tty; an address for email; an "
+                                            "voice, text, tty and video; an address for email; an "
                                             "http(s) URL for web and chat.")
             self.components[name] = component
         return name
@@ -189,6 +191,10 @@ class Converter:
             "created_at": {"type": "string", "format": "date-time"},
             "updated_at": {"type": "string", "format": "date-time"},
             "retired_at": {"type": "string", "format": "date-time"},
+            "review_due": {"type": ["string", "null"], "format": "date",
+                           "description": f"`verified_on` plus {schema_cls.REVIEW_DAYS} days: "
+                                          "when the record should be checked again (null: "
+                                          "never checked, due now)."},
         }
         for field_name, field in schema_cls._declared_fields.items():
             if field_name not in properties:
@@ -387,6 +393,14 @@ def _meta_page() -> dict[str, Any]:
             "count": {"type": "integer", "minimum": 0},
             "limit": {"type": "integer", "minimum": 1},
             "next_cursor": {"type": ["string", "null"]},
+            "guidance": {
+                "type": "array",
+                "items": {"anyOf": [{"type": "string"}, {"$ref": REF + "TextTranslations"}]},
+                "description": "Indicator lists only: what to keep in mind when using the "
+                               "indicators (no single one proves trafficking; do not confront; "
+                               "call 911 in immediate danger), in the response's language "
+                               "(objects by language with `lang=*`).",
+            },
         },
         "additionalProperties": False,
     }
@@ -602,9 +616,10 @@ def build() -> dict[str, Any]:
     components_schemas["Vocabularies"] = {
         "type": "object", "required": ["data"],
         "properties": {"data": {"type": "array", "items": {
-            "type": "object", "required": ["name", "filters", "fields", "terms"],
+            "type": "object", "required": ["name", "description", "filters", "fields", "terms"],
             "properties": {
                 "name": {"type": "string"},
+                "description": {"$ref": REF + "TextTranslations"},
                 "filters": {"type": "array", "items": {"type": "string"},
                             "description": "List filters (query parameters) taking these codes."},
                 "fields": {"type": "array", "items": {"type": "string"},

@@ -13,6 +13,7 @@ from flask import Response, request
 from flask_restx import Namespace, Resource
 
 from schemas.fields import DEFAULT_LANGUAGE, ID_RE
+from schemas.guidance import guidance_for
 from schemas.params import LIST_ARGS, RECORD_ARGS, NoArgs, RevisionArgs
 from schemas.records import SCHEMAS
 from schemas.render import ALL_LANGUAGES, available_languages, render
@@ -62,12 +63,12 @@ def list_collection(record_type: str) -> Response:
         next_url = page_url(cursor=page.next_cursor) if page.next_cursor else None
         if next_url:
             next_link.append(next_url)
-        return {
-            "data": data,
-            "meta": {"total": page.total, "count": len(data), "limit": args["limit"],
-                     "next_cursor": page.next_cursor},
-            "links": {"self": page_url(), "next": next_url},
-        }
+        meta: dict[str, Any] = {"total": page.total, "count": len(data),
+                                "limit": args["limit"], "next_cursor": page.next_cursor}
+        guidance = guidance_for(record_type, lang)
+        if guidance is not None:
+            meta["guidance"] = guidance
+        return {"data": data, "meta": meta, "links": {"self": page_url(), "next": next_url}}
 
     response = cached_json(seq, at, lang, build, viewer)
     if next_link:

@@ -31,11 +31,11 @@ from sqlalchemy.orm import Session
 
 from schemas.fields import LANGUAGES
 from schemas.params import FILTERS, LIST_CURSOR_PATTERN, SEARCH_CURSOR_PATTERN
-from schemas.records import SCHEMAS
+from schemas.records import SCHEMAS, complete
 from schemas.render import available_languages, field_plan, localize
 from schemas.vocabularies import VOCABULARIES
 
-from . import facets, postings, writecount
+from . import facets, postings, stemming, writecount
 from .db import VERSION_INFO
 from .models import AuditEntry, Change, Record, RecordTerm, RecordVersion, SearchDoc, WriteLock
 
@@ -45,8 +45,8 @@ DRAFT = "draft"
 LABEL_FIELDS = {"resource": "title", "indicator": "statement", "relief_option": "name",
                 "hotline": "name"}
 #: Fields whose strings are not prose and stay out of the search index.
-UNSEARCHED = {"id", "url", "sources", "verified_on", "status", "visibility", "related", "contacts",
-              "languages", "value"}
+UNSEARCHED = {"id", "url", "sources", "verified_on", "verification_status", "status",
+              "visibility", "related", "contacts", "languages", "value", "field"}
 
 
 class CursorError(ValueError):
@@ -203,6 +203,7 @@ def save(session: Session, record_type: str, content: dict[str, Any], *, actor: 
 
 def _index(session: Session, record_type: str, content: dict[str, Any]) -> None:
     record_id = content["id"]
+    content = complete(record_type, content)
     session.execute(delete(RecordTerm).where(RecordTerm.record_id == record_id))
     for flt in FILTERS[record_type]:
         for value in sorted(flt.values(content)):
@@ -211,12 +212,17 @@ def _index(session: Session, record_type: str, content: dict[str, Any]) -> None:
     session.flush()
     plan = field_plan(SCHEMAS[record_type])
     label_field = LABEL_FIELDS[record_type]
+    sqlite = session.get_bind().dialect.name == "sqlite"
     for lang in available_languages(record_type, content):
         localized = localize(plan, content, lang)
         label = localized[label_field]
         words: list[str] = []
         _collect_text(localized, lang, words, skip={label_field})
-        session.add(SearchDoc(record_id=record_id, lang=lang, label=label, body=" \n".join(words)))
+        body = " \n".join(words)
+        session.add(SearchDoc(record_id=record_id, lang=lang, label=label, body=body))
+        if sqlite and lang == "es":  # FTS5 stems English only: a document of Spanish stems
+            session.add(SearchDoc(record_id=record_id, lang=stemming.STEM_LANG,
+                                  label=stemming.stems(label), body=stemming.stems(body)))
 
 
 _LABELS = {term.code: term for terms in VOCABULARIES.values() for term in terms}
@@ -554,7 +560,7 @@ def _terms(q: str) -> list[str]:
     return _WORD.findall(q.lower())[:16]
 
 
-def _fts_hits(session: Session, q: str) -> Any:
+def _fts_hits(session: Session, q: str, spanish: bool = False) -> Any:
     """A subquery of (record_id, rank) per matching search document, lower rank = better;
     None when ``q`` has no words to look for."""
     if session.get_bind().dialect.name == "postgresql":
@@ -567,7 +573,7 @@ def _fts_hits(session: Session, q: str) -> Any:
     terms = _terms(q)
     if not terms:
         return None
-    expression = _match_expression(terms)
+    expression = _match_expression(terms, spanish)
     matches = (select(literal_column("rowid").label("doc_id"),
                       func.bm25(literal_column("search_fts"), *BM25_WEIGHTS).label("rank"))
                .select_from(text("search_fts"))
@@ -577,9 +583,20 @@ def _fts_hits(session: Session, q: str) -> Any:
             .join(matches, matches.c.doc_id == SearchDoc.doc_id).subquery())
 
 
-def _match_expression(terms: list[str]) -> str:
-    """An FTS5 query for documents containing every term (each quoted: no operators)."""
-    return " ".join('"' + term.replace('"', "") + '"' for term in terms)
+def _match_expression(terms: list[str], spanish: bool = False) -> str:
+    """An FTS5 query for documents containing every term (each quoted: no operators); with
+    ``spanish``, a term or its Spanish stem (:mod:`api.stemming`)."""
+    out = []
+    for term in terms:
+        quoted = '"' + term.replace('"', "") + '"'
+        root = stemming.stem(term) if spanish else term
+        out.append(f'({quoted} OR "{root.replace(chr(34), "")}")' if root != term else quoted)
+    return " AND ".join(out) if spanish else " ".join(out)
+
+
+def _spanish(terms: list[str], lang: str) -> bool:
+    """Whether a search in ``lang`` for ``terms`` asks for Spanish stems too (on SQLite)."""
+    return lang == "es" and any(stemming.stem(term) != term for term in terms)
 
 
 #: Search ranks by bm25 with the label weighted 10 and the body 1.
@@ -638,8 +655,10 @@ def search(session: Session, q: str, types: list[str] | None, viewer: Viewer, li
         return [], 0, None
     # Queries that search the same thing share one ranking ("Help", "help  " ...).
     same = tuple(_terms(q)) if not postgres else " ".join(q.lower().split())
-    ranked = MEMO.get(session, ("search", same, tuple(types or ()), viewer.visibilities),
-                      lambda: _ranking(session, q, types, viewer))
+    spanish = not postgres and _spanish(_terms(q), lang)
+    ranked = MEMO.get(session, ("search", same, spanish, tuple(types or ()),
+                                viewer.visibilities),
+                      lambda: _ranking(session, q, types, viewer, spanish))
     page = ranked[offset:offset + limit]
     # One read for the page: each record (if still visible) and its texts. A record retired
     # or hidden since the ranking was made is skipped rather than shown; the ranking itself
@@ -658,7 +677,7 @@ def search(session: Session, q: str, types: list[str] | None, viewer: Viewer, li
 
 
 def _ranking(session: Session, q: str, types: list[str] | None,
-             viewer: Viewer) -> list[tuple[str, float]] | facets.Ranking:
+             viewer: Viewer, spanish: bool = False) -> list[tuple[str, float]] | facets.Ranking:
     """Every visible record matching ``q``, best first: (id, rank).
 
     On SQLite, once this data version's :class:`api.facets.SearchMap` is built, the ranking
@@ -666,7 +685,8 @@ def _ranking(session: Session, q: str, types: list[str] | None,
     join per match costs more than the match itself, and so does a Python loop over
     thousands of matches); until then, and on PostgreSQL, SQL ranks. Once this version's
     :class:`api.postings.Postings` are built too, the matches and their bm25 come from memory
-    (the same doubles FTS5 gives); until then, and for words FTS5 splits, FTS5 gives them."""
+    (the same doubles FTS5 gives); until then, for words FTS5 splits and for words asked
+    with their Spanish stems (``spanish``), FTS5 gives them."""
     if session.get_bind().dialect.name == "sqlite" and not session.info.get(WRITING):
         version = data_version(session)
         index = facets.INDEXES.get(session, version, "search", viewer.visibilities,
@@ -677,12 +697,12 @@ def _ranking(session: Session, q: str, types: list[str] | None,
             # the version read and this query makes the ranking newer than its version, never
             # older; documents the map does not know are left out.)
             terms = _terms(q)
-            found = held.hits(terms) if held is not None else None
+            found = held.hits(terms) if held is not None and not spanish else None
             if found is None:
                 connection = session.connection().connection.driver_connection
-                found = fts5_hits(connection, _match_expression(terms))
+                found = fts5_hits(connection, _match_expression(terms, spanish))
             return index.rank(*found, tuple(types or ()))
-    return _sql_ranking(session, q, types, viewer)
+    return _sql_ranking(session, q, types, viewer, spanish)
 
 
 def _build_postings(session: Session) -> postings.Postings:
@@ -690,8 +710,8 @@ def _build_postings(session: Session) -> postings.Postings:
 
 
 def _sql_ranking(session: Session, q: str, types: list[str] | None,
-                 viewer: Viewer) -> list[tuple[str, float]]:
-    hits_ = _fts_hits(session, q)
+                 viewer: Viewer, spanish: bool = False) -> list[tuple[str, float]]:
+    hits_ = _fts_hits(session, q, spanish)
     best = (select(hits_.c.record_id, func.min(hits_.c.rank).label("rank"))
             .group_by(hits_.c.record_id).subquery())
     conditions = [visible(viewer)]

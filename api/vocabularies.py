@@ -10,7 +10,7 @@ from marshmallow import fields as mfields
 
 from schemas.params import FILTERS, NoArgs
 from schemas.records import SCHEMAS
-from schemas.vocabularies import VOCABULARIES
+from schemas.vocabularies import DESCRIPTIONS, VOCABULARIES
 
 from . import db, store
 from .http import cached_json, current_viewer, parse_args
@@ -46,6 +46,7 @@ def vocabularies_body(counts: dict[tuple[str, str, str], int]) -> dict[str, Any]
                  for flt in flts if flt.vocabulary == name]
         data.append({
             "name": name,
+            "description": {"en": DESCRIPTIONS[name].en, "es": DESCRIPTIONS[name].es},
             "filters": filters,
             "fields": used_by.get(name, []),
             "terms": [

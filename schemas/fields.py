@@ -64,24 +64,26 @@ def Line(min_length: int = 1, max_length: int = 300, **kwargs: Any) -> fields.St
     ], **kwargs)
 
 
-def Code(vocabulary: str, **kwargs: Any) -> fields.String:  # noqa: N802
+def Code(vocabulary: str, metadata: dict[str, Any] | None = None,  # noqa: N802
+         **kwargs: Any) -> fields.String:
     """One code of a controlled vocabulary."""
     allowed = codes(vocabulary)
     field = fields.String(
         validate=validate.OneOf(allowed, error="Must be one of: {choices}."),
-        metadata={"vocabulary": vocabulary},
+        metadata={"vocabulary": vocabulary, **(metadata or {})},
         **kwargs,
     )
     return field
 
 
-def Codes(vocabulary: str, **kwargs: Any) -> fields.List:  # noqa: N802
+def Codes(vocabulary: str, metadata: dict[str, Any] | None = None,  # noqa: N802
+          **kwargs: Any) -> fields.List:
     """A list of distinct codes of a controlled vocabulary."""
     allowed = codes(vocabulary)
     return fields.List(
         Code(vocabulary),
         validate=[validate.Length(max=len(allowed)), unique],
-        metadata={"vocabulary": vocabulary},
+        metadata={"vocabulary": vocabulary, **(metadata or {})},
         load_default=list,
         **kwargs,
     )

@@ -46,23 +46,29 @@ class Filter:
         return set(items)
 
 
+#: Filters every collection offers.
+COMMON_FILTERS = (Filter("verification_status", "verification_status", "verification_status"),)
+
 FILTERS: dict[str, tuple[Filter, ...]] = {
     "resource": (
         Filter("kind", "kind", "resource_kind"),
         Filter("audience", "audiences", "audience"),
         Filter("topic", "topics", "topic"),
+        *COMMON_FILTERS,
     ),
     "indicator": (
         Filter("category", "category", "indicator_category"),
         Filter("setting", "settings", "setting"),
         Filter("trafficking_type", "trafficking_types", "trafficking_type"),
         Filter("nibrs", "nibrs_offenses", "nibrs_offense"),
+        *COMMON_FILTERS,
     ),
-    "relief_option": (Filter("requested_by", "requested_by", "requested_by"),),
+    "relief_option": (Filter("requested_by", "requested_by", "requested_by"), *COMMON_FILTERS),
     "hotline": (
         Filter("purpose", "purpose", "hotline_purpose"),
         Filter("audience", "audiences", "audience"),
         Filter("channel", "channels.kind", "channel_kind"),
+        *COMMON_FILTERS,
     ),
 }
 

@@ -5,13 +5,14 @@ Walks the same schema fields that validate records, so the shape is defined once
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
 from marshmallow import Schema, fields
 
 from .fields import DEFAULT_LANGUAGE, LANGUAGES, Text
-from .records import SCHEMAS, RecordSchema
+from .records import SCHEMAS, RecordSchema, complete
 
 ALL_LANGUAGES = "*"
 
@@ -84,6 +85,7 @@ def render(
     fields (``id``, ``type`` and ``version`` always come).
     """
     schema_cls: type[RecordSchema] = SCHEMAS[record_type]
+    content = complete(record_type, content)
     body = content if lang == ALL_LANGUAGES else localize(field_plan(schema_cls), content, lang)
     out: dict[str, Any] = {
         "id": system["id"],
@@ -104,14 +106,24 @@ def render(
     for name, value in body.items():
         if name not in out and name not in ("id", "type"):
             out[name] = value
+        if name == "verified_on":
+            out["review_due"] = review_due(schema_cls, value)
     if only is not None:
         out = {k: v for k, v in out.items() if k in only or k in ("id", "type", "version")}
     return out
 
 
+def review_due(schema_cls: type[RecordSchema], verified_on: str | None) -> str | None:
+    """The day a record's check runs out: ``verified_on`` plus its type's review interval
+    (``None`` for a record never checked: its review is due now)."""
+    if not verified_on:
+        return None
+    return (date.fromisoformat(verified_on) + timedelta(days=schema_cls.REVIEW_DAYS)).isoformat()
+
+
 def record_field_names(record_type: str) -> list[str]:
     """Every top-level field a response of this type can carry (for ``fields=``)."""
     names = ["id", "type", "version", "status", "visibility", "lang", "available_langs",
-             "created_at", "updated_at", "retired_at"]
+             "created_at", "updated_at", "retired_at", "review_due"]
     names += [n for n in SCHEMAS[record_type]._declared_fields if n not in names]
     return names

@@ -43,7 +43,12 @@ VOCABULARIES: dict[str, tuple[Term, ...]] = {
         ),
         ("tribal_law_enforcement", "Tribal law enforcement", "Fuerzas del orden tribales"),
         ("prosecutor", "Prosecutors", "Fiscales"),
-        ("first_responder", "First responders", "Primeros intervinientes"),
+        ("first_responder", "First responders", "Personal de primera respuesta"),
+        (
+            "dispatcher",
+            "Dispatchers and call-takers",
+            "Despachadores y operadores de llamadas de emergencia",
+        ),
         (
             "victim_service_provider",
             "Victim service providers",
@@ -89,12 +94,12 @@ VOCABULARIES: dict[str, tuple[Term, ...]] = {
         ("labor", "Labor trafficking", "Trata con fines de explotación laboral"),
     ),
     "setting": _terms(
-        ("traffic_stop", "Traffic stop", "Control de tráfico"),
-        ("domestic_disturbance", "Domestic disturbance", "Disturbio doméstico"),
+        ("traffic_stop", "Traffic stop", "Detención de tráfico"),
+        ("domestic_disturbance", "Domestic disturbance", "Altercado doméstico"),
         (
             "commercial_venue",
             "Massage parlor, bar or strip club",
-            "Salón de masajes, bar o club nocturno",
+            "Salón de masajes, bar o club de striptease",
         ),
         ("hotel", "Hotel or motel", "Hotel o motel"),
         ("worksite", "Worksite", "Lugar de trabajo"),
@@ -106,17 +111,14 @@ VOCABULARIES: dict[str, tuple[Term, ...]] = {
     "nibrs_offense": _terms(
         (
             "64A",
-            "Human trafficking, commercial sex acts",
-            "Trata de personas, actos sexuales comerciales",
+            "Related offense code 64A: human trafficking, commercial sex acts",
+            "Código de delito relacionado 64A: trata de personas, actos sexuales comerciales",
         ),
         (
             "64B",
-            "Human trafficking, involuntary servitude",
-            "Trata de personas, servidumbre involuntaria",
+            "Related offense code 64B: human trafficking, involuntary servitude",
+            "Código de delito relacionado 64B: trata de personas, servidumbre involuntaria",
         ),
-        ("40A", "Prostitution", "Prostitución"),
-        ("40B", "Assisting or promoting prostitution", "Asistir o promover la prostitución"),
-        ("40C", "Purchasing prostitution", "Compra de prostitución"),
     ),
     "requested_by": _terms(
         ("law_enforcement", "Law enforcement", "Fuerzas del orden"),
@@ -128,6 +130,11 @@ VOCABULARIES: dict[str, tuple[Term, ...]] = {
         ("policy_questions", "Policy questions", "Preguntas sobre políticas"),
         ("program_contact", "Program contact", "Contacto del programa"),
         ("emergency", "Emergency", "Emergencia"),
+        (
+            "workplace_complaint",
+            "File a workplace complaint",
+            "Presentar una queja laboral",
+        ),
     ),
     "channel_kind": _terms(
         ("voice", "Phone", "Teléfono"),
@@ -136,6 +143,12 @@ VOCABULARIES: dict[str, tuple[Term, ...]] = {
         ("email", "Email", "Correo electrónico"),
         ("web", "Web form", "Formulario web"),
         ("chat", "Chat", "Chat"),
+        ("video", "Video phone", "Videoteléfono"),
+    ),
+    "verification_status": _terms(
+        ("verified", "Verified", "Verificado"),
+        ("unverified", "Not verified", "Sin verificar"),
+        ("disputed", "Disputed: sources disagree", "En disputa: las fuentes no coinciden"),
     ),
     "status": _terms(
         ("draft", "Draft", "Borrador"),
@@ -146,6 +159,44 @@ VOCABULARIES: dict[str, tuple[Term, ...]] = {
         ("public", "Public", "Público"),
         ("law_enforcement", "Law enforcement only", "Solo fuerzas del orden"),
     ),
+}
+
+
+#: What each vocabulary is for, in English and Spanish (published with its terms).
+DESCRIPTIONS: dict[str, Term] = {
+    name: Term(name, en, es) for name, en, es in (
+        ("resource_kind", "What kind of material a resource is.",
+         "Qué tipo de material es un recurso."),
+        ("audience", "Who a resource or hotline serves.", "A quién sirve un recurso o una línea."),
+        ("topic", "What a resource is about.", "De qué trata un recurso."),
+        ("resource_format", "How a resource is delivered.", "Cómo se ofrece un recurso."),
+        ("indicator_category", "What kind of sign an indicator is.",
+         "Qué tipo de señal es un indicador."),
+        ("trafficking_type", "The form of trafficking an indicator can point to.",
+         "La forma de trata a la que puede apuntar un indicador."),
+        ("setting", "Where an officer or call-taker may meet an indicator (this project's own "
+                    "mapping; DHS does not tag indicators by setting).",
+         "Dónde un agente o un operador puede encontrar un indicador (clasificación propia de "
+         "este proyecto; el DHS no clasifica los indicadores por entorno)."),
+        ("nibrs_offense", "NIBRS offense codes related to the trafficking types an indicator can "
+                          "point to (sex: 64A, labor: 64B), for reference only. They are not a "
+                          "coding decision: code an incident from its facts, by your agency's "
+                          "NIBRS rules.",
+         "Códigos de delito del NIBRS relacionados con los tipos de trata a los que puede apuntar "
+         "un indicador (sexual: 64A, laboral: 64B), solo como referencia. No son una decisión de "
+         "codificación: codifique cada incidente según sus hechos y las reglas del NIBRS de su "
+         "agencia."),
+        ("requested_by", "Who asks for an immigration relief option.",
+         "Quién solicita una opción de alivio migratorio."),
+        ("hotline_purpose", "What a hotline is for.", "Para qué sirve una línea."),
+        ("channel_kind", "How to reach a hotline.", "Cómo comunicarse con una línea."),
+        ("verification_status", "Whether an editor has checked a record against its sources, "
+                                "and whether those sources agree.",
+         "Si un editor comprobó un registro con sus fuentes y si esas fuentes coinciden."),
+        ("status", "Where a record is in its life: draft, published or retired.",
+         "En qué etapa está un registro: borrador, publicado o retirado."),
+        ("visibility", "Who may read a record.", "Quién puede leer un registro."),
+    )
 }
 
 

@@ -24,6 +24,7 @@ from ._errors import (
 )
 from ._models import (
     Channel,
+    Conflict,
     Form,
     Hotline,
     Indicator,
@@ -37,7 +38,8 @@ from ._models import (
 
 __all__ = [
     "APIConnectionError", "APIStatusError", "APITimeoutError", "AuthenticationError",
-    "BadRequestError", "Channel", "Client", "Collection", "Form", "GoneError", "HTContentError",
+    "BadRequestError", "Channel", "Client", "Collection", "Conflict", "Form", "GoneError",
+    "HTContentError",
     "Hotline", "Indicator", "InternalServerError", "Mirror", "NotFoundError",
     "PermissionDeniedError", "PreconditionFailedError", "RateLimitError", "Record",
     "ReliefOption", "Resource", "SearchHit", "Source", "SyncResult",

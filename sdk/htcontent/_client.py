@@ -79,6 +79,9 @@ class Client:
         self._snapshot: SnapshotStore | None = None
         #: ``"network"``, ``"cache"`` (a 304) or ``"snapshot"`` (offline).
         self.last_response_source = "network"
+        #: The ``meta`` of the last list page read from the API (an indicator list's carries
+        #: ``guidance``: what to keep in mind when showing indicators).
+        self.last_list_meta: dict[str, Any] | None = None
         self.resources = Collection(self, "resources", "resource")
         self.indicators = Collection(self, "indicators", "indicator")
         self.relief_options = Collection(self, "relief-options", "relief_option")
@@ -324,6 +327,7 @@ class Collection:
             if response.source == "snapshot":
                 yield from self._from_snapshot(lang, filters)
                 return
+            self._client.last_list_meta = response.body["meta"]
             for item in response.body["data"]:
                 yield self.model.from_dict(item)
             cursor = response.body["meta"]["next_cursor"]

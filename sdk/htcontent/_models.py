@@ -22,6 +22,14 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """Something a record's sources disagree on."""
+
+    field: str
+    note: Text
+
+
+@dataclass(frozen=True)
 class Record:
     """Fields every record carries."""
 
@@ -35,8 +43,13 @@ class Record:
     created_at: str | None = None
     updated_at: str | None = None
     retired_at: str | None = None
+    #: ``verified``, ``unverified`` or ``disputed`` (its sources disagree: see ``conflicts``).
+    verification_status: str | None = None
     verified_on: str | None = None
+    #: When the record is due to be checked again (None: never checked).
+    review_due: str | None = None
     sources: tuple[Source, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
     related: tuple[str, ...] = ()
     #: The record as the API sent it (for fields a newer API adds).
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -56,6 +69,8 @@ class Record:
                 value = tuple(Source(s["url"], s["title"]) for s in value)
             elif name == "channels":
                 value = tuple(Channel.from_dict(c) for c in value)
+            elif name == "conflicts":
+                value = tuple(Conflict(c["field"], c["note"]) for c in value)
             elif name == "forms":
                 value = tuple(Form(f["number"], f["title"]) for f in value)
             elif isinstance(value, list):
@@ -131,6 +146,7 @@ class Channel:
 @dataclass(frozen=True)
 class Hotline(Record):
     name: Text = ""
+    alternate_names: tuple[str, ...] = ()
     organization: Text = ""
     purpose: str = ""
     audiences: tuple[str, ...] = ()

@@ -60,7 +60,8 @@ PAGE_ROWS = 1024
 FILTER_FIELDS = {"setting": "settings", "category": "category", "audience": "audiences",
                  "trafficking_type": "trafficking_types", "nibrs": "nibrs_offenses",
                  "kind": "kind", "topic": "topics", "purpose": "purpose",
-                 "requested_by": "requested_by"}
+                 "requested_by": "requested_by", "channel": "channels.kind",
+                 "verification_status": "verification_status"}
 
 
 class SnapshotError(Exception):
@@ -164,7 +165,10 @@ def _matches(data: dict[str, Any], filters: dict[str, Any]) -> bool:
     """The offline filter rule: every filter must share a value with its field."""
     for name, wanted in filters.items():
         wanted_set = set(wanted if isinstance(wanted, list | tuple) else [wanted])
-        have = data.get(FILTER_FIELDS.get(name, name))
+        head, _, tail = FILTER_FIELDS.get(name, name).partition(".")
+        have = data.get(head)
+        if tail:  # a field of a list of objects: channels.kind
+            have = [item.get(tail) for item in have or [] if isinstance(item, dict)]
         have_set = set(have if isinstance(have, list) else [have])
         if not wanted_set & have_set:
             return False
@@ -256,10 +260,15 @@ class SnapshotStore:
                 field = FILTER_FIELDS.get(name)
                 if field is None or not values or not all(isinstance(v, str) for v in values):
                     continue  # left to the Python rule alone
-                # Array elements and scalars by value; an object by its keys, as set() does.
-                where.append(f"EXISTS (SELECT 1 FROM json_each(record, '$.{field}') AS j "
-                             "WHERE (CASE WHEN typeof(j.key) = 'text' THEN j.key "
-                             f"ELSE j.value END) IN ({', '.join('?' * len(values))}))")
+                marks = ", ".join("?" * len(values))
+                head, _, tail = field.partition(".")
+                if tail:  # a field of a list of objects: channels.kind
+                    where.append(f"EXISTS (SELECT 1 FROM json_each(record, '$.{head}') AS j "
+                                 f"WHERE json_extract(j.value, '$.{tail}') IN ({marks}))")
+                else:  # array elements and scalars by value; an object by its keys, as set()
+                    where.append(f"EXISTS (SELECT 1 FROM json_each(record, '$.{field}') AS j "
+                                 "WHERE (CASE WHEN typeof(j.key) = 'text' THEN j.key "
+                                 f"ELSE j.value END) IN ({marks}))")
                 params.extend(values)
         base = (f"SELECT {self.order}, record FROM records WHERE {' AND '.join(where)}")
         size = FIRST_PAGE_ROWS

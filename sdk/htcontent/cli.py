@@ -17,7 +17,7 @@ from ._errors import APIConnectionError, APIStatusError, HTContentError
 COLLECTIONS = {"resources": "resources", "indicators": "indicators",
                "relief-options": "relief_options", "hotlines": "hotlines"}
 FILTERS = ["setting", "category", "trafficking_type", "nibrs", "audience", "kind", "topic",
-           "purpose", "channel", "requested_by", "q"]
+           "purpose", "channel", "requested_by", "verification_status", "q"]
 LABELS = {"resource": "title", "indicator": "statement", "relief_option": "name",
           "hotline": "name"}
 
@@ -85,8 +85,13 @@ def run(args: argparse.Namespace, client: Client) -> int:
         filters = {f: getattr(args, f) for f in FILTERS if getattr(args, f)}
         records = list(getattr(client, COLLECTIONS[args.command]).list(lang=args.lang,
                                                                         **filters))
-        out.write((json.dumps([_plain(r) for r in records], ensure_ascii=False, indent=2)
-                   if args.json else _table(records)) + "\n")
+        if args.json:
+            out.write(json.dumps([_plain(r) for r in records], ensure_ascii=False, indent=2)
+                      + "\n")
+        else:
+            guidance = (client.last_list_meta or {}).get("guidance") or []
+            out.write("".join(f"! {line}\n" for line in guidance if isinstance(line, str)))
+            out.write(_table(records) + "\n")
     elif args.command == "get":
         record = getattr(client, COLLECTIONS[args.collection]).get(args.id, lang=args.lang)
         out.write(json.dumps(_plain(record), ensure_ascii=False, indent=2) + "\n")
