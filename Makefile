@@ -9,7 +9,7 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export FLASK_APP := api
 
 .DEFAULT_GOAL := help
-.PHONY: help install run seed openapi lint test test-postgres test-browser cluster cluster-stop bench clean
+.PHONY: help install run seed openapi sdk-types lint test test-postgres test-browser cluster cluster-stop bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -33,10 +33,14 @@ seed: install ## Load the seed files (idempotent)
 openapi: install ## Regenerate openapi.yaml from the code
 	$(BIN)/flask openapi
 
-lint: install ## ruff, mypy (strict) on the SDK, and openapi.yaml in step with the code
+sdk-types: install ## Regenerate the SDK's record classes and filter table from schemas/
+	$(BIN)/python -m schemas.sdk_types
+
+lint: install ## ruff, mypy (strict) on the SDK, openapi.yaml and the SDK's types in step
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict sdk/htcontent
 	$(BIN)/flask openapi --check
+	$(BIN)/python -m schemas.sdk_types --check
 
 test: lint ## Every test, on SQLite (the browser test needs Debian's chromium)
 	$(BIN)/pytest

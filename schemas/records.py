@@ -156,6 +156,7 @@ class IndicatorSchema(RecordSchema):
             types = data.get("trafficking_types") or []
             given = data["nibrs_offenses"]
             if (isinstance(types, list) and isinstance(given, list)
+                    and all(isinstance(t, str) for t in types)
                     and sorted(map(str, given)) != nibrs_for(types)):
                 raise ValidationError(
                     "Derived from `trafficking_types` (sex: 64A, labor: 64B); leave it out, "
@@ -175,7 +176,7 @@ NIBRS_BY_TRAFFICKING_TYPE = {"sex": "64A", "labor": "64B"}
 def nibrs_for(trafficking_types: list[Any]) -> list[str]:
     """The related NIBRS offense codes of an indicator's trafficking types, in code order."""
     return sorted({NIBRS_BY_TRAFFICKING_TYPE[t] for t in trafficking_types
-                   if t in NIBRS_BY_TRAFFICKING_TYPE})
+                   if isinstance(t, str) and t in NIBRS_BY_TRAFFICKING_TYPE})
 
 
 class FormSchema(StrictSchema):

@@ -49,6 +49,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ._records import FILTER_FIELDS
+
 SQLITE_HEADER = b"SQLite format 3\x00"
 INDEX_SUFFIX = ".sqlite"
 INDEX_FORMAT = "1"
@@ -56,12 +58,7 @@ INDEX_FORMAT = "1"
 #: first, so the first record comes at once, then more, up to ``PAGE_ROWS``.
 FIRST_PAGE_ROWS = 16
 PAGE_ROWS = 1024
-#: ``list()`` filter names and the record fields they test (other names test the field itself).
-FILTER_FIELDS = {"setting": "settings", "category": "category", "audience": "audiences",
-                 "trafficking_type": "trafficking_types", "nibrs": "nibrs_offenses",
-                 "kind": "kind", "topic": "topics", "purpose": "purpose",
-                 "requested_by": "requested_by", "channel": "channels.kind",
-                 "verification_status": "verification_status"}
+
 
 
 class SnapshotError(Exception):

@@ -13,11 +13,11 @@ from typing import Any
 
 from ._client import Client
 from ._errors import APIConnectionError, APIStatusError, HTContentError
+from ._records import FILTER_FIELDS
 
 COLLECTIONS = {"resources": "resources", "indicators": "indicators",
                "relief-options": "relief_options", "hotlines": "hotlines"}
-FILTERS = ["setting", "category", "trafficking_type", "nibrs", "audience", "kind", "topic",
-           "purpose", "channel", "requested_by", "verification_status", "q"]
+FILTERS = [*FILTER_FIELDS, "q"]
 LABELS = {"resource": "title", "indicator": "statement", "relief_option": "name",
           "hotline": "name"}
 

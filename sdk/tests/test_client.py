@@ -142,7 +142,10 @@ def test_command_line(api, tmp_path, capsys):
     assert main([*base, "indicators", "--setting", "traffic_stop", "--lang", "es"]) == 0
     out = capsys.readouterr().out
     stops = [r.id for r in Client(api["url"]).indicators.list(setting="traffic_stop")]
-    assert [line.split()[0] for line in out.splitlines()] == stops
+    guidance = [line for line in out.splitlines() if line.startswith("! ")]
+    assert len(guidance) == 3 and "911" in guidance[2]
+    assert any("Ningún indicador" in line for line in guidance)  # in the language asked
+    assert [line.split()[0] for line in out.splitlines()[3:]] == stops
     assert main(["indicators", "--base-url", api["url"], "--json", "--category", "minor"]) == 0
     minors = json.loads(capsys.readouterr().out)
     assert minors and all(r["category"] == "minor" for r in minors)
