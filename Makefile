@@ -9,7 +9,7 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export FLASK_APP := api
 
 .DEFAULT_GOAL := help
-.PHONY: help install run seed openapi sdk-types lint test test-postgres test-browser cluster cluster-stop bench clean
+.PHONY: help install run seed openapi sdk-types lint test test-postgres test-accel-off test-browser cluster cluster-stop bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -50,6 +50,14 @@ test: lint ## Every test, on SQLite (the browser test needs Debian's chromium)
 test-postgres: install ## Every test except the browser one, on PostgreSQL ($(PG_URL))
 	DATABASE_URL=$(PG_URL) HTCONTENT_FUZZ_SCALE=$${HTCONTENT_FUZZ_SCALE:-0.5} \
 		$(BIN)/pytest -m "not browser and not cluster"
+
+# The tests of what users see (reads, writes, sync, the SDK) with every cache and the fast path
+# off: the system must be right without them (tests of the caches themselves are left out).
+ACCEL_OFF_TESTS := tests/test_reads.py tests/test_writes.py tests/test_sync.py \
+	tests/test_sync_properties.py tests/test_trust.py tests/test_storage.py tests/test_errors.py \
+	tests/test_seed.py tests/test_accel.py sdk/tests
+test-accel-off: install ## Reads, writes, sync and the SDK with HTCONTENT_ACCEL=off (on SQLite)
+	HTCONTENT_ACCEL=off $(BIN)/pytest $(ACCEL_OFF_TESTS)
 
 test-browser: install ## Only the headless-Chromium docs test
 	$(BIN)/pytest -m browser

@@ -41,9 +41,9 @@ from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy.engine import make_url
 from werkzeug.http import remove_entity_headers
 
-from . import observability, writecount
+from . import accel, observability, writecount
+from .accel import SizedCache
 from .http import MAX_HEADER_LENGTH, MAX_URL_LENGTH, REQUEST_ID, etag_matches
-from .lru import SizedLRU
 from .protection import SECURITY_HEADERS
 
 #: Request headers that make a request bypass the cache: keys (the answer depends on who asks),
@@ -291,7 +291,7 @@ class ResponseCache:
                                    config.get("RESPONSE_CACHE_TRUST_MS", 0) / 1000)
         self.base_path = config["BASE_PATH"] + "/"
         self.key_prefix = config.get("RATELIMIT_KEY_PREFIX", "")
-        self._entries: SizedLRU[tuple[Any, ...], Entry] = SizedLRU(max_bytes, self._cost)
+        self._entries: SizedCache[tuple[Any, ...], Entry] = SizedCache(max_bytes, self._cost)
         self._metrics: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self._limit_keys: dict[tuple[Any, str, str], str] = {}
         self._seen: Version | None = None
@@ -565,11 +565,13 @@ def _names(environ: dict[str, Any], etag: str) -> bool:
 
 
 def init_app(app: Any) -> None:
-    """Put the response cache in front of ``app`` (unless ``RESPONSE_CACHE_MB`` is 0 or the
-    database is one no other connection can see). Call before any other WSGI middleware, so
-    it sits innermost and sees requests as ProxyFix and the host check leave them."""
+    """Put the response cache in front of ``app`` (unless the accelerator is off,
+    ``RESPONSE_CACHE_MB`` is 0 or the database is one no other connection can see). Call
+    before any other WSGI middleware, so it sits innermost and sees requests as ProxyFix and
+    the host check leave them."""
     config = app.config
-    if config["RESPONSE_CACHE_MB"] <= 0 or not DataVersion.usable(config["DATABASE_URL"]):
+    if (not accel.enabled() or config["RESPONSE_CACHE_MB"] <= 0
+            or not DataVersion.usable(config["DATABASE_URL"])):
         return
     cache = ResponseCache(app.wsgi_app, app, max_bytes=config["RESPONSE_CACHE_MB"] * 1024 * 1024,
                           max_entry_bytes=config["RESPONSE_CACHE_ENTRY_KB"] * 1024)

@@ -11,7 +11,8 @@ page as plain rows with the content as JSON text
 (``store.list_records(..., with_content=False)``, one query as before), and only the items
 not kept yet are decoded and rendered.
 
-Memory is bounded (``MAX_BYTES``, least recently used out first; :class:`api.lru.SizedLRU`).
+Memory is bounded (``MAX_BYTES``, least recently used out first; :class:`api.accel.SizedCache`);
+with the accelerator off nothing is kept.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import orjson
 from schemas.render import render
 
 from . import store
-from .lru import SizedLRU
+from .accel import SizedCache
 
 #: The most bytes of rendered items (and their keys) one process keeps.
 MAX_BYTES = 32 * 1024 * 1024
@@ -31,7 +32,7 @@ MAX_BYTES = 32 * 1024 * 1024
 #: roughly: small items (``fields=id``) are mostly key, and must count as such.
 KEY_BYTES = 1024
 
-ITEMS: SizedLRU[tuple[Any, ...], bytes] = SizedLRU(
+ITEMS: SizedCache[tuple[Any, ...], bytes] = SizedCache(
     MAX_BYTES, lambda _key, item: len(item) + KEY_BYTES)
 
 

@@ -35,7 +35,7 @@ from schemas.records import SCHEMAS, complete
 from schemas.render import available_languages, field_plan, localize
 from schemas.vocabularies import VOCABULARIES
 
-from . import facets, postings, stemming, writecount
+from . import accel, facets, postings, stemming, writecount
 from .db import VERSION_INFO
 from .models import AuditEntry, Change, Record, RecordTerm, RecordVersion, SearchDoc, WriteLock
 
@@ -311,7 +311,7 @@ class VersionMemo:
         self._lock = threading.Lock()
 
     def get(self, session: Session, key: tuple[Any, ...], compute: Any) -> Any:
-        if session.info.get(WRITING):
+        if session.info.get(WRITING) or not accel.enabled():
             return compute()
         database = str(session.get_bind().url)
         version = data_version(session)

@@ -51,7 +51,9 @@ def test_unexpected_errors_are_500_problems_without_details(app, monkeypatch):
         raise RuntimeError("secret connection string postgres://admin:hunter2@db")
 
     monkeypatch.setattr(store, "list_records", explode)
-    app.extensions["response_cache"].clear()  # an earlier test's answer would be replayed
+    cache = app.extensions.get("response_cache")  # none with the accelerator off
+    if cache is not None:
+        cache.clear()  # an earlier test's answer would be replayed
     response = app.test_client().get("/api/v1/indicators")
     body = assert_problem(response, 500)
     assert "hunter2" not in response.get_data(as_text=True)
