@@ -38,13 +38,13 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     api = ProblemApi(app, prefix="/api/v1", doc=False, add_specs=False,
                      title="HT Content API", version=meta.API_VERSION)
     from .audit import ns as audit_ns
-    from .records import NAMESPACES
+    from .records import namespaces
     from .search import ns as search_ns
     from .sync import ns_changes, ns_export
     from .vocabularies import ns as vocabularies_ns
 
     api.add_resource(meta.Index, "", endpoint="index")
-    for namespace in (*NAMESPACES, search_ns, vocabularies_ns, audit_ns, ns_changes, ns_export):
+    for namespace in (*namespaces(), search_ns, vocabularies_ns, audit_ns, ns_changes, ns_export):
         api.add_namespace(namespace)
     meta.init_app(app)
     cli.init_app(app)

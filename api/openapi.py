@@ -37,6 +37,7 @@ from schemas.params import (
     SearchArgs,
 )
 from schemas.records import SCHEMAS, ChannelSchema, RecordSchema
+from schemas.registry import REGISTRY
 from schemas.render import ALL_LANGUAGES
 
 from .http import IF_MATCH_PATTERN
@@ -192,7 +193,8 @@ class Converter:
             "updated_at": {"type": "string", "format": "date-time"},
             "retired_at": {"type": "string", "format": "date-time"},
             "review_due": {"type": ["string", "null"], "format": "date",
-                           "description": f"`verified_on` plus {schema_cls.REVIEW_DAYS} days: "
+                           "description": f"`verified_on` plus "
+                                          f"{REGISTRY[schema_cls.TYPE].review_days} days: "
                                           "when the record should be checked again (null: "
                                           "never checked, due now)."},
         }

@@ -201,4 +201,6 @@ def make_namespace(record_type: str) -> Namespace:
     return ns
 
 
-NAMESPACES = [make_namespace(record_type) for record_type in SCHEMAS]
+def namespaces() -> list[Namespace]:
+    """A namespace per registered record type, in registry order."""
+    return [make_namespace(record_type) for record_type in SCHEMAS]

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from schemas.fields import LANGUAGES
 from schemas.params import FILTERS, LIST_CURSOR_PATTERN, SEARCH_CURSOR_PATTERN
 from schemas.records import SCHEMAS, complete
+from schemas.registry import REGISTRY
 from schemas.render import available_languages, field_plan, localize
 from schemas.vocabularies import VOCABULARIES
 
@@ -42,8 +43,6 @@ from .models import AuditEntry, Change, Record, RecordTerm, RecordVersion, Searc
 PUBLISHED = "published"
 RETIRED = "retired"
 DRAFT = "draft"
-LABEL_FIELDS = {"resource": "title", "indicator": "statement", "relief_option": "name",
-                "hotline": "name"}
 #: Fields whose strings are not prose and stay out of the search index.
 UNSEARCHED = {"id", "url", "sources", "verified_on", "verification_status", "status",
               "visibility", "related", "contacts", "languages", "value", "field"}
@@ -211,7 +210,7 @@ def _index(session: Session, record_type: str, content: dict[str, Any]) -> None:
     session.execute(delete(SearchDoc).where(SearchDoc.record_id == record_id))
     session.flush()
     plan = field_plan(SCHEMAS[record_type])
-    label_field = LABEL_FIELDS[record_type]
+    label_field = REGISTRY[record_type].label
     sqlite = session.get_bind().dialect.name == "sqlite"
     for lang in available_languages(record_type, content):
         localized = localize(plan, content, lang)

@@ -6,7 +6,7 @@ values are refused) and feeds the parameter list of ``openapi.yaml``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +14,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .fields import ID_PATTERN, LANGUAGES, FullMatch, Line
 from .records import SCHEMAS
+from .registry import REGISTRY, Filter
 from .render import ALL_LANGUAGES, record_field_names
 from .vocabularies import codes
 
@@ -23,54 +24,8 @@ SORTS = ("id", "updated_at", "-updated_at")
 LANG_CHOICES = (*LANGUAGES, ALL_LANGUAGES)
 
 
-@dataclass(frozen=True)
-class Filter:
-    """A list filter: query parameter ``param`` matches codes of ``vocabulary`` in ``path``.
-
-    ``path`` is a top-level field, or ``field.subfield`` for a list of objects.
-    """
-
-    param: str
-    path: str
-    vocabulary: str
-
-    def values(self, content: dict[str, Any]) -> set[str]:
-        """The codes a record's content carries for this filter."""
-        head, _, tail = self.path.partition(".")
-        value = content.get(head)
-        if value is None:
-            return set()
-        items = value if isinstance(value, list) else [value]
-        if tail:
-            return {item[tail] for item in items if tail in item}
-        return set(items)
-
-
-#: Filters every collection offers.
-COMMON_FILTERS = (Filter("verification_status", "verification_status", "verification_status"),)
-
-FILTERS: dict[str, tuple[Filter, ...]] = {
-    "resource": (
-        Filter("kind", "kind", "resource_kind"),
-        Filter("audience", "audiences", "audience"),
-        Filter("topic", "topics", "topic"),
-        *COMMON_FILTERS,
-    ),
-    "indicator": (
-        Filter("category", "category", "indicator_category"),
-        Filter("setting", "settings", "setting"),
-        Filter("trafficking_type", "trafficking_types", "trafficking_type"),
-        Filter("nibrs", "nibrs_offenses", "nibrs_offense"),
-        *COMMON_FILTERS,
-    ),
-    "relief_option": (Filter("requested_by", "requested_by", "requested_by"), *COMMON_FILTERS),
-    "hotline": (
-        Filter("purpose", "purpose", "hotline_purpose"),
-        Filter("audience", "audiences", "audience"),
-        Filter("channel", "channels.kind", "channel_kind"),
-        *COMMON_FILTERS,
-    ),
-}
+#: Each record type's list filters (live: from the registry).
+FILTERS: dict[str, tuple[Filter, ...]] = REGISTRY.filters
 
 
 class CommaList(fields.Field):
@@ -266,5 +221,20 @@ class NoArgs(StrictArgs):
     pass
 
 
-LIST_ARGS = {record_type: list_args_schema(record_type) for record_type in SCHEMAS}
-RECORD_ARGS = {record_type: record_args_schema(record_type) for record_type in SCHEMAS}
+class PerType(dict[str, type[Schema]]):
+    """A query schema per record type, made the first time a type asks (so a type registered
+    after this module was imported has one too)."""
+
+    def __init__(self, make: Callable[[str], type[Schema]]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, record_type: str) -> type[Schema]:
+        if record_type not in SCHEMAS:
+            raise KeyError(record_type)
+        made = self[record_type] = self._make(record_type)
+        return made
+
+
+LIST_ARGS = PerType(list_args_schema)
+RECORD_ARGS = PerType(record_args_schema)

@@ -13,6 +13,7 @@ from marshmallow import Schema, fields
 
 from .fields import DEFAULT_LANGUAGE, LANGUAGES, Text
 from .records import SCHEMAS, RecordSchema, complete
+from .registry import REGISTRY
 
 ALL_LANGUAGES = "*"
 
@@ -107,18 +108,19 @@ def render(
         if name not in out and name not in ("id", "type"):
             out[name] = value
         if name == "verified_on":
-            out["review_due"] = review_due(schema_cls, value)
+            out["review_due"] = review_due(record_type, value)
     if only is not None:
         out = {k: v for k, v in out.items() if k in only or k in ("id", "type", "version")}
     return out
 
 
-def review_due(schema_cls: type[RecordSchema], verified_on: str | None) -> str | None:
+def review_due(record_type: str, verified_on: str | None) -> str | None:
     """The day a record's check runs out: ``verified_on`` plus its type's review interval
     (``None`` for a record never checked: its review is due now)."""
     if not verified_on:
         return None
-    return (date.fromisoformat(verified_on) + timedelta(days=schema_cls.REVIEW_DAYS)).isoformat()
+    days = REGISTRY[record_type].review_days
+    return (date.fromisoformat(verified_on) + timedelta(days=days)).isoformat()
 
 
 def record_field_names(record_type: str) -> list[str]:

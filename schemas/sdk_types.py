@@ -18,6 +18,7 @@ from marshmallow import Schema, fields
 from .fields import Text, TextList
 from .params import FILTERS
 from .records import SCHEMAS, RecordSchema
+from .registry import REGISTRY
 
 TARGET = Path(__file__).resolve().parent.parent / "sdk" / "htcontent" / "_records.py"
 #: The server-owned fields every response carries, before the written ones.
@@ -176,11 +177,14 @@ def generate() -> str:
     models = _dict({f'"{t}"': _class_name(c) for t, c in SCHEMAS.items()})
     collections = _dict({f'"{c.COLLECTION}"': f'"{t}"' for t, c in SCHEMAS.items()})
     filters = _dict({f'"{k}"': f'"{v}"' for k, v in _filter_fields().items()})
+    labels = _dict({f'"{t}"': f'"{REGISTRY[t].label}"' for t in SCHEMAS})
     tail = [
         "#: The model of each record type.",
         f"MODELS: dict[str, type[Record]] = {models}",
         "#: The record type of each collection (URL name).",
         f"COLLECTION_TYPES: dict[str, str] = {collections}",
+        "#: The field that names a record of each type.",
+        f"LABEL_FIELDS: dict[str, str] = {labels}",
         "#: Each list filter (query parameter) and the field it tests (``a.b``: field ``b`` of",
         "#: the objects in list ``a``); the offline rule: a record matches when the field shares",
         "#: a value with the filter.",

@@ -21,7 +21,10 @@ from api import store
 from api.models import Record
 from schemas.records import SCHEMAS, load_content
 
-FILES = {schema.TYPE: f"{schema.COLLECTION}.json" for schema in SCHEMAS.values()}
+
+def seed_file(record_type: str) -> str:
+    """The seed file of a record type: ``{collection}.json``."""
+    return f"{SCHEMAS[record_type].COLLECTION}.json"
 
 
 class SeedError(Exception):
@@ -60,7 +63,8 @@ def read_seed(directory: str | Path) -> list[tuple[str, dict[str, Any]]]:
     problems: list[str] = []
     records: list[tuple[str, dict[str, Any]]] = []
     seen: dict[str, str] = {}
-    for record_type, filename in FILES.items():
+    for record_type in SCHEMAS:
+        filename = seed_file(record_type)
         path = directory / filename
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
@@ -104,7 +108,7 @@ def load_seed(session: Session, directory: str | Path,
         for name in ("related", "contacts"):
             for target in content.get(name, []):
                 if target not in known:
-                    problems.append(f"{FILES[record_type]} ({content['id']}): field '{name}': "
+                    problems.append(f"{seed_file(record_type)} ({content['id']}): field '{name}': "
                                     f"no record has the id {target!r}")
     if problems:
         raise SeedError(problems)

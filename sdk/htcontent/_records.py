@@ -146,6 +146,13 @@ COLLECTION_TYPES: dict[str, str] = {
     "relief-options": "relief_option",
     "hotlines": "hotline",
 }
+#: The field that names a record of each type.
+LABEL_FIELDS: dict[str, str] = {
+    "resource": "title",
+    "indicator": "statement",
+    "relief_option": "name",
+    "hotline": "name",
+}
 #: Each list filter (query parameter) and the field it tests (``a.b``: field ``b`` of
 #: the objects in list ``a``); the offline rule: a record matches when the field shares
 #: a value with the filter.

@@ -13,13 +13,11 @@ from typing import Any
 
 from ._client import Client
 from ._errors import APIConnectionError, APIStatusError, HTContentError
-from ._records import FILTER_FIELDS
+from ._records import FILTER_FIELDS, LABEL_FIELDS
 
 COLLECTIONS = {"resources": "resources", "indicators": "indicators",
                "relief-options": "relief_options", "hotlines": "hotlines"}
 FILTERS = [*FILTER_FIELDS, "q"]
-LABELS = {"resource": "title", "indicator": "statement", "relief_option": "name",
-          "hotline": "name"}
 
 
 def _plain(record: Any) -> dict[str, Any]:
@@ -31,7 +29,7 @@ def _plain(record: Any) -> dict[str, Any]:
 def _table(records: list[Any]) -> str:
     lines = []
     for record in records:
-        label = getattr(record, LABELS.get(record.type, "id"), "")
+        label = getattr(record, LABEL_FIELDS.get(record.type, "id"), "")
         label = label if isinstance(label, str) else json.dumps(label, ensure_ascii=False)
         lines.append(f"{record.id:45} v{record.version:<3} {label}")
     return "\n".join(lines)

@@ -1,0 +1,107 @@
+"""What every record type is built on: the fields every record carries, the server-owned
+fields, and the rules of verification. Each record type adds its own fields in its module
+under :mod:`schemas.types`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
+
+from .fields import Code, Id, Line, Text, Url, unique
+
+#: Fields the server owns: present in every response, never written by a client.
+SYSTEM_FIELDS = (
+    "id",
+    "type",
+    "version",
+    "status",
+    "visibility",
+    "lang",
+    "available_langs",
+    "created_at",
+    "updated_at",
+    "retired_at",
+    "review_due",
+)
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class SourceSchema(StrictSchema):
+    url = Url(required=True)
+    title = Line(max_length=300, required=True)
+
+
+class ConflictSchema(StrictSchema):
+    """Something the record's own sources disagree on: which field, and what each says."""
+
+    field = Line(max_length=100, required=True)
+    note = Text(required=True, max_length=1000)
+
+
+class RecordSchema(StrictSchema):
+    """Fields every record carries. ``TYPE`` names the record type of a subclass.
+
+    """
+
+    TYPE = ""
+    COLLECTION = ""
+
+    id = Id(required=True)
+    type = fields.String(validate=validate.Length(max=32))
+    status = Code("status", load_default="published")
+    visibility = Code("visibility", load_default="public")
+    verification_status = Code("verification_status", metadata={
+        "description": "`verified`: checked against its sources on `verified_on`; "
+                       "`unverified`: not checked, or not confirmable; `disputed`: its own "
+                       "sources disagree on something it shows (see `conflicts`). Default: "
+                       "`verified` with a `verified_on`, else `unverified`."})
+    verified_on = fields.Date(load_default=None, allow_none=True, metadata={
+        "description": "The day an editor last checked the record against its sources "
+                       "(null: never)."})
+    sources = fields.List(
+        fields.Nested(SourceSchema), required=True, validate=validate.Length(min=1, max=20)
+    )
+    conflicts = fields.List(fields.Nested(ConflictSchema), load_default=list,
+                            validate=validate.Length(max=20), metadata={
+                                "description": "What the record's sources disagree on: the "
+                                               "field, and what each source says."})
+    related = fields.List(Id(), load_default=list, validate=[validate.Length(max=50), unique])
+
+    @validates_schema
+    def _type_matches(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "type" in data and data["type"] != self.TYPE:
+            raise ValidationError(f"Must be {self.TYPE!r} in this collection.", "type")
+
+    @validates_schema
+    def _verified_has_date(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("verification_status") == "verified" and data.get("verified_on") is None:
+            raise ValidationError("A verified record needs `verified_on`, the day it was "
+                                  "checked.", "verified_on")
+
+    @post_load
+    def _default_verification(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        # Not written: a record with a check date is verified, one without is not.
+        data["verification_status"] = verification_status_of(data)
+        return data
+
+
+def verification_status_of(content: dict[str, Any]) -> str:
+    """A record's verification status; content written before the field existed is verified
+    when it carries a check date."""
+    status = content.get("verification_status")
+    if status:
+        return str(status)
+    return "verified" if content.get("verified_on") else "unverified"

@@ -1,0 +1,118 @@
+"""The registry of record types: each type is declared once, in its own module under
+:mod:`schemas.types`, and everything else looks it up here.
+
+A declaration (:class:`RecordType`) names the type's schema (its fields, its ``TYPE`` and
+``COLLECTION``), its list filters, its label field, how often it must be checked again, the
+guidance its lists carry and the fields derived from its content. The views, the contract
+(``openapi.yaml``), the search index, the seed loader, the exports and the SDK's generated
+models and offline filters all follow from it. Adding a record type means writing its module
+(schema + ``register(RecordType(...))``) and its seed file: ``docs/ARCHITECTURE.md`` shows how.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .base import RecordSchema
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A list filter: query parameter ``param`` matches codes of ``vocabulary`` in ``path``.
+
+    ``path`` is a top-level field, or ``field.subfield`` for a list of objects.
+    """
+
+    param: str
+    path: str
+    vocabulary: str
+
+    def values(self, content: dict[str, Any]) -> set[str]:
+        """The codes a record's content carries for this filter."""
+        head, _, tail = self.path.partition(".")
+        value = content.get(head)
+        if value is None:
+            return set()
+        items = value if isinstance(value, list) else [value]
+        if tail:
+            return {item[tail] for item in items if tail in item}
+        return set(items)
+
+
+#: Filters every collection offers.
+COMMON_FILTERS = (Filter("verification_status", "verification_status", "verification_status"),)
+
+
+def _unchanged(content: dict[str, Any]) -> dict[str, Any]:
+    return content
+
+
+@dataclass(frozen=True)
+class RecordType:
+    """One record type, as the rest of the system knows it.
+
+    - ``schema``: its marshmallow schema (``TYPE``, ``COLLECTION``, the fields);
+    - ``label``: the field that names a record (search hits, tables);
+    - ``filters``: its list filters (the common ones are added);
+    - ``review_days``: how long a check holds (``review_due`` = ``verified_on`` + this);
+    - ``list_guidance``: texts (``{"en": ..., "es": ...}``) its lists carry in ``meta``;
+    - ``derive``: fields derived from stored content, applied when a record is rendered or
+      indexed (so content stored before a rule existed follows it too).
+    """
+
+    schema: type[RecordSchema]
+    label: str
+    filters: tuple[Filter, ...] = ()
+    review_days: int = 365
+    list_guidance: tuple[dict[str, str], ...] | None = None
+    derive: Callable[[dict[str, Any]], dict[str, Any]] = _unchanged
+    all_filters: tuple[Filter, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "all_filters", (*self.filters, *COMMON_FILTERS))
+
+    @property
+    def name(self) -> str:
+        return self.schema.TYPE
+
+    @property
+    def collection(self) -> str:
+        return self.schema.COLLECTION
+
+
+class Registry:
+    """Every record type, by type name, in the order they were registered. The dicts it
+    exposes are live: a type registered later appears in them too."""
+
+    def __init__(self) -> None:
+        self.types: dict[str, RecordType] = {}
+        #: type name -> schema, collection (URL name) -> schema, type name -> list filters
+        self.schemas: dict[str, type[RecordSchema]] = {}
+        self.collections: dict[str, type[RecordSchema]] = {}
+        self.filters: dict[str, tuple[Filter, ...]] = {}
+
+    def register(self, record_type: RecordType) -> RecordType:
+        """Add a record type; a name or collection already taken is an error."""
+        name, collection = record_type.name, record_type.collection
+        if not name or not collection:
+            raise ValueError(f"{record_type.schema.__name__} needs TYPE and COLLECTION")
+        if name in self.types or collection in self.collections:
+            raise ValueError(f"record type {name!r} or collection {collection!r} is taken")
+        self.types[name] = record_type
+        self.schemas[name] = record_type.schema
+        self.collections[collection] = record_type.schema
+        self.filters[name] = record_type.all_filters
+        return record_type
+
+    def __getitem__(self, name: str) -> RecordType:
+        return self.types[name]
+
+
+REGISTRY = Registry()
+
+
+def register(record_type: RecordType) -> RecordType:
+    """Declare a record type (in its module under :mod:`schemas.types`)."""
+    return REGISTRY.register(record_type)
