@@ -55,7 +55,7 @@ test-postgres: install ## Every test except the browser one, on PostgreSQL ($(PG
 # off: the system must be right without them (tests of the caches themselves are left out).
 ACCEL_OFF_TESTS := tests/test_reads.py tests/test_writes.py tests/test_sync.py \
 	tests/test_sync_properties.py tests/test_trust.py tests/test_storage.py tests/test_errors.py \
-	tests/test_seed.py tests/test_accel.py sdk/tests
+	tests/test_seed.py tests/test_accel.py tests/test_renditions.py sdk/tests
 test-accel-off: install ## Reads, writes, sync and the SDK with HTCONTENT_ACCEL=off (on SQLite)
 	HTCONTENT_ACCEL=off $(BIN)/pytest $(ACCEL_OFF_TESTS)
 

@@ -6,7 +6,6 @@ the tables. CI runs the read, write, sync and SDK tests in both modes. What the 
 
 - the response cache and the event loop's answers from it (:mod:`api.fastpath`, :mod:`api.asgi`),
   with its pool of data-version connections;
-- rendered list items (:mod:`api.items`);
 - per-data-version memos of list totals and search rankings (:class:`api.store.VersionMemo`);
 - list bitsets, search maps and search postings, built in the background (:mod:`api.facets`,
   :mod:`api.postings`).

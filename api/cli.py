@@ -1,4 +1,4 @@
-"""Command line: `flask --app api db upgrade`, `... seed`, `... openapi`."""
+"""Command line: `flask --app api db upgrade`, `... seed`, `... renditions`, `... openapi`."""
 
 from __future__ import annotations
 
@@ -49,6 +49,31 @@ def seed_command(directory: Path | None, quiet: bool) -> None:
             click.echo(f"  {problem}", err=True)
         sys.exit(1)
     click.echo(f"seed: {report.summary()}")
+    _refresh_renditions(quiet, report_nothing=False)
+
+
+def _refresh_renditions(quiet: bool, report_nothing: bool = True) -> None:
+    from . import renditions
+    from .store import lock_writes
+
+    session = database.session()
+    # Serialized with writers. No new data version: a stale rendition is rendered on read with
+    # this same code, so what readers get does not change.
+    lock_writes(session)
+    done = renditions.refresh(session, progress=None if quiet else lambda n, total: click.echo(
+        f"renditions: {n}/{total} versions rendered"))
+    session.commit()
+    if done or report_nothing:
+        click.echo(f"renditions: {done} version(s) rendered again")
+
+
+@click.command("renditions")
+@with_appcontext
+@click.option("--quiet", is_flag=True, help="Print only the summary.")
+def renditions_command(quiet: bool) -> None:
+    """Render the published versions whose stored renditions are missing or were made by other
+    code (after a deploy that changes what records look like). Run by `flask seed` too."""
+    _refresh_renditions(quiet)
 
 
 @click.command("openapi")
@@ -120,4 +145,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(keys_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(seed_command)
+    app.cli.add_command(renditions_command)
     app.cli.add_command(openapi_command)

@@ -1,8 +1,9 @@
 """Revisions, the change feed and exports: how mirrors and records systems follow the content.
 
-All three read only the immutable tables (``changes`` and ``record_versions``), so what they
-show is exact for any point of the change sequence, without locks or snapshots: an export at
-token ``c.N`` is the state after change N, and the feed from ``c.N`` replays every later change.
+All three read only the immutable tables (``changes``, ``record_versions`` and their
+``renditions``), so what they show is exact for any point of the change sequence, without
+locks or snapshots: an export at token ``c.N`` is the state after change N, and the feed from
+``c.N`` replays every later change.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
-from schemas.render import available_languages, render
+from schemas.render import RENDER_FORMAT
 
-from .models import Change, Record, RecordVersion
-from .store import PUBLISHED, Viewer, rfc3339
+from . import renditions
+from .models import Change, Record, RecordVersion, Rendition
+from .store import PUBLISHED, Viewer
 
 UPSERT, DELETE = "upsert", "delete"
 
@@ -31,19 +34,19 @@ def token_seq(value: str | None) -> int:
     return int(value[2:]) if value else 0
 
 
-def render_version(version: RecordVersion, created_at: datetime, lang: str) -> dict[str, Any]:
-    """A record exactly as it was published at ``version``."""
-    system = {
-        "id": version.record_id,
-        "version": version.version,
-        "status": version.status,
-        "visibility": version.visibility,
-        "available_langs": available_languages(version.type, version.content),
-        "created_at": rfc3339(created_at),
-        "updated_at": rfc3339(version.published_at),
-        "retired_at": rfc3339(version.published_at) if version.status == "retired" else None,
-    }
-    return render(version.type, version.content, system, lang)
+def render_version(session: Session, version: RecordVersion, created_at: datetime,
+                   lang: str, stored: str | None = None) -> orjson.Fragment:
+    """A record exactly as it was published at ``version``: its rendition (``stored``, or read
+    now), or rendered now when it has none of the current format."""
+    if stored is None:
+        return orjson.Fragment(renditions.rendered_version(session, version, created_at, lang))
+    return orjson.Fragment(stored)
+
+
+def _rendition(lang: str, record_id: Any, version: Any) -> Any:
+    """An outer-join condition: the current-format rendition of a version in ``lang``."""
+    return and_(Rendition.record_id == record_id, Rendition.version == version,
+                Rendition.lang == lang, Rendition.format == RENDER_FORMAT)
 
 
 @dataclass
@@ -72,11 +75,13 @@ def feed(session: Session, since: int, types: list[str] | None, viewer: Viewer, 
                  .where(previous.record_id == Change.record_id, previous.seq < Change.seq)
                  .correlate(Change).scalar_subquery())
     before = aliased(Change)
-    query = (select(Change, RecordVersion, Record.created_at, before.op, before.visibility)
+    query = (select(Change, RecordVersion, Record.created_at, before.op, before.visibility,
+                    Rendition.body)
              .join(RecordVersion, and_(RecordVersion.record_id == Change.record_id,
                                        RecordVersion.version == Change.version))
              .join(Record, Record.id == Change.record_id)
              .outerjoin(before, before.seq == prior_seq)
+             .outerjoin(Rendition, _rendition(lang, Change.record_id, Change.version))
              .where(Change.seq > since, Change.seq <= latest)
              .order_by(Change.seq).limit(limit + 1))
     if types:
@@ -85,7 +90,7 @@ def feed(session: Session, since: int, types: list[str] | None, viewer: Viewer, 
     has_more = len(rows) > limit
     rows = rows[:limit]
     entries = []
-    for change, version, created_at, before_op, before_visibility in rows:
+    for change, version, created_at, before_op, before_visibility, stored in rows:
         visible_now = change.op == UPSERT and change.visibility in viewer.visibilities
         visible_before = before_op == UPSERT and before_visibility in viewer.visibilities
         if not (visible_now or visible_before):
@@ -96,26 +101,29 @@ def feed(session: Session, since: int, types: list[str] | None, viewer: Viewer, 
             "type": change.type,
             "id": change.record_id,
             "version": change.version,
-            "record": render_version(version, created_at, lang) if visible_now else None,
+            "record": (render_version(session, version, created_at, lang, stored)
+                       if visible_now else None),
         })
     next_seq = rows[-1][0].seq if has_more else max(latest, since)
     return FeedPage(entries, next_seq, has_more)
 
 
-def snapshot(session: Session, at: int, viewer: Viewer, lang: str) -> list[dict[str, Any]]:
-    """Every record visible to the viewer as of change ``at``, by type and id."""
+def snapshot(session: Session, at: int, viewer: Viewer, lang: str) -> list[orjson.Fragment]:
+    """Every record visible to the viewer as of change ``at``, by type and id (JSON)."""
     last = (select(Change.record_id, func.max(Change.seq).label("seq"))
             .where(Change.seq <= at).group_by(Change.record_id).subquery())
-    query = (select(RecordVersion, Record.created_at)
+    query = (select(RecordVersion, Record.created_at, Rendition.body)
              .join(Change, and_(Change.record_id == RecordVersion.record_id,
                                 Change.version == RecordVersion.version))
              .join(last, last.c.seq == Change.seq)
              .join(Record, Record.id == RecordVersion.record_id)
+             .outerjoin(Rendition, _rendition(lang, RecordVersion.record_id,
+                                              RecordVersion.version))
              .where(Change.op == UPSERT, Change.visibility.in_(viewer.visibilities),
                     RecordVersion.status == PUBLISHED)
              .order_by(RecordVersion.type, RecordVersion.record_id))
-    return [render_version(version, created_at, lang)
-            for version, created_at in session.execute(query)]
+    return [render_version(session, version, created_at, lang, stored)
+            for version, created_at, stored in session.execute(query)]
 
 
 def revisions(session: Session, record_id: str) -> list[RecordVersion]:

@@ -6,6 +6,8 @@ sequence that every publish appends to.
 - ``records``: one row per record with its current state; with ``record_terms`` (vocabulary codes)
   and ``search_docs`` (text per language) it serves filters, search and paging.
 - ``changes``: one row per publish or retirement, ``seq`` strictly increasing.
+- ``renditions``: each published version rendered once, in each language and in every language
+  (``*``), as the API sends it (:mod:`api.renditions`).
 """
 
 from __future__ import annotations
@@ -86,6 +88,23 @@ class RecordTerm(Base):
     value: Mapped[str] = mapped_column(String(64), primary_key=True)
 
     __table_args__ = (Index("ix_record_terms_name_value", "name", "value", "record_id"),)
+
+
+class Rendition(Base):
+    """A published version as responses show it, in one language (or ``*``): rendered when the
+    version is written, so a read is a lookup. ``format`` names the rendering code that made it
+    (:data:`schemas.render.RENDER_FORMAT`); one of another format is rendered again on read
+    until ``flask renditions`` (run by ``flask seed``) refreshes it."""
+
+    __tablename__ = "renditions"
+
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lang: Mapped[str] = mapped_column(String(8), primary_key=True)
+    format: Mapped[str] = mapped_column(String(32))
+    etag: Mapped[str] = mapped_column(String(34))
+    body: Mapped[str] = mapped_column(Text)
 
 
 class SearchDoc(Base):

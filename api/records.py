@@ -55,11 +55,12 @@ def list_collection(record_type: str) -> Response:
 
     def build() -> dict[str, Any]:
         try:
-            page = store.list_records(session, record_type, args, viewer, with_content=False)
+            page = store.list_records(session, record_type, args, viewer, with_content=False,
+                                      lang=lang)
         except store.CursorError as exc:
             raise bad_request({"cursor": [str(exc)]}) from exc
         only = frozenset(args["fields"]) if args.get("fields") else None
-        data = items.render_rows(record_type, page.rows, lang, only)
+        data = items.render_rows(session, record_type, page.rows, lang, only)
         next_url = page_url(cursor=page.next_cursor) if page.next_cursor else None
         if next_url:
             next_link.append(next_url)
@@ -95,7 +96,9 @@ def get_one(record_type: str, record_id: str) -> Response:
     if not ID_RE.fullmatch(record_id):
         raise not_found()
     # A plain row, rendered (or found rendered) as a list item is: no ORM object to build.
-    record = store.get_item_row(db.session(), record_id, record_type)
+    session = db.session()
+    # (A record without text in the language asked for renders as in English.)
+    record = store.get_item_row(session, record_id, record_type, lang)
     if record is None or record.visibility not in viewer.visibilities:
         raise not_found()
     if record.status == store.DRAFT and not viewer.editor:
@@ -108,7 +111,7 @@ def get_one(record_type: str, record_id: str) -> Response:
     only = frozenset(args["fields"]) if args.get("fields") else None
     return cached_json(
         record.revision, record.updated_at, lang,
-        lambda: {"data": items.render_rows(record_type, [record], lang, only)[0]},
+        lambda: {"data": items.render_rows(session, record_type, [record], lang, only)[0]},
         viewer, revision=record.revision,
     )
 
@@ -155,7 +158,8 @@ def get_revision(record_type: str, record_id: str, number: int) -> Response:
         lang = DEFAULT_LANGUAGE
     # A published version never changes: its ETag names it.
     return cached_json(f"v{number}", version.published_at, lang,
-                       lambda: {"data": feeds.render_version(version, record.created_at, lang)},
+                       lambda: {"data": feeds.render_version(db.session(), version,
+                                                             record.created_at, lang)},
                        viewer)
 
 

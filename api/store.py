@@ -14,10 +14,8 @@ import numpy as np
 import orjson
 from sqlalchemy import (
     Select,
-    Text,
     and_,
     bindparam,
-    cast,
     delete,
     event,
     func,
@@ -33,12 +31,21 @@ from schemas.fields import LANGUAGES
 from schemas.params import FILTERS, LIST_CURSOR_PATTERN, SEARCH_CURSOR_PATTERN
 from schemas.records import SCHEMAS, complete
 from schemas.registry import REGISTRY
-from schemas.render import available_languages, field_plan, localize
+from schemas.render import RENDER_FORMAT, available_languages, field_plan, localize
 from schemas.vocabularies import VOCABULARIES
 
-from . import accel, facets, postings, stemming, writecount
+from . import accel, facets, postings, renditions, stemming, writecount
 from .db import VERSION_INFO
-from .models import AuditEntry, Change, Record, RecordTerm, RecordVersion, SearchDoc, WriteLock
+from .models import (
+    AuditEntry,
+    Change,
+    Record,
+    RecordTerm,
+    RecordVersion,
+    Rendition,
+    SearchDoc,
+    WriteLock,
+)
 
 PUBLISHED = "published"
 RETIRED = "retired"
@@ -192,6 +199,9 @@ def save(session: Session, record_type: str, content: dict[str, Any], *, actor: 
         session.add(RecordVersion(record_id=record_id, version=record.version, type=record_type,
                                   status=status, visibility=visibility, content=content,
                                   content_hash=digest, published_at=now, seq=record.seq))
+        renditions.add(session, record_type, content, renditions.version_system(
+            record_id, record.version, status, visibility, record.available_langs,
+            record.created_at, now))
     _index(session, record_type, content)
     session.add(AuditEntry(at=now, actor=actor, action=action, record_type=record_type,
                            record_id=record_id, version=record.version, status=status,
@@ -369,12 +379,18 @@ def get_record(session: Session, record_id: str, record_type: str) -> Record | N
     return record
 
 
-def get_item_row(session: Session, record_id: str, record_type: str) -> Any | None:
-    """One record as a row of :data:`ITEM_COLUMNS` (no ORM object; the content as JSON text),
-    for reads that render it as :mod:`api.items` does; None when there is no such record of
+def get_item_row(session: Session, record_id: str, record_type: str, lang: str) -> Any | None:
+    """One record as a row of :data:`ITEM_COLUMNS` (no ORM object; its rendition in ``lang``),
+    for reads that show it as :mod:`api.items` does; None when there is no such record of
     this type."""
     return session.connection().execute(
-        _ITEM_ROW, {"record_id": record_id, "record_type": record_type}).first()
+        _ITEM_ROW, {"record_id": record_id, "record_type": record_type, "lang": lang}).first()
+
+
+def contents(session: Session, record_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The stored content of some records, by id (for those shown without a rendition)."""
+    return {row.id: row.content for row in session.connection().execute(
+        select(Record.id, Record.content).where(Record.id.in_(record_ids)))}
 
 
 def system_fields(record: Any) -> dict[str, Any]:
@@ -391,11 +407,18 @@ def system_fields(record: Any) -> dict[str, Any]:
     }
 
 
-#: What a list reads of each record when its items come from :mod:`api.items`: everything an
-#: item is rendered from, the content as JSON text (decoded only for items not kept yet).
-ITEM_COLUMNS = (Record.id, Record.revision, Record.content_hash, Record.version, Record.status,
-                Record.visibility, Record.available_langs, Record.created_at, Record.updated_at,
-                Record.retired_at, cast(Record.content, Text).label("content_json"))
+#: The current version's rendition in the language asked (bound as ``lang``): none for a draft
+#: (its content is not a published version) or a rendition of another format.
+RENDERED = (select(Rendition.body)
+            .where(Rendition.record_id == Record.id, Rendition.version == Record.version,
+                   Rendition.lang == bindparam("lang"), Rendition.format == RENDER_FORMAT,
+                   Record.status != DRAFT)
+            .correlate(Record).scalar_subquery().label("rendered"))
+#: What a list reads of each record when its items come from :mod:`api.items`: the system
+#: fields and the rendition (``lang`` bound when the statement runs).
+ITEM_COLUMNS = (Record.id, Record.revision, Record.version, Record.status, Record.visibility,
+                Record.available_langs, Record.created_at, Record.updated_at, Record.retired_at,
+                RENDERED)
 
 
 # Hot statements, built once and run on the session's connection (Core): building a select
@@ -412,12 +435,13 @@ _ITEM_ROW = select(*ITEM_COLUMNS).where(Record.id == bindparam("record_id"),
                                         Record.type == bindparam("record_type"))
 
 
-def _rows(session: Session, query: Select[Any], columns: tuple[Any, ...]) -> list[Any]:
+def _rows(session: Session, query: Select[Any], columns: tuple[Any, ...],
+          lang: str = "en") -> list[Any]:
     """Records (``columns`` is ``(Record,)``) or plain rows of ``columns`` (read on the
     session's connection, without the ORM: pending changes are not flushed; for reads)."""
     if columns[0] is Record:
         return list(session.execute(query).scalars())
-    return list(session.connection().execute(query))
+    return list(session.connection().execute(query, {"lang": lang}))
 
 
 SORT_CODES = {"id": "i", "updated_at": "u", "-updated_at": "d"}
@@ -450,11 +474,11 @@ class Page:
 
 
 def list_records(session: Session, record_type: str, args: dict[str, Any],
-                 viewer: Viewer, with_content: bool = True) -> Page:
+                 viewer: Viewer, with_content: bool = True, lang: str = "en") -> Page:
     """One page of visible records of a type, filtered and sorted as ``args`` say.
 
     ``rows`` are :class:`Record` objects; with ``with_content`` False, plain rows of
-    :data:`ITEM_COLUMNS` (the content as undecoded JSON text, no ORM objects): for callers
+    :data:`ITEM_COLUMNS` (each with its rendition in ``lang``, no ORM objects): for callers
     that take rendered items from :mod:`api.items`."""
     columns = (Record,) if with_content else ITEM_COLUMNS
     conditions = [Record.type == record_type, visible(viewer)]
@@ -467,7 +491,7 @@ def list_records(session: Session, record_type: str, args: dict[str, Any],
     if (filters and sort == "id" and not args.get("q") and args.get("updated_since") is None
             and args["limit"] <= MAX_INDEXED_PAGE):
         page = _indexed_page(session, record_type, viewer, filters,
-                             cursor[2] if cursor else None, args["limit"], columns)
+                             cursor[2] if cursor else None, args["limit"], columns, lang)
         if page is not None:
             return page
     if args.get("updated_since") is not None:
@@ -509,7 +533,7 @@ def list_records(session: Session, record_type: str, args: dict[str, Any],
     else:
         query = query.order_by(Record.updated_at.desc(), Record.id)
     limit = args["limit"]
-    rows = _rows(session, query.limit(limit + 1), columns)
+    rows = _rows(session, query.limit(limit + 1), columns, lang)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -523,7 +547,8 @@ MAX_INDEXED_PAGE = 1000
 
 def _indexed_page(session: Session, record_type: str, viewer: Viewer,
                   filters: list[tuple[str, tuple[str, ...]]], after_id: str | None,
-                  limit: int, columns: tuple[Any, ...] = (Record,)) -> Page | None:
+                  limit: int, columns: tuple[Any, ...] = (Record,),
+                  lang: str = "en") -> Page | None:
     """A filtered page in id order from :mod:`api.facets`; None when SQL must answer (the
     index is being built by another thread, or the cursor's record is no longer listed)."""
     if session.info.get(WRITING):
@@ -544,7 +569,7 @@ def _indexed_page(session: Session, record_type: str, viewer: Viewer,
     shown = ids[:limit]
     # Rows are read now, so one retired since the index was built is left out, not shown.
     rows_by_id = {row.id: row for row in _rows(
-        session, select(*columns).where(Record.id.in_(shown), visible(viewer)), columns)}
+        session, select(*columns).where(Record.id.in_(shown), visible(viewer)), columns, lang)}
     rows = [rows_by_id[record_id] for record_id in shown if record_id in rows_by_id]
     next_cursor = f"{SORT_CODES['id']}.0.{shown[-1]}" if len(ids) > limit else None
     return Page(rows, matching.bit_count(), next_cursor)

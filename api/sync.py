@@ -53,7 +53,7 @@ class Export(Resource):
         args, lang, viewer, session, latest, at = _context(ExportArgs)
         meta = {"sync_token": feeds.token(latest), "lang": lang}
 
-        def records() -> list[dict[str, Any]]:
+        def records() -> list[orjson.Fragment]:
             return feeds.snapshot(session, latest, viewer, lang)
 
         if args["format"] == "ndjson":
@@ -79,8 +79,9 @@ class ExportHsds(Resource):
         lang = "en" if lang == ALL_LANGUAGES else lang
 
         def build() -> dict[str, Any]:
-            hotlines = [record for record in feeds.snapshot(session, latest, viewer, lang)
-                        if record["type"] == "hotline"]
+            found = map(orjson.loads, map(orjson.dumps, feeds.snapshot(session, latest, viewer,
+                                                                        lang)))
+            hotlines = [record for record in found if record["type"] == "hotline"]
             return hsds.page(hsds.organizations(hotlines))
 
         return cached_json(latest, at, lang, build, viewer)

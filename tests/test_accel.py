@@ -29,7 +29,7 @@ def test_the_least_recently_used_go_first_within_the_bound(monkeypatch):
 
 PROBE = """
 import json
-from api import accel, create_app, items
+from api import accel, create_app, store
 from api.config import TestConfig
 from api import db
 url = {url!r}
@@ -39,7 +39,7 @@ client = app.test_client()
 first = client.get('/api/v1/indicators?limit=5')
 second = client.get('/api/v1/indicators?limit=5')
 print(json.dumps({{"enabled": accel.enabled(), "cache": "response_cache" in app.extensions,
-                   "items": len(items.ITEMS), "same": first.data == second.data,
+                   "memo": len(store.MEMO._values), "same": first.data == second.data,
                    "status": first.status_code}}))
 """
 
@@ -57,6 +57,6 @@ def _probe(tmp_path, value: str) -> dict:
 
 def test_off_turns_every_cache_and_the_fast_path_off(tmp_path):
     off = _probe(tmp_path, "off")
-    assert off == {"enabled": False, "cache": False, "items": 0, "same": True, "status": 200}
+    assert off == {"enabled": False, "cache": False, "memo": 0, "same": True, "status": 200}
     on = _probe(tmp_path, "on")
-    assert on["enabled"] and on["cache"] and on["same"]
+    assert on["enabled"] and on["cache"] and on["same"] and on["memo"] > 0
