@@ -15,12 +15,12 @@ keepalive = 5
 # The app writes one JSON line per request (request id, key name, status, duration) to stderr;
 # gunicorn's own access log is off unless asked for.
 accesslog = os.environ.get("HTCONTENT_ACCESS_LOG") or None
-wsgi_app = "api.asgi:create_asgi_app()"
+wsgi_app = "api.edge.asgi:create_asgi_app()"
 
 
 # The worker: an event loop per worker (uvicorn's worker: uvloop, httptools) answers stored
 # answers from memory; everything else runs on HTCONTENT_THREADS threads per worker (default 4).
-# See api/asgi.py. Defined here, not in the app's package: gunicorn's master process imports
+# See api/edge/asgi.py. Defined here, not in the app's package: gunicorn's master process imports
 # the worker class and must not import the app, so that a HUP starts workers on new code.
 class Protocol(HttpToolsProtocol):
     """uvicorn's HTTP/1.1 protocol (httptools), with an RFC 9457 problem for a request that

@@ -6,9 +6,13 @@ from typing import Any
 
 from flask import Flask
 
-from . import cli, db, errors, fastpath, http, meta, observability, protection
-from .config import Config
-from .errors import ProblemApi
+from api import cli
+from api.accel import response_cache
+from api.config import Config
+from api.edge import observability, protection
+from api.storage import db
+from api.web import errors, http, meta
+from api.web.errors import ProblemApi
 
 
 def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
@@ -18,7 +22,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
                       else {**Config().as_dict(), **config})
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    fastpath.init_app(app)  # innermost WSGI middleware: before the two below
+    response_cache.init_app(app)  # innermost WSGI middleware: before the two below
     if app.config.get("ALLOWED_HOSTS"):
         app.wsgi_app = errors.AllowedHosts(app.wsgi_app,  # type: ignore[method-assign]
                                            app.config["ALLOWED_HOSTS"])
@@ -33,15 +37,15 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     http.init_app(app)  # request id, then authentication ...
     protection.init_app(app)  # ... then rate limits, CORS, security headers
     db.init_app(app)
-    fastpath.bind_engine(app, app.extensions["db_engine"])
+    response_cache.bind_engine(app, app.extensions["db_engine"])
 
     api = ProblemApi(app, prefix="/api/v1", doc=False, add_specs=False,
                      title="HT Content API", version=meta.API_VERSION)
-    from .audit import ns as audit_ns
-    from .records import namespaces
-    from .search import ns as search_ns
-    from .sync import ns_changes, ns_export
-    from .vocabularies import ns as vocabularies_ns
+    from api.web.audit import ns as audit_ns
+    from api.web.records import namespaces
+    from api.web.search import ns as search_ns
+    from api.web.sync import ns_changes, ns_export
+    from api.web.vocabularies import ns as vocabularies_ns
 
     api.add_resource(meta.Index, "", endpoint="index")
     for namespace in (*namespaces(), search_ns, vocabularies_ns, audit_ns, ns_changes, ns_export):

@@ -9,7 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import db as database
+from api.storage import db as database
 
 db_cli = AppGroup("db", help="Database migrations.")
 
@@ -53,8 +53,8 @@ def seed_command(directory: Path | None, quiet: bool) -> None:
 
 
 def _refresh_renditions(quiet: bool, report_nothing: bool = True) -> None:
-    from . import renditions
-    from .store import lock_writes
+    from api.storage import renditions
+    from api.storage.store import lock_writes
 
     session = database.session()
     # Serialized with writers. No new data version: a stale rendition is rendered on read with
@@ -80,7 +80,7 @@ def renditions_command(quiet: bool) -> None:
 @click.option("--check", is_flag=True, help="Exit 1 if openapi.yaml differs from the code.")
 def openapi_command(check: bool) -> None:
     """Write openapi.yaml from the code (routes, schemas, parameters)."""
-    from .openapi import OPENAPI_PATH, render_yaml
+    from api.web.openapi import OPENAPI_PATH, render_yaml
 
     text = render_yaml()
     if check:
@@ -103,7 +103,7 @@ keys_cli = AppGroup("keys", help="API keys: create, list, revoke.")
               help="A scope to grant; repeat for several. None: a read-only key.")
 def keys_create(name: str, scopes: tuple[str, ...]) -> None:
     """Create a key and print it once; only its hash is stored."""
-    from .auth import create_key
+    from api.web.auth import create_key
 
     try:
         new = create_key(database.session(), name, list(scopes))
@@ -119,7 +119,7 @@ def keys_list() -> None:
     """List keys (names, prefixes, scopes, state); never the keys themselves."""
     from sqlalchemy import select
 
-    from .models import ApiKey
+    from api.storage.models import ApiKey
 
     rows = database.session().scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id))
     click.echo(f"{'NAME':24} {'PREFIX':14} {'SCOPES':32} {'CREATED':20} STATE")
@@ -133,7 +133,7 @@ def keys_list() -> None:
 @click.argument("name_or_prefix")
 def keys_revoke(name_or_prefix: str) -> None:
     """Revoke a key by its name or prefix; it is refused (401) from then on."""
-    from .auth import revoke_key
+    from api.web.auth import revoke_key
 
     found = revoke_key(database.session(), name_or_prefix)
     if found is None:

@@ -43,7 +43,7 @@ def serve(_path: str) -> Response:
     return Response(body, content_type=content_type)
 
 
-#: The floor as gunicorn serves our app (api/asgi.py): Flask on a pool of HTCONTENT_THREADS.
+#: The floor as gunicorn serves our app (api/edge/asgi.py): Flask on a pool of HTCONTENT_THREADS.
 asgi = WSGIMiddleware(app, workers=int(os.environ.get("HTCONTENT_THREADS", "4")))
 _RAW = {url: (body, [(b"content-type", content_type.encode()),
                      (b"content-length", str(len(body)).encode())])

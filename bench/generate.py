@@ -2,10 +2,10 @@
 
     .venv/bin/python bench/generate.py 100000        # prints the path of the database
 
-The database is made the way the app makes one: migrated with ``api.db.upgrade``, seeded with
-``seed.loader.load_seed``, then every synthetic indicator is validated with
-``schemas.records.load_content`` and written with ``api.store.save`` (large transactions of
-``BATCH`` records). N counts every indicator, the 42 seed ones included.
+The database is made the way the app makes one: migrated with ``api.storage.db.upgrade``,
+seeded with ``seed.loader.load_seed``, then every synthetic indicator is validated with
+``schemas.records.load_content`` and written with ``api.storage.store.save`` (large
+transactions of ``BATCH`` records). N counts every indicator, the 42 seed ones included.
 
 Records are varied the way real content is: every category, setting, trafficking type and
 NIBRS offense of ``schemas/vocabularies.py``; English text always and Spanish for most records,
@@ -475,7 +475,7 @@ def generate(total: int, force: bool = False, log: Any = print) -> Path:
     """The cached database with ``total`` indicators (seed included), made if missing."""
     path = db_path(total)
     if path.exists() and meta_path(path).exists() and not force:
-        from api.db import upgrade
+        from api.storage.db import upgrade
 
         upgrade(f"sqlite:///{path}")
         return path
@@ -540,8 +540,8 @@ def _write(path: Path, total: int, wanted: int, queue: Any, log: Any) -> dict[st
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
-    from api import db, store
-    from api.models import Record
+    from api.storage import db, store
+    from api.storage.models import Record
     from schemas.records import load_content
     from seed.loader import load_seed
 

@@ -1,12 +1,13 @@
-"""Alembic environment: the URL comes from the caller (``api.db.upgrade``) or ``DATABASE_URL``."""
+"""Alembic environment: the URL comes from the caller (``api.storage.db.upgrade``) or
+``DATABASE_URL``."""
 
 from __future__ import annotations
 
 from alembic import context
 
 from api.config import Config
-from api.db import make_engine
-from api.models import Base
+from api.storage.db import make_engine
+from api.storage.models import Base
 
 config = context.config
 url = config.attributes.get("database_url") or Config().DATABASE_URL

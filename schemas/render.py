@@ -33,7 +33,7 @@ def _render_format() -> str:
     return digest.hexdigest()
 
 
-#: Which rendering code made a stored rendition (:class:`api.models.Rendition`).
+#: Which rendering code made a stored rendition (:class:`api.storage.models.Rendition`).
 RENDER_FORMAT = _render_format()
 
 

@@ -17,8 +17,8 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import store
-from api.models import Record
+from api.storage import store
+from api.storage.models import Record
 from schemas.records import SCHEMAS, load_content
 
 

@@ -24,8 +24,9 @@ from flask import Flask
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from api import create_app, db
+from api import create_app
 from api.config import TestConfig
+from api.storage import db
 from seed.loader import load_seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,7 +123,7 @@ class Keys:
     """API keys made in an app's database: ``keys.editor`` etc. are header dicts."""
 
     def __init__(self, app: Flask) -> None:
-        from api.auth import create_key
+        from api.web.auth import create_key
 
         with app.app_context():
             def make(name: str, *scopes: str) -> dict[str, str]:

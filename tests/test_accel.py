@@ -29,9 +29,10 @@ def test_the_least_recently_used_go_first_within_the_bound(monkeypatch):
 
 PROBE = """
 import json
-from api import accel, create_app, store
+from api import accel, create_app
+from api.storage import store
 from api.config import TestConfig
-from api import db
+from api.storage import db
 url = {url!r}
 db.upgrade(url)
 app = create_app(TestConfig(url))

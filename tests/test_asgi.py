@@ -1,4 +1,4 @@
-"""How gunicorn serves the app (api/asgi.py): stored answers are given in the event loop,
+"""How gunicorn serves the app (api/edge/asgi.py): stored answers are given in the event loop,
 identical to the threads' answers, also while every thread is busy; everything the loop cannot
 answer without waiting (misses, keys, bodies, writes, limits in Redis, a version it would
 have to read) goes to the Flask app on a thread; a write is seen at once; an unparseable
@@ -24,8 +24,8 @@ import requests
 from a2wsgi import WSGIMiddleware
 
 from api import create_app
-from api.asgi import Front
 from api.config import TestConfig as AppConfig
+from api.edge.asgi import Front
 from tests.conftest import ROOT, free_port, is_postgres, stop
 
 #: Headers that differ per request by design.
@@ -149,7 +149,7 @@ def test_what_the_loop_cannot_answer_goes_to_the_app(trusting_app, case):
     elif case == "other condition":
         answer = call(front, SINGLE, headers=((b"if-modified-since",
                                                b"Sun, 01 Jan 2034 00:00:00 GMT"),))
-        assert answer.status == 200  # not honoured (api/http.py): the full body
+        assert answer.status == 200  # not honoured (api/web/http.py): the full body
     elif case == "miss":
         answer = call(front, SINGLE, query="lang=es")
         assert answer.status == 200 and b'"lang":"es"' in answer.body
@@ -312,7 +312,7 @@ def test_a_hup_starts_workers_on_new_code(seeded_url, tmp_path):
                     time.sleep(0.2)
 
             wait_for("1.0.0")
-            meta = root / "api" / "meta.py"
+            meta = root / "api" / "web" / "meta.py"
             meta.write_text(meta.read_text().replace('API_VERSION = "1.0.0"',
                                                      'API_VERSION = "9.9.9"'))
             process.send_signal(signal.SIGHUP)

@@ -43,8 +43,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
                              capture_output=True, text=True, timeout=180)
     try:
         assert started.returncode == 0, started.stderr[-3000:]
-        from api import create_app, db
-        from api.auth import create_key
+        from api import create_app
+        from api.storage import db
+        from api.web.auth import create_key
 
         app = create_app({"DATABASE_URL": database})
         with app.app_context():

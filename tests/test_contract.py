@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 from openapi_spec_validator import validate
 
-from api.openapi import OPENAPI_PATH, render_yaml
+from api.web.openapi import OPENAPI_PATH, render_yaml
 from tests.conftest import serving
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from api import store
+from api.storage import store
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance", "request_id"}
 
@@ -76,7 +76,7 @@ def test_oversized_url_is_414_problem(client):
 
 
 def test_retired_records_are_410_with_retired_at(seeded_fresh_app):
-    from api import db
+    from api.storage import db
 
     with seeded_fresh_app.app_context():
         record = store.get_record(db.session(), "isolated-from-family", "indicator")

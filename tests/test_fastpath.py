@@ -1,4 +1,4 @@
-"""The response cache in front of the app (api/fastpath.py): a repeated anonymous GET is
+"""The response cache in front of the app (api/accel/response_cache.py): a repeated anonymous GET is
 answered from memory, and is indistinguishable from the full path's answer; a write anywhere
 (this app, another instance on the same database) is seen at once; keys, limits, size checks,
 logs and metrics still apply."""
@@ -16,8 +16,10 @@ from flask import Flask
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from api import config, create_app, db, facets
-from api.fastpath import ResponseCache
+from api import config, create_app
+from api.accel import facets
+from api.accel.response_cache import ResponseCache
+from api.storage import db
 from seed.loader import load_seed
 from tests.conftest import SEED_DIR, Keys, is_postgres, migrated_app, serving
 
@@ -82,7 +84,7 @@ def test_a_conditional_poll_is_answered_from_memory_after_a_write_elsewhere(edit
     kept answer but leaves this record's ETag current, and a restarted worker has nothing
     kept: the full path's 304 is kept, so from the second poll on the 304 comes from memory
     (headers as the full path's), without the body ever being asked for again."""
-    from api import observability
+    from api.edge import observability
 
     client, keys = editor_app.test_client(), editor_app.keys
     url = "/api/v1/hotlines/national-human-trafficking-hotline"
@@ -470,7 +472,7 @@ def test_a_restored_backup_is_never_taken_for_what_the_cache_saw(editor_app, tmp
     note("Written after the restore.")  # the counter is where it was before the restore
     assert client.get(hotline).get_json()["data"]["notes"] == "Written after the restore."
     # Same record, same revision, same second as before the restore: a list item kept by
-    # api.items must not be taken for it (its key has the content hash).
+    # api.services.items must not be taken for it (its key has the content hash).
     assert listed_notes(client) == "Written after the restore."
     running.extensions["db_engine"].dispose()
 
@@ -485,7 +487,7 @@ def listed_notes(client) -> str:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("params", ["", "lang=es", "lang=*", "fields=statement,category",
                                     "lang=es&fields=statement", "category=financial"])
 def test_list_items_are_the_records_as_read_one_by_one(app, params):
-    """A list renders its items from api.items (kept by id, revision, content hash, system
+    """A list renders its items from api.services.items (kept by id, revision, content hash, system
     fields, language and fields): every item is what the record's own URL answers, the first
     time and when it comes from memory."""
     client = app.test_client()

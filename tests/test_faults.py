@@ -19,8 +19,8 @@ import pytest
 import requests
 from sqlalchemy import func, select, text
 
-from api import db
-from api.models import Record, RecordVersion
+from api.storage import db
+from api.storage.models import Record, RecordVersion
 from tests.conftest import IN_CI, free_port, serving
 
 pytestmark = pytest.mark.cluster
@@ -212,7 +212,7 @@ def small_disk() -> Iterator[Path]:
 
 def test_a_full_disk_refuses_writes_with_503_and_keeps_reads(small_disk, tmp_path):
     from api import create_app
-    from api.auth import create_key
+    from api.web.auth import create_key
     from seed.loader import load_seed
     from tests.conftest import SEED_DIR
 

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from api import postings
+from api.accel import postings
 
 #: Words that stem alike, carry diacritics, mix case and script, or are digits.
 WORDS = ["help", "helping", "helped", "víctima", "victima", "VICTIM", "niño", "nino", "trabajo",

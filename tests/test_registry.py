@@ -30,7 +30,9 @@ EVENTS = {"records": [
 PROBE = """
 import json, sys
 import tests.fixtures.training_event  # registers the type, as a module of schemas/types would
-from api import create_app, db, openapi
+from api import create_app
+from api.storage import db
+from api.web import openapi
 from api.config import TestConfig
 from schemas import sdk_types
 from seed.loader import load_seed

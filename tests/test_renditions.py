@@ -7,8 +7,8 @@ from __future__ import annotations
 import orjson
 from sqlalchemy import func, select, text, update
 
-from api import db, renditions
-from api.models import RecordVersion, Rendition
+from api.storage import db, renditions
+from api.storage.models import RecordVersion, Rendition
 from schemas.render import RENDER_FORMAT
 from tests.test_writes import NEW_HOTLINE
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from api import db, facets, store
+from api.accel import facets
+from api.storage import db, store
 from schemas.records import load_content
 from seed.loader import load_seed
 from tests.conftest import SEED_DIR, migrated_app

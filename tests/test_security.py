@@ -7,8 +7,9 @@ import uuid
 import pytest
 from sqlalchemy import inspect, text
 
-from api import create_app, db
+from api import create_app
 from api.config import TestConfig as AppTestConfig
+from api.storage import db
 
 RESTRICTED_HOTLINE = "hstu-operational-line"
 RESTRICTED_RESOURCE = "continued-presence-request-steps"

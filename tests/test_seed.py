@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from api import db
-from api.models import Change, Record, RecordVersion
+from api.storage import db
+from api.storage.models import Change, Record, RecordVersion
 from seed.loader import SeedError, load_seed, read_seed
 
 SEED_DIR = Path(__file__).resolve().parent.parent / "seed"

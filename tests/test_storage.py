@@ -8,9 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import inspect, select
 
-from api import db, facets, postings, store
-from api.auth import Viewer
-from api.models import Change, RecordVersion
+from api.accel import facets, postings
+from api.storage import db, store
+from api.storage.models import Change, RecordVersion
+from api.web.auth import Viewer
 from schemas.records import SCHEMAS, load_content
 
 HOTLINE = {

@@ -1,5 +1,5 @@
 """On SQLite the response cache learns that nothing was written from counters in shared memory
-(api/writecount.py), not from a query per request: a write through any process on the machine
+(api/accel/writecount.py), not from a query per request: a write through any process on the machine
 is still seen by the next read, a writer that dies right after its commit hides nothing, and a
 write that bypasses the app shows within a tenth of a second. On a SQLite file of its own in
 every suite (PostgreSQL has no such file: its instances ask the database)."""
@@ -18,7 +18,9 @@ import pytest
 from flask import Flask
 from sqlalchemy.engine import make_url
 
-from api import config, create_app, db, writecount
+from api import config, create_app
+from api.accel import writecount
+from api.storage import db
 from seed.loader import load_seed
 from tests.conftest import SEED_DIR, Keys, migrated_app
 from tests.test_fastpath import cache_of
@@ -49,7 +51,8 @@ def write_in_another_process(app: Flask, notes: str, *, die_after_commit: bool =
     it could say so in the counters."""
     script = textwrap.dedent(f"""
         import os, sys
-        from api import config, create_app, writecount
+        from api import config, create_app
+        from api.accel import writecount
         if {die_after_commit!r}:
             writecount.WriteCounter.end = staticmethod(lambda ticket: os._exit(0))
         app = create_app(config.TestConfig({app.config["DATABASE_URL"]!r}))
@@ -128,7 +131,7 @@ def test_what_is_read_while_a_write_is_under_way_is_not_trusted(sqlite_app,
     with sqlite3.connect(path, isolation_level=None) as writer:
         writer.execute("BEGIN IMMEDIATE")  # a writer holding the write lock ...
         writer.execute("UPDATE write_lock SET counter = counter + 1, epoch = 'mid-write'")
-        ticket = counter.begin()  # ... has counted itself, as api.store.lock_writes does
+        ticket = counter.begin()  # ... has counted itself, as api.storage.store.lock_writes does
         assert notes(client) == before and notes(client) == before  # not committed yet
         writer.execute("UPDATE records SET status = 'draft' WHERE id = ?",
                        ("national-human-trafficking-hotline",))

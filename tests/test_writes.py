@@ -9,8 +9,8 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from api import db
-from api.models import Change, RecordVersion
+from api.storage import db
+from api.storage.models import Change, RecordVersion
 from tests.conftest import serving
 
 NEW_HOTLINE = {
@@ -86,7 +86,7 @@ def test_writes_that_change_nothing_leave_every_cached_answer_valid(editor_app):
     the response caches check stays (their answers stay valid)."""
     from sqlalchemy import text
 
-    from api.editing import READ_ONLY
+    from api.web.editing import READ_ONLY
     from seed.loader import load_seed
     from tests.conftest import SEED_DIR
 

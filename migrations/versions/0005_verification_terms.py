@@ -6,7 +6,7 @@ Records written before ``verification_status`` existed are verified when they ca
 from its trafficking types (``schemas.records.nibrs_for``). Responses derive both when they
 render; this files the filter terms (``record_terms``) to match, and starts a new data version
 so that no cached answer survives the change. On SQLite, each Spanish search document gets
-its shadow document of Spanish stems (``api.stemming``).
+its shadow document of Spanish stems (``api.storage.stemming``).
 
 Revision ID: 0005
 Revises: 0004
@@ -19,7 +19,7 @@ import secrets
 import sqlalchemy as sa
 from alembic import op
 
-from api.stemming import STEM_LANG, stems
+from api.storage.stemming import STEM_LANG, stems
 
 revision = "0005"
 down_revision = "0004"

@@ -1,5 +1,5 @@
 """Render once: every published version rendered in each language and in every language
-(``renditions``), so a read fetches bytes instead of rendering (``api.renditions``). The
+(``renditions``), so a read fetches bytes instead of rendering (``api.storage.renditions``). The
 existing versions are rendered here.
 
 Revision ID: 0006
@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("etag", sa.String(34), nullable=False),
         sa.Column("body", sa.Text, nullable=False),
     )
-    from api import renditions  # the rendering code of this release
+    from api.storage import renditions  # the rendering code of this release
 
     session = Session(bind=op.get_bind())
     renditions.refresh(session)  # the same bytes as rendering on read: no new data version

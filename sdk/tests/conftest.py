@@ -19,7 +19,7 @@ from tests.conftest import (  # noqa: F401 - fixtures shared with the API's test
 def api(databases: Databases,  # noqa: F811 - the fixture imported above
         tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """A seeded API of this module's own: its URL and keys."""
-    from api import db
+    from api.storage import db
     from seed.loader import load_seed
     from tests.conftest import SEED_DIR
 

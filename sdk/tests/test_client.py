@@ -113,7 +113,7 @@ def test_sync_keeps_a_mirror_and_a_no_op_sync_is_one_request(api, tmp_path):
 
 
 def test_offline_reads_come_from_the_snapshot(databases, tmp_path):
-    from api import db
+    from api.storage import db
     from seed.loader import load_seed
     from tests.conftest import SEED_DIR, migrated_app, serving
 

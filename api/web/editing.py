@@ -16,14 +16,13 @@ from flask import Response, g, request
 from marshmallow import ValidationError
 from sqlalchemy import select
 
+from api.storage import db, store
+from api.storage.models import IdempotencyRecord, Record
+from api.web.auth import require
+from api.web.errors import Problem
+from api.web.http import IF_MATCH_RE, etag_for, revisions_in
 from schemas.records import SCHEMAS, SYSTEM_FIELDS, load_content
 from schemas.render import ALL_LANGUAGES, render
-
-from . import db, store
-from .auth import require
-from .errors import Problem
-from .http import IF_MATCH_RE, etag_for, revisions_in
-from .models import IdempotencyRecord, Record
 
 READ_ONLY = set(SYSTEM_FIELDS) - {"id", "type", "status", "visibility"} | {"revision"}
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")

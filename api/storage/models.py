@@ -7,7 +7,7 @@ sequence that every publish appends to.
   and ``search_docs`` (text per language) it serves filters, search and paging.
 - ``changes``: one row per publish or retirement, ``seq`` strictly increasing.
 - ``renditions``: each published version rendered once, in each language and in every language
-  (``*``), as the API sends it (:mod:`api.renditions`).
+  (``*``), as the API sends it (:mod:`api.storage.renditions`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Records as responses show them, from their renditions (:mod:`api.renditions`).
+"""Records as responses show them, from their renditions (:mod:`api.storage.renditions`).
 
 A list page or a single read fetches each record's rendition in the language asked with the
 row itself (``store.ITEM_COLUMNS``) and only projects ``fields``: no decoding, localizing or
@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
-from . import renditions, store
+from api.storage import renditions, store
 
 
 def render_rows(session: Session, record_type: str, rows: list[Any], lang: str,

@@ -8,7 +8,7 @@ Python ``int`` used as a bitset of those numbers. A total is then a few big-inte
 and a ``bit_count()``; a page is the next set bits after the cursor's number. At 100,000
 records a bitset is 12.5 KB.
 
-An index is built from the database once per data version (:func:`api.store.data_version`),
+An index is built from the database once per data version (:func:`api.storage.store.data_version`),
 so it is never older than the version it is filed under, and a write anywhere makes the next
 request build a new one, in the background: until it is there, SQL answers.
 """
@@ -29,10 +29,9 @@ from sqlalchemy import URL, Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from api import accel
+from api.storage.models import Record, RecordTerm, SearchDoc
 from schemas.params import FILTERS
-
-from . import accel
-from .models import Record, RecordTerm, SearchDoc
 
 LOG = logging.getLogger(__name__)
 #: Bits looked at per step when walking a bitset for a page.
@@ -298,8 +297,8 @@ def _shareable(engine: Engine) -> bool:
 
 
 INDEXES = Indexes()
-#: Builds that take seconds at scale (the search postings, :mod:`api.postings`), on a thread of
-#: their own so that the bitsets and search maps after a write do not wait behind them.
+#: Builds that take seconds at scale (the search postings, :mod:`api.accel.postings`), on a
+#: thread of their own so that the bitsets and search maps after a write do not wait behind them.
 SLOW_INDEXES = Indexes()
 
 

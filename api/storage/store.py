@@ -27,16 +27,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from schemas.fields import LANGUAGES
-from schemas.params import FILTERS, LIST_CURSOR_PATTERN, SEARCH_CURSOR_PATTERN
-from schemas.records import SCHEMAS, complete
-from schemas.registry import REGISTRY
-from schemas.render import RENDER_FORMAT, available_languages, field_plan, localize
-from schemas.vocabularies import VOCABULARIES
-
-from . import accel, facets, postings, renditions, stemming, writecount
-from .db import VERSION_INFO
-from .models import (
+from api import accel
+from api.accel import facets, postings, writecount
+from api.storage import renditions, stemming
+from api.storage.db import VERSION_INFO
+from api.storage.models import (
     AuditEntry,
     Change,
     Record,
@@ -46,6 +41,12 @@ from .models import (
     SearchDoc,
     WriteLock,
 )
+from schemas.fields import LANGUAGES
+from schemas.params import FILTERS, LIST_CURSOR_PATTERN, SEARCH_CURSOR_PATTERN
+from schemas.records import SCHEMAS, complete
+from schemas.registry import REGISTRY
+from schemas.render import RENDER_FORMAT, available_languages, field_plan, localize
+from schemas.vocabularies import VOCABULARIES
 
 PUBLISHED = "published"
 RETIRED = "retired"
@@ -287,7 +288,7 @@ WRITING = "writing"
 #: ``session.info`` flag of a transaction that changed a record (and the data version).
 CHANGED = "changed"
 #: ``session.info``: this transaction's ticket in the shared write counters
-#: (:mod:`api.writecount`), ended when the transaction ends.
+#: (:mod:`api.accel.writecount`), ended when the transaction ends.
 WRITE_TICKET = "write_ticket"
 
 
@@ -381,7 +382,7 @@ def get_record(session: Session, record_id: str, record_type: str) -> Record | N
 
 def get_item_row(session: Session, record_id: str, record_type: str, lang: str) -> Any | None:
     """One record as a row of :data:`ITEM_COLUMNS` (no ORM object; its rendition in ``lang``),
-    for reads that show it as :mod:`api.items` does; None when there is no such record of
+    for reads that show it as :mod:`api.services.items` does; None when there is no such record of
     this type."""
     return session.connection().execute(
         _ITEM_ROW, {"record_id": record_id, "record_type": record_type, "lang": lang}).first()
@@ -414,7 +415,7 @@ RENDERED = (select(Rendition.body)
                    Rendition.lang == bindparam("lang"), Rendition.format == RENDER_FORMAT,
                    Record.status != DRAFT)
             .correlate(Record).scalar_subquery().label("rendered"))
-#: What a list reads of each record when its items come from :mod:`api.items`: the system
+#: What a list reads of each record when its items come from :mod:`api.services.items`: the system
 #: fields and the rendition (``lang`` bound when the statement runs).
 ITEM_COLUMNS = (Record.id, Record.revision, Record.version, Record.status, Record.visibility,
                 Record.available_langs, Record.created_at, Record.updated_at, Record.retired_at,
@@ -479,7 +480,7 @@ def list_records(session: Session, record_type: str, args: dict[str, Any],
 
     ``rows`` are :class:`Record` objects; with ``with_content`` False, plain rows of
     :data:`ITEM_COLUMNS` (each with its rendition in ``lang``, no ORM objects): for callers
-    that take rendered items from :mod:`api.items`."""
+    that take rendered items from :mod:`api.services.items`."""
     columns = (Record,) if with_content else ITEM_COLUMNS
     conditions = [Record.type == record_type, visible(viewer)]
     filters = [(flt.param, tuple(args[flt.param])) for flt in FILTERS[record_type]
@@ -549,7 +550,7 @@ def _indexed_page(session: Session, record_type: str, viewer: Viewer,
                   filters: list[tuple[str, tuple[str, ...]]], after_id: str | None,
                   limit: int, columns: tuple[Any, ...] = (Record,),
                   lang: str = "en") -> Page | None:
-    """A filtered page in id order from :mod:`api.facets`; None when SQL must answer (the
+    """A filtered page in id order from :mod:`api.accel.facets`; None when SQL must answer (the
     index is being built by another thread, or the cursor's record is no longer listed)."""
     if session.info.get(WRITING):
         return None
@@ -609,7 +610,7 @@ def _fts_hits(session: Session, q: str, spanish: bool = False) -> Any:
 
 def _match_expression(terms: list[str], spanish: bool = False) -> str:
     """An FTS5 query for documents containing every term (each quoted: no operators); with
-    ``spanish``, a term or its Spanish stem (:mod:`api.stemming`)."""
+    ``spanish``, a term or its Spanish stem (:mod:`api.storage.stemming`)."""
     out = []
     for term in terms:
         quoted = '"' + term.replace('"', "") + '"'
@@ -704,11 +705,11 @@ def _ranking(session: Session, q: str, types: list[str] | None,
              viewer: Viewer, spanish: bool = False) -> list[tuple[str, float]] | facets.Ranking:
     """Every visible record matching ``q``, best first: (id, rank).
 
-    On SQLite, once this data version's :class:`api.facets.SearchMap` is built, the ranking
+    On SQLite, once this data version's :class:`api.accel.facets.SearchMap` is built, the ranking
     reads the full-text index alone and maps documents to records in memory, with numpy (a
     join per match costs more than the match itself, and so does a Python loop over
     thousands of matches); until then, and on PostgreSQL, SQL ranks. Once this version's
-    :class:`api.postings.Postings` are built too, the matches and their bm25 come from memory
+    :class:`api.accel.postings.Postings` are built too, the matches and their bm25 come from memory
     (the same doubles FTS5 gives); until then, for words FTS5 splits and for words asked
     with their Spanish stems (``spanish``), FTS5 gives them."""
     if session.get_bind().dialect.name == "sqlite" and not session.info.get(WRITING):

@@ -8,12 +8,18 @@ import orjson
 from flask import Response
 from flask_restx import Namespace, Resource
 
+from api.services import hsds
+from api.storage import db, feeds, store
+from api.web.http import (
+    cached_json,
+    cached_response,
+    current_viewer,
+    negotiate_language,
+    parse_args,
+)
+from api.web.records import page_url
 from schemas.params import ChangesArgs, ExportArgs, HsdsArgs
 from schemas.render import ALL_LANGUAGES
-
-from . import db, feeds, hsds, store
-from .http import cached_json, cached_response, current_viewer, negotiate_language, parse_args
-from .records import page_url
 
 ns_changes = Namespace("changes", path="/changes", description="The change feed")
 ns_export = Namespace("export", path="/export", description="Snapshots of every record")

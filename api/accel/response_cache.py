@@ -5,7 +5,7 @@ CAD screens and partner mirrors ask for the same few URLs over and over. The fir
 its bytes and headers are kept. Later identical requests are answered by this WSGI middleware
 without Flask, the serializer or any query of the records: it checks the data version
 (``write_lock``: a random epoch per database and a counter bumped inside every transaction
-that changes a record; see :func:`api.store.lock_writes`), and replays the
+that changes a record; see :func:`api.storage.store.lock_writes`), and replays the
 stored answer, or a ``304`` when ``If-None-Match`` names its ETag. The app's ``304`` to a
 conditional ``GET`` is kept as well (its ETag and headers, no body), for clients that poll with
 their ETag and never ask for the body again; it answers only requests naming that ETag.
@@ -19,7 +19,7 @@ knows how to answer it (401, 414, 503, ...).
 Why a version read and not a notification: it is the only check that is exact across
 processes and instances (a write through one instance is never hidden by another's cache). On
 PostgreSQL it is one round trip per request. On SQLite, every process on the machine counts its
-write transactions in shared memory (:mod:`api.writecount`): the version is read again (a
+write transactions in shared memory (:mod:`api.accel.writecount`): the version is read again (a
 one-row read on a pooled connection of this middleware's own) only when a write ended since,
 or a tenth of a second passed, so a hit touches no database at all. A request that misses
 files its answer under the version read before it ran, so the answer is never older than its
@@ -41,10 +41,11 @@ from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy.engine import make_url
 from werkzeug.http import remove_entity_headers
 
-from . import accel, observability, writecount
-from .accel import SizedCache
-from .http import MAX_HEADER_LENGTH, MAX_URL_LENGTH, REQUEST_ID, etag_matches
-from .protection import SECURITY_HEADERS
+from api import accel
+from api.accel import SizedCache, writecount
+from api.edge import observability
+from api.edge.protection import SECURITY_HEADERS
+from api.web.http import MAX_HEADER_LENGTH, MAX_URL_LENGTH, REQUEST_ID, etag_matches
 
 #: Request headers that make a request bypass the cache: keys (the answer depends on who asks),
 #: and conditions the fast path does not evaluate itself.
@@ -62,7 +63,7 @@ MISSES = observability.CACHE.labels("miss")
 BYPASSES = observability.CACHE.labels("bypass")
 #: Where the full path leaves the route and the rate limit it applied, for :meth:`_fill`.
 NOTE_KEY = "htcontent.fastpath"
-#: ``environ`` flag of a request the event loop asks about (:mod:`api.asgi`): the cache
+#: ``environ`` flag of a request the event loop asks about (:mod:`api.edge.asgi`): the cache
 #: answers it from memory or returns :data:`DECLINED`, and never calls the app.
 HITS_ONLY = "htcontent.hits_only"
 #: ``environ`` key where :meth:`ResponseCache.answer_now` leaves its answer for the event loop:
@@ -123,7 +124,7 @@ class DataVersion:
         url = make_url(database_url)
         self.sqlite_path: str | None = None
         self.pg_url: str | None = None
-        #: SQLite: write transactions counted in shared memory (:mod:`api.writecount`); the
+        #: SQLite: write transactions counted in shared memory (:mod:`api.accel.writecount`); the
         #: version read is reused while they show none ended, for ``verify_seconds`` at most.
         self.writes: writecount.WriteCounter | None = None
         self.verify_seconds = max(trust_seconds, writecount.VERIFY_SECONDS)
@@ -187,7 +188,7 @@ class DataVersion:
         """The version :meth:`read` would give, if it can be known without touching any
         database or waiting on anything (SQLite's shared counters show no write since it was
         last read, or the trust window holds); None otherwise. For the event loop
-        (:mod:`api.asgi`), which must not block."""
+        (:mod:`api.edge.asgi`), which must not block."""
         if self.writes is not None:
             return self._still_counted(self.writes)
         trusted = self._trusted
@@ -348,7 +349,7 @@ class ResponseCache:
         """Answer ``environ`` from memory if that needs no waiting: no database read
         (:meth:`DataVersion.peek`) and rate limits counted in this process's memory. The
         answer is left in ``environ[ANSWER]`` (status code, headers as bytes, body) for the
-        event loop (:mod:`api.asgi`) to send. False otherwise, with nothing counted (except a
+        event loop (:mod:`api.edge.asgi`) to send. False otherwise, with nothing counted (except a
         request over its rate limit, which the full path then refuses; its counter is past the
         limit already): the request then goes through :meth:`__call__` as usual, on a thread,
         where waiting is allowed."""

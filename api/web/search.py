@@ -7,13 +7,12 @@ from typing import Any
 from flask import Response
 from flask_restx import Namespace, Resource
 
+from api.storage import db, store
+from api.web.errors import bad_request
+from api.web.http import cached_json, current_viewer, negotiate_language, parse_args
+from api.web.records import page_url, record_url
 from schemas.params import SearchArgs
 from schemas.records import SCHEMAS
-
-from . import db, store
-from .errors import bad_request
-from .http import cached_json, current_viewer, negotiate_language, parse_args
-from .records import page_url, record_url
 
 ns = Namespace("search", path="/search", description="Full-text search across all records")
 

@@ -17,12 +17,11 @@ import orjson
 from flask import Flask, Response, current_app, g, request
 from marshmallow import Schema, ValidationError
 
+from api.storage.store import Viewer, as_utc
+from api.web.auth import current_viewer
+from api.web.errors import Problem, bad_request
 from schemas.fields import DEFAULT_LANGUAGE, LANGUAGES
 from schemas.render import ALL_LANGUAGES
-
-from .auth import current_viewer
-from .errors import Problem, bad_request
-from .store import Viewer, as_utc
 
 
 def _response_format() -> str:
@@ -30,7 +29,7 @@ def _response_format() -> str:
     what responses say invalidates every ETag issued before it."""
     from schemas.vocabularies import VOCABULARIES
 
-    contract = (Path(__file__).resolve().parent.parent / "openapi.yaml").read_bytes()
+    contract = (Path(__file__).resolve().parents[2] / "openapi.yaml").read_bytes()
     digest = hashlib.blake2b(contract + repr(VOCABULARIES).encode(), digest_size=8)
     return digest.hexdigest()
 

@@ -13,14 +13,13 @@ from flask import Blueprint, Flask, Response, request, send_from_directory
 from flask_restx import Resource
 from sqlalchemy import text
 
+from api.storage import db
+from api.web.errors import Problem
+from api.web.http import cached_json, current_viewer, not_found, parse_args
 from schemas.params import NoArgs
 from schemas.records import SCHEMAS
 
-from . import db
-from .errors import Problem
-from .http import cached_json, current_viewer, not_found, parse_args
-
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STATIC = Path(__file__).resolve().parent / "static"
 API_VERSION = "1.0.0"
 
@@ -101,7 +100,7 @@ def readyz() -> Response:
 def metrics() -> Response:
     """Prometheus metrics (request counts and latency histograms by route and status)."""
     parse_args(NoArgs)
-    from .observability import METRICS_MEDIA_TYPE, metrics_text
+    from api.edge.observability import METRICS_MEDIA_TYPE, metrics_text
 
     return _static_json(metrics_text(), "no-store", mimetype=METRICS_MEDIA_TYPE,
                         conditional=False)

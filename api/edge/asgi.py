@@ -3,7 +3,7 @@
 gunicorn runs uvicorn's worker (uvloop, httptools; the ``Worker`` class in ``gunicorn.conf.py``,
 kept out of this package so that gunicorn's master process never imports the app and a
 ``HUP`` loads new code) with the ASGI app from :func:`create_asgi_app`. For each request that
-app first asks the response cache (:mod:`api.fastpath`) whether it can answer *now*: an
+app first asks the response cache (:mod:`api.accel.response_cache`) whether it can answer *now*: an
 anonymous ``GET`` or ``HEAD`` whose answer is stored for the current data version, where
 knowing that version and counting the rate limit need no database and no network (SQLite's
 shared write counters, limits in memory). Such a request is answered in the event loop, with
@@ -32,7 +32,8 @@ from typing import Any
 from a2wsgi import WSGIMiddleware
 from a2wsgi.wsgi import build_environ
 
-from . import errors, fastpath
+from api.accel import response_cache
+from api.web import errors
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class Front:
     def _answer_now(self, scope: dict[str, Any]) -> Answer | None:
         """The response cache's answer, if it has one it can give without waiting."""
         environ = build_environ(scope, io.BytesIO(b""))  # type: ignore[arg-type]
-        environ[fastpath.HITS_ONLY] = True
+        environ[response_cache.HITS_ONLY] = True
         try:
             # The whole WSGI chain (ProxyFix, the host check): the cache sees the request as
             # it does on a thread, and answers it or declines (no answer started); the app
@@ -105,8 +106,8 @@ class Front:
         except Exception:  # a bug here must not cost the answer: the thread path gives it
             log.exception("answering from the event loop failed; answering on a thread")
             return None
-        if result is fastpath.ANSWERED:
-            return environ[fastpath.ANSWER]  # type: ignore[no-any-return]
+        if result is response_cache.ANSWERED:
+            return environ[response_cache.ANSWER]  # type: ignore[no-any-return]
         return answer
 
 
@@ -158,7 +159,7 @@ def _run(wsgi_app: Any, environ: dict[str, Any]) -> tuple[Any, Answer | None]:
     if not captured:
         return result, None
     status, headers = captured
-    return result, (int(status[:3]), fastpath.wire(headers), b"".join(chunks))
+    return result, (int(status[:3]), response_cache.wire(headers), b"".join(chunks))
 
 
 def _whole_answer(wsgi_app: Any, environ: dict[str, Any]) -> Answer:
@@ -184,7 +185,7 @@ def _terminated(wsgi_app: Any) -> Any:
 def create_asgi_app() -> Front:
     """The app as gunicorn's ``Worker`` serves it (both in ``gunicorn.conf.py``);
     ``HTCONTENT_THREADS`` (default 4) threads per worker run the Flask app."""
-    from . import create_app
+    from api import create_app
 
     threads = int(os.environ.get("HTCONTENT_THREADS", "4"))
     if threads < 1:

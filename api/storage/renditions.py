@@ -18,10 +18,9 @@ import orjson
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
+from api.storage.models import Record, RecordVersion, Rendition
 from schemas.fields import LANGUAGES
 from schemas.render import ALL_LANGUAGES, RENDER_FORMAT, available_languages, render
-
-from .models import Record, RecordVersion, Rendition
 
 #: Every rendition a version gets: each language and ``*``.
 LANGS: tuple[str, ...] = (*LANGUAGES, ALL_LANGUAGES)

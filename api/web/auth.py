@@ -18,11 +18,11 @@ from flask import g, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import db
-from .errors import Problem
-from .models import ApiKey
-from .protection import note_auth_failure
-from .store import Viewer, utcnow
+from api.edge.protection import note_auth_failure
+from api.storage import db
+from api.storage.models import ApiKey
+from api.storage.store import Viewer, utcnow
+from api.web.errors import Problem
 
 SCOPES = ("read:restricted", "write", "admin")
 KEY_RE = re.compile(r"^htc_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")

@@ -8,13 +8,12 @@ from flask import Response
 from flask_restx import Namespace, Resource
 from sqlalchemy import func, select
 
+from api.storage import db, store
+from api.storage.models import AuditEntry
+from api.web.auth import require
+from api.web.http import cached_json, parse_args
+from api.web.records import page_url
 from schemas.params import AuditArgs
-
-from . import db, store
-from .auth import require
-from .http import cached_json, parse_args
-from .models import AuditEntry
-from .records import page_url
 
 ns = Namespace("audit", path="/audit", description="The audit trail of every write")
 

@@ -14,7 +14,7 @@ from flask_cors import CORS
 from flask_limiter import HeaderNames, Limiter
 from limits import parse
 
-from .errors import Problem
+from api.web.errors import Problem
 
 
 def make_limiter() -> Limiter:
@@ -40,7 +40,7 @@ DOCS_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-
 
 
 def _viewer_name() -> str | None:
-    from .auth import current_viewer
+    from api.web.auth import current_viewer
 
     try:
         return current_viewer().name

@@ -11,8 +11,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-#: Where :func:`api.store.data_version` keeps the version for a transaction (``Session.info``).
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+#: Where :func:`api.storage.store.data_version` keeps the version for a transaction
+#: (``Session.info``).
 VERSION_INFO = "data_version"
 
 

@@ -16,11 +16,10 @@ import orjson
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
+from api.storage import renditions
+from api.storage.models import Change, Record, RecordVersion, Rendition
+from api.storage.store import PUBLISHED, Viewer
 from schemas.render import RENDER_FORMAT
-
-from . import renditions
-from .models import Change, Record, RecordVersion, Rendition
-from .store import PUBLISHED, Viewer
 
 UPSERT, DELETE = "upsert", "delete"
 

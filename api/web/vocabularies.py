@@ -8,12 +8,11 @@ from flask import Response
 from flask_restx import Namespace, Resource
 from marshmallow import fields as mfields
 
+from api.storage import db, store
+from api.web.http import cached_json, current_viewer, parse_args
 from schemas.params import FILTERS, NoArgs
 from schemas.records import SCHEMAS
 from schemas.vocabularies import DESCRIPTIONS, VOCABULARIES
-
-from . import db, store
-from .http import cached_json, current_viewer, parse_args
 
 ns = Namespace("vocabularies", path="/vocabularies", description="Controlled vocabularies")
 

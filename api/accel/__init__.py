@@ -4,11 +4,12 @@
 answers exactly as before, only slower: every request runs the full path, on a thread, against
 the tables. CI runs the read, write, sync and SDK tests in both modes. What the switch covers:
 
-- the response cache and the event loop's answers from it (:mod:`api.fastpath`, :mod:`api.asgi`),
-  with its pool of data-version connections;
-- per-data-version memos of list totals and search rankings (:class:`api.store.VersionMemo`);
-- list bitsets, search maps and search postings, built in the background (:mod:`api.facets`,
-  :mod:`api.postings`).
+- the response cache and the event loop's answers from it (:mod:`api.accel.response_cache`,
+  :mod:`api.edge.asgi`), with its pool of data-version connections;
+- per-data-version memos of list totals and search rankings
+  (:class:`api.storage.store.VersionMemo`);
+- list bitsets, search maps and search postings, built in the background (:mod:`api.accel.facets`,
+  :mod:`api.accel.postings`).
 
 The bounded caches are cachetools' ``LRUCache`` (:class:`SizedCache`).
 """

@@ -98,7 +98,7 @@ def _record(response: Response) -> Response:
         REQUESTS.labels(request.method, route, str(status)).inc()
         LATENCY.labels(request.method, route, str(status)).observe(duration)
     if request.method == "GET" and status in (200, 304):
-        from .fastpath import note_request
+        from api.accel.response_cache import note_request
 
         note_request(request.environ, route, current_app.extensions.get("rate_limiter"))
     viewer = g.get("viewer")

@@ -13,6 +13,8 @@ from typing import Any
 import yaml
 from marshmallow import Schema, fields, missing, validate
 
+from api.web.http import IF_MATCH_PATTERN
+from api.web.meta import API_VERSION, DOC_ASSETS
 from schemas.fields import (
     EMAIL_PATTERN,
     ID_PATTERN,
@@ -40,10 +42,7 @@ from schemas.records import SCHEMAS, ChannelSchema, RecordSchema
 from schemas.registry import REGISTRY
 from schemas.render import ALL_LANGUAGES
 
-from .http import IF_MATCH_PATTERN
-from .meta import API_VERSION, DOC_ASSETS
-
-OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
+OPENAPI_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
 REF = "#/components/schemas/"
 
 

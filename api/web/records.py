@@ -12,16 +12,12 @@ from urllib.parse import urlencode
 from flask import Response, request
 from flask_restx import Namespace, Resource
 
-from schemas.fields import DEFAULT_LANGUAGE, ID_RE
-from schemas.guidance import guidance_for
-from schemas.params import LIST_ARGS, RECORD_ARGS, NoArgs, RevisionArgs
-from schemas.records import SCHEMAS
-from schemas.render import ALL_LANGUAGES, available_languages, render
-
-from . import db, editing, feeds, items, store
-from .csv_export import hotlines_csv
-from .errors import Problem, bad_request
-from .http import (
+from api.services import items
+from api.services.csv_export import hotlines_csv
+from api.storage import db, feeds, store
+from api.web import editing
+from api.web.errors import Problem, bad_request
+from api.web.http import (
     cached_json,
     cached_response,
     current_viewer,
@@ -29,6 +25,11 @@ from .http import (
     not_found,
     parse_args,
 )
+from schemas.fields import DEFAULT_LANGUAGE, ID_RE
+from schemas.guidance import guidance_for
+from schemas.params import LIST_ARGS, RECORD_ARGS, NoArgs, RevisionArgs
+from schemas.records import SCHEMAS
+from schemas.render import ALL_LANGUAGES, available_languages, render
 
 
 def page_url(**overrides: Any) -> str:

@@ -1,0 +1,1 @@
+"""Services between the views and storage: rendered items and export formats."""
