@@ -578,6 +578,17 @@ def init_app(app: Any) -> None:
                           max_entry_bytes=config["RESPONSE_CACHE_ENTRY_KB"] * 1024)
     app.wsgi_app = cache
     app.extensions["response_cache"] = cache
+    app.after_request(_note_full_path)
+
+
+def _note_full_path(response: Any) -> Any:
+    """After the full path answered an anonymous GET: note its route and rate limit."""
+    from flask import current_app, request
+
+    if request.method == "GET" and response.status_code in (200, 304):
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        note_request(request.environ, route, current_app.extensions.get("rate_limiter"))
+    return response
 
 
 def bind_engine(app: Any, engine: Any) -> None:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -97,10 +97,6 @@ def _record(response: Response) -> Response:
     if route != "/metrics":
         REQUESTS.labels(request.method, route, str(status)).inc()
         LATENCY.labels(request.method, route, str(status)).observe(duration)
-    if request.method == "GET" and status in (200, 304):
-        from api.accel.response_cache import note_request
-
-        note_request(request.environ, route, current_app.extensions.get("rate_limiter"))
     viewer = g.get("viewer")
     log_request(g.get("request_id"), request.method, request.path, route, status, duration,
                 getattr(viewer, "name", None), request.remote_addr)

@@ -12,7 +12,6 @@ import time
 from flask import Flask, Response, current_app, request
 from flask_cors import CORS
 from flask_limiter import HeaderNames, Limiter
-from limits import parse
 
 from api.web.errors import Problem
 
@@ -56,24 +55,6 @@ def _client_key() -> str:
 def _limit_for_client() -> str:
     config = current_app.config
     return config["RATE_LIMIT_KEY"] if _viewer_name() else config["RATE_LIMIT_ANON"]
-
-
-def note_auth_failure() -> None:
-    """Count a failed authentication from this client; 429 once there were too many."""
-    item = parse(current_app.config["RATE_LIMIT_AUTH_FAILURES"])
-    client = request.remote_addr or "unknown"
-    strategy = current_app.extensions["rate_limiter"].limiter
-    try:
-        allowed = strategy.hit(item, "auth-failures", client)
-        reset_at = strategy.get_window_stats(item, "auth-failures", client).reset_time
-    except Exception:  # storage down: fall back to not limiting rather than failing reads
-        current_app.logger.warning("rate-limit storage unavailable for auth failures")
-        return
-    if not allowed:
-        wait = max(1, int(reset_at - time.time()))
-        raise Problem(429, f"Too many failed authentications from this client; retry in {wait} "
-                           "seconds.", slug="rate-limited", title="Too many requests",
-                      headers={"Retry-After": str(wait)})
 
 
 def _security_headers(response: Response) -> Response:

@@ -12,17 +12,37 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from dataclasses import dataclass
 
-from flask import g, request
+from flask import current_app, g, request
+from limits import parse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.edge.protection import note_auth_failure
 from api.storage import db
 from api.storage.models import ApiKey
 from api.storage.store import Viewer, utcnow
 from api.web.errors import Problem
+
+
+def note_auth_failure() -> None:
+    """Count a failed authentication from this client; 429 once there were too many."""
+    item = parse(current_app.config["RATE_LIMIT_AUTH_FAILURES"])
+    client = request.remote_addr or "unknown"
+    strategy = current_app.extensions["rate_limiter"].limiter
+    try:
+        allowed = strategy.hit(item, "auth-failures", client)
+        reset_at = strategy.get_window_stats(item, "auth-failures", client).reset_time
+    except Exception:  # storage down: fall back to not limiting rather than failing reads
+        current_app.logger.warning("rate-limit storage unavailable for auth failures")
+        return
+    if not allowed:
+        wait = max(1, int(reset_at - time.time()))
+        raise Problem(429, f"Too many failed authentications from this client; retry in {wait} "
+                           "seconds.", slug="rate-limited", title="Too many requests",
+                      headers={"Retry-After": str(wait)})
+
 
 SCOPES = ("read:restricted", "write", "admin")
 KEY_RE = re.compile(r"^htc_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
