@@ -54,7 +54,7 @@ def seed_command(directory: Path | None, quiet: bool) -> None:
 
 def _refresh_renditions(quiet: bool, report_nothing: bool = True) -> None:
     from api.storage import renditions
-    from api.storage.store import lock_writes
+    from api.storage.publish import lock_writes
 
     session = database.session()
     # Serialized with writers. No new data version: a stale rendition is rendered on read with

@@ -4,7 +4,7 @@
 
 The database is made the way the app makes one: migrated with ``api.storage.db.upgrade``,
 seeded with ``seed.loader.load_seed``, then every synthetic indicator is validated with
-``schemas.records.load_content`` and written with ``api.storage.store.save`` (large
+``schemas.records.load_content`` and written with ``api.storage.publish.save`` (large
 transactions of ``BATCH`` records). N counts every indicator, the 42 seed ones included.
 
 Records are varied the way real content is: every category, setting, trafficking type and
@@ -30,6 +30,8 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from api.storage import publish
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"
@@ -564,7 +566,7 @@ def _write(path: Path, total: int, wanted: int, queue: Any, log: Any) -> dict[st
             while (chunk := queue.get(timeout=600)) is not None:
                 for content, revise in chunk:
                     now = (start + step * written).replace(microsecond=0)
-                    store.save(session, "indicator", content, actor="bench", action="create",
+                    publish.save(session, "indicator", content, actor="bench", action="create",
                                now=now)
                     # The transaction stays open; forgetting the written objects keeps the
                     # ORM's per-statement bookkeeping from growing with the batch (quadratic).
@@ -587,7 +589,7 @@ def _write(path: Path, total: int, wanted: int, queue: Any, log: Any) -> dict[st
                                "statement": {**content["statement"],
                                              "en": content["statement"]["en"][:-1]
                                              + ", as noted again on a later visit."}}
-                store.save(session, "indicator", load_content("indicator", changed),
+                publish.save(session, "indicator", load_content("indicator", changed),
                            actor="bench", action="update", now=now)
                 session.flush()
                 session.expunge_all()

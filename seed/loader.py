@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.storage import store
+from api.storage import publish, store
 from api.storage.models import Record
 from schemas.records import SCHEMAS, load_content
 
@@ -116,7 +116,7 @@ def load_seed(session: Session, directory: str | Path,
     now = store.utcnow()
     try:
         for record_type, content in records:
-            result = store.save(session, record_type, content, actor="seed", action="seed",
+            result = publish.save(session, record_type, content, actor="seed", action="seed",
                                 now=now)
             record_id = result.record.id
             if not result.changed:

@@ -30,7 +30,7 @@ def test_the_least_recently_used_go_first_within_the_bound(monkeypatch):
 PROBE = """
 import json
 from api import accel, create_app
-from api.storage import store
+from api.accel import memo
 from api.config import TestConfig
 from api.storage import db
 url = {url!r}
@@ -40,7 +40,7 @@ client = app.test_client()
 first = client.get('/api/v1/indicators?limit=5')
 second = client.get('/api/v1/indicators?limit=5')
 print(json.dumps({{"enabled": accel.enabled(), "cache": "response_cache" in app.extensions,
-                   "memo": len(store.MEMO._values), "same": first.data == second.data,
+                   "memo": len(memo.MEMO._values), "same": first.data == second.data,
                    "status": first.status_code}}))
 """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from api.storage import store
+from api.storage import lists, publish, store
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance", "request_id"}
 
@@ -50,7 +50,7 @@ def test_unexpected_errors_are_500_problems_without_details(app, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("secret connection string postgres://admin:hunter2@db")
 
-    monkeypatch.setattr(store, "list_records", explode)
+    monkeypatch.setattr(lists, "list_records", explode)
     cache = app.extensions.get("response_cache")  # none with the accelerator off
     if cache is not None:
         cache.clear()  # an earlier test's answer would be replayed
@@ -81,7 +81,7 @@ def test_retired_records_are_410_with_retired_at(seeded_fresh_app):
     with seeded_fresh_app.app_context():
         record = store.get_record(db.session(), "isolated-from-family", "indicator")
         content = {**record.content, "status": "retired"}
-        store.save(db.session(), "indicator", content, actor="t", action="t")
+        publish.save(db.session(), "indicator", content, actor="t", action="t")
         db.session().commit()
         record_id = record.id
     client = seeded_fresh_app.test_client()

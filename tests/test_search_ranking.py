@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from api.accel import facets
-from api.storage import db, store
+from api.accel import facets, memo
+from api.storage import db, publish, store
+from api.storage import search as search_engine
 from schemas.records import load_content
 from seed.loader import load_seed
 from tests.conftest import SEED_DIR, migrated_app
@@ -46,8 +47,8 @@ def test_search_answers_follow_writes_and_match_sql(tmp_path, monkeypatch):
     client = app.test_client()
 
     asked_fts5: list[str] = []
-    fts5_hits = store.fts5_hits
-    monkeypatch.setattr(store, "fts5_hits", lambda connection, expression: (
+    fts5_hits = search_engine.fts5_hits
+    monkeypatch.setattr(search_engine, "fts5_hits", lambda connection, expression: (
         asked_fts5.append(expression), fts5_hits(connection, expression))[1])
 
     def ranked(q: str) -> list[tuple[str, float]]:
@@ -57,9 +58,9 @@ def test_search_answers_follow_writes_and_match_sql(tmp_path, monkeypatch):
         asked_fts5.clear()
         with app.app_context():
             session = db.session()
-            mine = store._ranking(session, q, None, store.Viewer())
+            mine = search_engine._ranking(session, q, None, store.Viewer())
             assert isinstance(mine, facets.Ranking)  # the map ranked it, not SQL
-            assert mine[:] == store._sql_ranking(session, q, None, store.Viewer())
+            assert mine[:] == search_engine._sql_ranking(session, q, None, store.Viewer())
         return mine[:]
 
     before = ranked("visa")
@@ -68,7 +69,7 @@ def test_search_answers_follow_writes_and_match_sql(tmp_path, monkeypatch):
     ranked("visa_help")
     assert asked_fts5
     with app.app_context():
-        store.save(db.session(), "hotline", load_content("hotline", {
+        publish.save(db.session(), "hotline", load_content("hotline", {
             "id": "visa-line", "verified_on": "2026-11-28",
             "sources": [{"url": "https://example.org/p", "title": "P"}],
             "name": {"en": "Visa visa line"}, "organization": {"en": "Visa org"},
@@ -79,12 +80,12 @@ def test_search_answers_follow_writes_and_match_sql(tmp_path, monkeypatch):
     after = ranked("visa")
     assert after[0][0] == "visa-line" and len(after) == len(before) + 1 and not asked_fts5
     assert after[1:] != before  # every other match was scored again
-    memo = store.VersionMemo()  # pages from the map's ranking, not one SQL kept earlier
-    monkeypatch.setattr(store, "MEMO", memo)
+    fresh = memo.VersionMemo()  # pages from the map's ranking, not one SQL kept earlier
+    monkeypatch.setattr(memo, "MEMO", fresh)
     for offset in (0, 2):
         answer = client.get(f"/api/v1/search?q=visa&limit=2&cursor=o.{offset}").get_json()
         assert [(hit["id"], hit["score"]) for hit in answer["data"]] == [
             (record_id, round(-rank, 6)) for record_id, rank in after[offset:offset + 2]]
         assert answer["meta"]["total"] == len(after)
-    assert any(isinstance(value, facets.Ranking) for value in memo._values.values())
+    assert any(isinstance(value, facets.Ranking) for value in fresh._values.values())
     app.extensions["db_engine"].dispose()

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from sqlalchemy import inspect, select
 
 from api.accel import facets, postings
-from api.storage import db, store
+from api.storage import db, publish, store
+from api.storage import search as search_engine
 from api.storage.models import Change, RecordVersion
 from api.web.auth import Viewer
 from schemas.records import SCHEMAS, load_content
@@ -31,7 +32,7 @@ def test_each_publish_keeps_the_old_version_and_appends_a_change(fresh_app):
         session = db.session()
         seen = []
         for body in (HOTLINE, renamed, renamed):
-            result = store.save(session, "hotline", load_content("hotline", body),
+            result = publish.save(session, "hotline", load_content("hotline", body),
                                 actor="t", action="t")
             seen.append((result.record.version, result.changed))
         session.commit()
@@ -47,7 +48,8 @@ def test_each_publish_keeps_the_old_version_and_appends_a_change(fresh_app):
 
 def test_per_field_fallback_to_english(fresh_app):
     with fresh_app.app_context():
-        store.save(db.session(), "hotline", load_content("hotline", HOTLINE), actor="t", action="t")
+        publish.save(db.session(), "hotline", load_content("hotline", HOTLINE), actor="t",
+                     action="t")
         db.session().commit()
     body = fresh_app.test_client().get("/api/v1/hotlines/test-line?lang=es").get_json()["data"]
     assert body["lang"] == "es"
@@ -80,7 +82,7 @@ def test_create_app_takes_a_config_mapping(seeded_url):
 def test_a_record_without_the_language_asked_for_says_it_is_english(fresh_app):
     english_only = {**HOTLINE, "organization": {"en": "Test org"}}
     with fresh_app.app_context():
-        store.save(db.session(), "hotline", load_content("hotline", english_only),
+        publish.save(db.session(), "hotline", load_content("hotline", english_only),
                    actor="t", action="t")
         db.session().commit()
     response = fresh_app.test_client().get("/api/v1/hotlines/test-line?lang=es")
@@ -116,13 +118,14 @@ def test_search_ranking_from_the_document_map_is_the_sql_ranking(app, case):
         session = db.session()
         mapped = facets.build_search_map(session, store.visible(viewer))
         connection = session.connection().connection.driver_connection
-        hits = store.fts5_hits(connection, store._match_expression(store._terms(q)))
+        expression = search_engine._match_expression(search_engine._terms(q))
+        hits = search_engine.fts5_hits(connection, expression)
         # the postings in memory find the same documents with the same bm25 doubles
-        from_memory = postings.build(session, "search_fts", store.BM25_WEIGHTS).hits(
-            store._terms(q))
+        from_memory = postings.build(session, "search_fts", search_engine.BM25_WEIGHTS).hits(
+            search_engine._terms(q))
         assert from_memory is not None
         assert np.array_equal(from_memory[0], hits[0]) and np.array_equal(from_memory[1], hits[1])
         ranked = mapped.rank(*hits, tuple(types))
-        expected = store._sql_ranking(session, q, types, viewer)
+        expected = search_engine._sql_ranking(session, q, types, viewer)
         assert len(ranked) == len(expected) and ranked[:] == expected
         assert ranked[1:4] == expected[1:4]  # a page is the same slice

@@ -131,7 +131,7 @@ def test_what_is_read_while_a_write_is_under_way_is_not_trusted(sqlite_app,
     with sqlite3.connect(path, isolation_level=None) as writer:
         writer.execute("BEGIN IMMEDIATE")  # a writer holding the write lock ...
         writer.execute("UPDATE write_lock SET counter = counter + 1, epoch = 'mid-write'")
-        ticket = counter.begin()  # ... has counted itself, as api.storage.store.lock_writes does
+        ticket = counter.begin()  # ... has counted itself, as api.storage.publish.lock_writes does
         assert notes(client) == before and notes(client) == before  # not committed yet
         writer.execute("UPDATE records SET status = 'draft' WHERE id = ?",
                        ("national-human-trafficking-hotline",))

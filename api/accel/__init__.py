@@ -7,7 +7,7 @@ the tables. CI runs the read, write, sync and SDK tests in both modes. What the 
 - the response cache and the event loop's answers from it (:mod:`api.accel.response_cache`,
   :mod:`api.edge.asgi`), with its pool of data-version connections;
 - per-data-version memos of list totals and search rankings
-  (:class:`api.storage.store.VersionMemo`);
+  (:class:`api.accel.memo.VersionMemo`);
 - list bitsets, search maps and search postings, built in the background (:mod:`api.accel.facets`,
   :mod:`api.accel.postings`).
 

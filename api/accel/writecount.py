@@ -5,7 +5,7 @@ Next to the database file ``app.sqlite`` sits ``app.sqlite-writes``: two 64-bit 
 mapped into every process that opens the database (as SQLite does with its ``-shm`` file).
 
 - ``started``: bumped by a write transaction right after it took SQLite's write lock (in
-  :func:`api.storage.store.lock_writes`), so writers bump it one at a time and it only grows;
+  :func:`api.storage.publish.lock_writes`), so writers bump it one at a time and it only grows;
 - ``finished``: set to that transaction's ticket (its value of ``started``) once it committed
   or rolled back.
 
@@ -18,9 +18,9 @@ ends or, after :data:`SETTLE_AFTER`, a reader holding SQLite's write lock (so no
 transaction can be under way) sets ``finished = started``. Both counters are read and written
 as single aligned 8-byte words.
 
-Writes that do not go through :func:`api.storage.store.lock_writes` (a restored backup, an edit with
-the ``sqlite3`` shell, another version of the app) are not counted: readers ask the database
-at least every :data:`VERIFY_SECONDS` anyway, so they show within that time. So do writes
+Writes that do not go through :func:`api.storage.publish.lock_writes` (a restored backup, an
+edit with the ``sqlite3`` shell, another version of the app) are not counted: readers ask the
+database at least every :data:`VERIFY_SECONDS` anyway, so they show within that time. So do writes
 counted in a file that was deleted or replaced meanwhile: every write and every database read
 checks that the file mapped is still the one at the path. Like SQLite's ``-shm``, the file
 must not be truncated while processes have it mapped (deleting it is fine).

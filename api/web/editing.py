@@ -16,7 +16,7 @@ from flask import Response, g, request
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from api.storage import db, store
+from api.storage import db, publish, store
 from api.storage.models import IdempotencyRecord, Record
 from api.web.auth import require
 from api.web.errors import Problem
@@ -125,9 +125,9 @@ def _record_etag(record: Record) -> str:
 def _save(record_type: str, content: dict[str, Any], action: str, **guards: Any) -> Any:
     viewer = require("write")
     try:
-        return store.save(db.session(), record_type, content, actor=viewer.name or "",
+        return publish.save(db.session(), record_type, content, actor=viewer.name or "",
                           action=action, request_id=g.get("request_id", ""), **guards)
-    except store.WriteConflict as exc:
+    except publish.WriteConflict as exc:
         db.session().rollback()
         slug = {404: "not-found", 409: "conflict", 412: "precondition-failed",
                 422: "invalid-record"}[exc.status]
@@ -148,7 +148,7 @@ def create(record_type: str) -> Response:
     if key is not None:
         fingerprint = request.path.encode() + b"\n" + request.get_data()
         request_hash = hashlib.sha256(fingerprint).hexdigest()
-        store.lock_writes(session)
+        publish.lock_writes(session)
         earlier = session.get(IdempotencyRecord, (viewer.name, key))
         if earlier is not None:
             session.rollback()

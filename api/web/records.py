@@ -14,7 +14,7 @@ from flask_restx import Namespace, Resource
 
 from api.services import items
 from api.services.csv_export import hotlines_csv
-from api.storage import db, feeds, store
+from api.storage import db, feeds, lists, store
 from api.web import editing
 from api.web.errors import Problem, bad_request
 from api.web.http import (
@@ -56,7 +56,7 @@ def list_collection(record_type: str) -> Response:
 
     def build() -> dict[str, Any]:
         try:
-            page = store.list_records(session, record_type, args, viewer, with_content=False,
+            page = lists.list_records(session, record_type, args, viewer, with_content=False,
                                       lang=lang)
         except store.CursorError as exc:
             raise bad_request({"cursor": [str(exc)]}) from exc
@@ -80,7 +80,7 @@ def list_collection(record_type: str) -> Response:
 
 def _hotlines_csv(args: dict[str, Any], lang: str, viewer: Any, seq: int, at: Any) -> Response:
     def build() -> bytes:
-        rows = store.list_records(db.session(), "hotline",
+        rows = lists.list_records(db.session(), "hotline",
                                   {**args, "cursor": None, "limit": 1_000_000}, viewer).rows
         records = [render("hotline", row.content, store.system_fields(row), lang) for row in rows]
         return hotlines_csv(records, lambda record_id: record_url("hotlines", record_id))

@@ -8,6 +8,7 @@ from flask import Response
 from flask_restx import Namespace, Resource
 
 from api.storage import db, store
+from api.storage import search as search_engine
 from api.web.errors import bad_request
 from api.web.http import cached_json, current_viewer, negotiate_language, parse_args
 from api.web.records import page_url, record_url
@@ -29,7 +30,7 @@ class Search(Resource):
 
         def build() -> dict[str, Any]:
             try:
-                hits, total, next_cursor = store.search(
+                hits, total, next_cursor = search_engine.search(
                     session, args["q"], args.get("types"), viewer, args["limit"],
                     args.get("cursor"), label_lang)
             except store.CursorError as exc:
@@ -39,7 +40,7 @@ class Search(Resource):
                 "id": hit.id,
                 "version": hit.version,
                 "label": hit.label,
-                "snippet": store.snippet(hit.body or hit.label, args["q"]),
+                "snippet": search_engine.snippet(hit.body or hit.label, args["q"]),
                 "score": round(-hit.rank, 6),
                 "link": record_url(SCHEMAS[hit.type].COLLECTION, hit.id),
             } for hit in hits]

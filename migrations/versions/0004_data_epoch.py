@@ -1,11 +1,11 @@
 """A random epoch beside the write counter, so the data version never comes back.
 
-The read caches (``api.accel.response_cache``, ``api.storage.store.VersionMemo``,
+The read caches (``api.accel.response_cache``, ``api.accel.memo.VersionMemo``,
 ``api.accel.facets``) key what they keep on the data version. ``write_lock.counter`` alone
 starts again at 0 when the database is rebuilt (``db downgrade base`` + ``db upgrade``) and
 goes back when a backup is restored, so a running instance could take the new database's
 version 5 for the old one's. The epoch is set here and replaced by every write
-(``api.storage.store.lock_writes``).
+(``api.storage.publish.lock_writes``).
 
 Revision ID: 0004
 Revises: 0003
