@@ -53,9 +53,9 @@ test-postgres: install ## Every test except the browser one, on PostgreSQL ($(PG
 
 # The tests of what users see (reads, writes, sync, the SDK) with every cache and the fast path
 # off: the system must be right without them (tests of the caches themselves are left out).
-ACCEL_OFF_TESTS := tests/test_reads.py tests/test_writes.py tests/test_sync.py \
-	tests/test_sync_properties.py tests/test_trust.py tests/test_storage.py tests/test_errors.py \
-	tests/test_seed.py tests/test_accel.py tests/test_renditions.py sdk/tests
+ACCEL_OFF_TESTS := tests/web/test_reads.py tests/web/test_writes.py tests/web/test_sync.py \
+	tests/web/test_trust.py tests/web/test_errors.py tests/storage tests/test_seed.py \
+	tests/accel/test_accel.py sdk/tests
 test-accel-off: install ## Reads, writes, sync and the SDK with HTCONTENT_ACCEL=off (on SQLite)
 	HTCONTENT_ACCEL=off $(BIN)/pytest $(ACCEL_OFF_TESTS)
 

@@ -29,7 +29,7 @@ def test_every_collection_is_full_bilingual_and_sourced(client, collection, mini
     for record in found:
         assert record["available_langs"] == ["en", "es"], record["id"]
         assert record["sources"] and all(s["url"].startswith("https://") for s in record["sources"])
-        # Checked against its sources, or saying it was not (tests/test_trust.py)
+        # Checked against its sources, or saying it was not (tests/web/test_trust.py)
         assert record["verified_on"] or record["verification_status"] == "unverified"
         assert record["version"] >= 1 and record["status"] == "published"
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text, update
 from api.storage import db, renditions
 from api.storage.models import RecordVersion, Rendition
 from schemas.render import RENDER_FORMAT
-from tests.test_writes import NEW_HOTLINE
+from tests.web.test_writes import NEW_HOTLINE
 
 
 def _stored(app, record_id, version, lang):

@@ -22,11 +22,11 @@ from api import config, create_app
 from api.accel import writecount
 from api.storage import db
 from seed.loader import load_seed
+from tests.accel.test_fastpath import cache_of
 from tests.conftest import SEED_DIR, Keys, migrated_app
-from tests.test_fastpath import cache_of
 
 HOTLINE = "/api/v1/hotlines/national-human-trafficking-hotline"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from openapi_spec_validator import validate
 from api.web.openapi import OPENAPI_PATH, render_yaml
 from tests.conftest import serving
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def spec() -> dict:

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.test_writes import NEW_HOTLINE
+from tests.web.test_writes import NEW_HOTLINE
 
 INDICATOR = {
     "id": "test-indicator",

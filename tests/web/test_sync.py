@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 
-from tests.test_writes import NEW_HOTLINE
+from tests.web.test_writes import NEW_HOTLINE
 
 
 def visible_state(client, headers) -> dict[str, dict]:
@@ -197,7 +197,7 @@ def test_hotlines_as_csv_a_row_per_channel(client):
         >= {"text"}
 
 
-HSDS = Path(__file__).resolve().parent / "data" / "hsds-3.0"
+HSDS = Path(__file__).resolve().parents[1] / "data" / "hsds-3.0"
 
 
 def test_hsds_export_is_valid_open_referral(client):

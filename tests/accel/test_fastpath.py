@@ -289,7 +289,7 @@ def test_a_trust_window_trades_freshness_across_processes_for_no_query(editor_ap
     """With HTCONTENT_RESPONSE_CACHE_TRUST_MS, cached answers skip the version check: writes
     through the same process still show at once, other instances' within the window on
     PostgreSQL. (On SQLite every process on the machine counts its writes in shared memory:
-    they show at once; see tests/test_writecount.py.)"""
+    they show at once; see tests/accel/test_writecount.py.)"""
     url = "/api/v1/hotlines/national-human-trafficking-hotline"
     settings = {**config.TestConfig(editor_app.config["DATABASE_URL"]).as_dict(),
                 "RESPONSE_CACHE_TRUST_MS": 60_000}

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from tests.test_sync import Mirror, comparable, visible_state
+from tests.web.test_sync import Mirror, comparable, visible_state
 
 RUNS = itertools.count()
 CHECKS = itertools.count()
