@@ -9,7 +9,7 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export FLASK_APP := api
 
 .DEFAULT_GOAL := help
-.PHONY: help install run seed openapi sdk-types lint test test-postgres test-accel-off test-browser cluster cluster-stop bench clean
+.PHONY: help install run seed openapi sdk-types spectral lint test test-postgres test-accel-off test-browser cluster cluster-stop bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -35,6 +35,16 @@ openapi: install ## Regenerate openapi.yaml from the code
 
 sdk-types: install ## Regenerate the SDK's record classes and filter table from schemas/
 	$(BIN)/python -m schemas.sdk_types
+
+# Spectral (npm @stoplight/spectral-cli) lints the contract with its OpenAPI ruleset; any warning
+# fails. Installed once into .tools/ (npm needs Node.js; no browser or binary download).
+SPECTRAL := .tools/node_modules/.bin/spectral
+$(SPECTRAL):
+	mkdir -p .tools
+	cd .tools && npm install --silent --no-audit --no-fund --no-save @stoplight/spectral-cli@6
+
+spectral: $(SPECTRAL) ## Lint openapi.yaml with Spectral (spectral:oas): no errors, no warnings
+	$(SPECTRAL) lint openapi.yaml --ruleset .spectral.yaml --fail-severity=warn
 
 lint: install ## ruff, mypy (strict) on the SDK, openapi.yaml and the SDK's types in step
 	$(BIN)/ruff check .

@@ -169,7 +169,8 @@ class Converter:
         else:
             component["required"] = [n for n, f in schema_cls._declared_fields.items()
                                      if f.required and n in properties]
-            component["description"] = (f"A {schema_cls.TYPE.replace('_', ' ')} in the "
+            noun = article(schema_cls.TYPE.replace("_", " ")).capitalize()
+            component["description"] = (f"{noun} in the "
                                         "multilingual form (`lang=*`).")
         self.components[name] = component
         return name
@@ -202,7 +203,8 @@ class Converter:
                 properties[field_name] = self.field(field)
         self.components[name] = {
             "type": "object",
-            "description": f"A {schema_cls.TYPE.replace('_', ' ')} record. Translatable text is a "
+            "description": f"{article(schema_cls.TYPE.replace('_', ' ')).capitalize()} "
+                           "record. Translatable text is a "
                            "string in one language, or an object by language with `lang=*`. "
                            "With `fields=`, only the fields asked for (and id, type, version) "
                            "come.",
@@ -345,6 +347,11 @@ OPTIONAL_KEY: list[dict[str, list[str]]] = [{}, {"bearerKey": []}, {"headerKey":
 KEY: list[dict[str, list[str]]] = [{"bearerKey": []}, {"headerKey": []}]
 
 
+def article(noun: str) -> str:
+    """``noun`` with its indefinite article: "an indicator", "a hotline"."""
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
 def _operation(op_id: str, summary: str, tag: str, params: list[dict[str, Any]],
                responses: dict[str, Any], description: str = "",
                body: dict[str, Any] | None = None,
@@ -458,7 +465,8 @@ def build() -> dict[str, Any]:
         "200": _ok("Index", "Links to every collection and to the docs.", language=False),
         "304": _not_modified(),
         **_errors("BadRequest"),
-    })
+    }, description="The API's name and version, and a link to every collection, the search, "
+                   "the vocabularies, the change feed, the export and the docs: start here.")
     components_schemas["Index"] = {
         "type": "object", "required": ["name", "version", "api", "links"],
         "properties": {
@@ -471,6 +479,7 @@ def build() -> dict[str, Any]:
     }
 
     for record_type, schema_cls in SCHEMAS.items():
+        label = record_type.replace("_", " ")
         name = conv.record(schema_cls)
         collection = schema_cls.COLLECTION
         tags.append({"name": collection, "description": f"{name} records."})
@@ -502,7 +511,7 @@ def build() -> dict[str, Any]:
                 description="Filters combine with AND; the comma-separated values of one filter "
                             "with OR. Pages follow `links.next` (also in `Link`)."),
             "post": _operation(
-                f"create{name}", f"Create a {record_type.replace('_', ' ')}", collection,
+                f"create{name}", f"Create {article(label)}", collection,
                 [IDEMPOTENCY_KEY],
                 {"201": _saved(f"{name}Item", "Created; `Location` is its address."),
                  **_errors(*writes, "Conflict")},
@@ -533,14 +542,14 @@ def build() -> dict[str, Any]:
                                           "byte order mark; cells a spreadsheet would read as "
                                           "formulas start with `'`."}}
         paths[f"/api/v1/{collection}/{{record_id}}/revisions"] = _op(
-            f"list{name}Revisions", f"The versions of a {record_type.replace('_', ' ')}",
+            f"list{name}Revisions", f"The versions of {article(label)}",
             collection, [id_param, *CONDITIONAL[:1]],
             {"200": _ok("RevisionList", "Every published version, oldest first.",
                         language=False),
              "304": _not_modified(), **_errors("BadRequest", "NotFound")},
             description="Retired records keep their history.")
         paths[f"/api/v1/{collection}/{{record_id}}/revisions/{{version}}"] = _op(
-            f"get{name}Revision", f"A {record_type.replace('_', ' ')} as published at a version",
+            f"get{name}Revision", f"{article(label).capitalize()} as published at a version",
             collection,
             [id_param, {"name": "version", "in": "path", "required": True,
                         "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}},
@@ -556,16 +565,20 @@ def build() -> dict[str, Any]:
                 [id_param, *conv.parameters(RECORD_ARGS[record_type]), *CONDITIONAL],
                 {"200": {**_ok(f"{name}Item", "The record."),
                          "links": links("patch", "replace", "retire")},
-                 "304": _not_modified(), **_errors("BadRequest", "NotFound", "Gone")}),
+                 "304": _not_modified(), **_errors("BadRequest", "NotFound", "Gone")},
+                description=f"The current version of {article(label)}, in the language asked "
+                            "(`lang=*`: every language; `fields=`: only some fields). A "
+                            "retired record is 410 with `retired_at`; a record you may not "
+                            "see, or a draft, is 404."),
             "put": _operation(
-                f"replace{name}", f"Replace a {record_type.replace('_', ' ')}", collection,
+                f"replace{name}", f"Replace {article(label)}", collection,
                 [id_param, IF_MATCH],
                 {"200": {**_saved(f"{name}Item", "Saved."), "links": links("get", "retire")},
                  **update_errors},
                 description="The whole record, multilingual form. Needs the `write` scope.",
                 body=_body(replacement_name), security=KEY),
             "patch": _operation(
-                f"patch{name}", f"Change fields of a {record_type.replace('_', ' ')}",
+                f"patch{name}", f"Change fields of {article(label)}",
                 collection, [id_param, IF_MATCH],
                 {"200": {**_saved(f"{name}Item", "Saved."), "links": links("get", "patch")},
                  **update_errors},
@@ -573,7 +586,7 @@ def build() -> dict[str, Any]:
                 body=_body(patch_name, ("application/merge-patch+json", "application/json")),
                 security=KEY),
             "delete": _operation(
-                f"retire{name}", f"Retire a {record_type.replace('_', ' ')}", collection,
+                f"retire{name}", f"Retire {article(label)}", collection,
                 [id_param, IF_MATCH],
                 {"204": {"description": "Retired: reads answer 410 from now on; every version "
                                         "stays in the history.", "headers": _headers("ETag")},
@@ -645,6 +658,9 @@ def build() -> dict[str, Any]:
         "listVocabularies", "Every controlled vocabulary", "vocabularies", CONDITIONAL[:1],
         {"200": _ok("Vocabularies", "Codes with English and Spanish labels.", language=False),
          "304": _not_modified(), **_errors("BadRequest")},
+        description="Every controlled vocabulary: its codes with English and Spanish labels, "
+                    "the list filters and record fields that take them, and how many visible "
+                    "records carry each code, so a CAD or RMS can build its pick-lists.",
     )
 
     components_schemas["AuditList"] = {
@@ -748,7 +764,9 @@ def build() -> dict[str, Any]:
                                                     "`{\"meta\": ...}`, then a record a line."}}
     paths["/api/v1/export"] = _op(
         "export", "Every record, in one go", "sync", conv.parameters(ExportArgs) + CONDITIONAL,
-        {"200": export_ok, "304": _not_modified(), **_errors("BadRequest")})
+        {"200": export_ok, "304": _not_modified(), **_errors("BadRequest")},
+        description="Every record you may see, as JSON or NDJSON, with the `sync_token` to "
+                    "continue from with `/changes`: the first step of a mirror.")
 
     components_schemas["HsdsOrganizations"] = {
         "type": "object",
@@ -794,27 +812,34 @@ def build() -> dict[str, Any]:
                  "headers": _headers("ETag", "Cache-Control", "Last-Modified"),
                  "content": {"application/json": {"schema": {"$ref": REF + "Health"}}}}
     paths["/healthz"] = _op("healthz", "Alive", "operations", [], {
-        "200": health_ok, **_errors("BadRequest")})
+        "200": health_ok, **_errors("BadRequest")},
+        description="200 while the process answers; it does not touch the database.")
     paths["/readyz"] = _op("readyz", "Ready (database reachable)", "operations", [], {
-        "200": health_ok, **_errors("BadRequest")})
+        "200": health_ok, **_errors("BadRequest")},
+        description="200 when the database answers, else 503: for load balancers.")
     paths["/metrics"] = _op("metrics", "Prometheus metrics", "operations", [], {
         "200": {"description": "Request counts and latency histograms by route and status.",
                 "headers": _headers("ETag", "Cache-Control", "Last-Modified"),
                 "content": {"text/plain": {"schema": {"type": "string"}}}},
-        **_errors("BadRequest")})
+        **_errors("BadRequest")},
+        description="Prometheus text format: requests, latency and cache outcomes by route "
+                    "and status, summed over every worker.")
     paths["/api/v1/openapi.json"] = _op("getContract", "This contract, as JSON", "meta", [], {
         "200": {"description": "The OpenAPI document.",
                 "headers": _headers("ETag", "Cache-Control", "Last-Modified"),
                 "content": {"application/json": {"schema": {"type": "object"}}}},
         "304": {"description": "Unchanged.", "headers": _headers("ETag")},
-        **_errors("BadRequest")})
+        **_errors("BadRequest")},
+        description="`openapi.yaml` as JSON: what client generators and the docs page read.")
     paths["/api/v1/docs"] = _op("getDocs", "Interactive documentation", "meta", [], {
         "200": {"description": "An HTML page rendering this contract (no external assets).",
                 "headers": _headers("ETag", "Cache-Control", "Last-Modified"),
                 "content": {"text/html": {"schema":
                                                                       {"type": "string"}}}},
         "304": {"description": "Unchanged.", "headers": _headers("ETag")},
-        **_errors("BadRequest")})
+        **_errors("BadRequest")},
+        description="A page that renders this contract and lets you try each operation; it "
+                    "loads nothing from other sites.")
     paths["/api/v1/docs/assets/{name}"] = _op(
         "getDocsAsset", "A file of the documentation page", "meta",
         [{"name": "name", "in": "path", "required": True,
@@ -824,7 +849,8 @@ def build() -> dict[str, Any]:
                     "content": {"text/css": {"schema": {"type": "string"}},
                                 "text/javascript": {"schema": {"type": "string"}}}},
             "304": {"description": "Unchanged.", "headers": _headers("ETag")},
-            **_errors("BadRequest", "NotFound")})
+            **_errors("BadRequest", "NotFound")},
+        description="The documentation page's scripts and styles, served from this API.")
 
     components_schemas.update(conv.components)
     headers = dict(HEADERS)
@@ -844,7 +870,9 @@ def build() -> dict[str, Any]:
                 "`lang` (or `Accept-Language`), falling back to English per field; `lang=*` "
                 "returns every language."),
             "license": {"name": "MIT", "identifier": "MIT"},
+            "contact": {"name": "HT Content API maintainers"},
         },
+        "servers": [{"url": "/", "description": "This API, where this document is served."}],
         "tags": [{"name": "meta"}, *tags, {"name": "search"}, {"name": "vocabularies"},
                  {"name": "sync"}, {"name": "audit"}, {"name": "operations"}],
         "paths": paths,
