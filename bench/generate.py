@@ -343,7 +343,6 @@ CATEGORIES = list(PREDICATES)
 CATEGORY_WEIGHTS = [14, 10, 14, 8, 7, 9, 8, 10, 8, 12]
 SETTINGS = list(PLACES)
 NIBRS_SEX = ["64A", "40A", "40B", "40C"]
-NIBRS_LABOR = ["64B"]
 
 
 def _zipf_weights(n: int, s: float = 1.1) -> list[float]:
@@ -401,18 +400,18 @@ def make_indicator(rng: random.Random, number: int, earlier: list[str]) -> dict[
     kinds = rng.choices([["sex"], ["labor"], ["labor", "sex"], []], [30, 30, 35, 5])[0]
     if category == "minor" and "sex" not in kinds:
         kinds = sorted([*kinds, "sex"])
-    nibrs: list[str] = []
+    # NIBRS codes are derived from the trafficking types now; the draws that once picked them
+    # stay, so the rest of the data set is what it was.
     if "sex" in kinds and rng.random() < 0.6:
-        nibrs += rng.sample(NIBRS_SEX, rng.choice([1, 1, 2]))
-    if "labor" in kinds and rng.random() < 0.5:
-        nibrs += NIBRS_LABOR
+        rng.sample(NIBRS_SEX, rng.choice([1, 1, 2]))
+    if "labor" in kinds:
+        rng.random()
     content: dict[str, Any] = {
         "id": f"syn-{number:06d}-{category.replace('_', '-')}",
         "statement": statement,
         "category": category,
         "trafficking_types": kinds,
         "settings": settings,
-        "nibrs_offenses": sorted(nibrs),
         "verified_on": (date(2026, 11, 1) - timedelta(days=rng.randrange(HISTORY_DAYS)))
         .isoformat(),
         "sources": [{"url": url, "title": title}
