@@ -13,6 +13,7 @@ from flask import Flask, Response, current_app, request
 from flask_cors import CORS
 from flask_limiter import HeaderNames, Limiter
 
+from api.edge import memory_limits  # noqa: F401 - registers sweptmemory://
 from api.web.errors import Problem
 
 
@@ -78,7 +79,7 @@ def _security_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
+    app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "sweptmemory://"
     app.after_request(_security_headers)  # registered first: runs after Flask-Limiter's headers
     limiter = make_limiter()
     limiter.init_app(app)

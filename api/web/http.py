@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import re
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from email.utils import format_datetime
@@ -45,7 +45,7 @@ MAX_HEADER_LENGTH = 8192
 
 def _assign_request_id() -> None:
     incoming = request.headers.get("X-Request-ID", "")
-    g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+    g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
     if len(request.full_path) > MAX_URL_LENGTH:
         raise Problem(414, f"The URL is longer than {MAX_URL_LENGTH} characters.")
     for name, value in request.headers.items():
@@ -55,7 +55,7 @@ def _assign_request_id() -> None:
 
 
 def _stamp_response(response: Response) -> Response:
-    response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
+    response.headers["X-Request-ID"] = g.get("request_id") or os.urandom(16).hex()
     return response
 
 
