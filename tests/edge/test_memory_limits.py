@@ -19,13 +19,15 @@ def test_counts_a_fixed_window_and_starts_no_thread_per_request(monkeypatch):
     assert isinstance(storage, SweptMemoryStorage)
     limiter = FixedWindowRateLimiter(storage)
     item = parse("3/second")
-    threads = threading.active_count()
     assert [limiter.hit(item, "ip:1") for _ in range(4)] == [True, True, True, False]
     assert limiter.hit(item, "ip:2")  # another client has its own counter
-    for _ in range(200):
-        storage.incr("busy", 60)
-    assert threading.active_count() <= threads  # no timer thread was started per request
-    time.sleep(1.05)
+    started = []
+    monkeypatch.setattr(threading.Thread, "start", lambda self: started.append(self))
+    for _ in range(5):  # requests further apart than limits' 10 ms timer lives
+        storage.incr("steady", 60)
+        time.sleep(0.015)
+    assert started == []  # (limits' MemoryStorage starts a timer thread for each)
+    time.sleep(1.0)
     assert limiter.hit(item, "ip:1")  # a new window
 
 
