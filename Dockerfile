@@ -1,4 +1,4 @@
-# The API image: gunicorn serving the app (see gunicorn.conf.py and api/asgi.py).
+# The API image: gunicorn serving the app (see gunicorn.conf.py and api/edge/asgi.py).
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HTCONTENT_BIND=0.0.0.0:8000
 WORKDIR /app

@@ -39,7 +39,7 @@ class Config:
         hosts = os.environ.get("HTCONTENT_TRUSTED_HOSTS", "")
         self.ALLOWED_HOSTS = [h.strip() for h in hosts.split(",") if h.strip()]
         #: Per-process cache of anonymous public answers, in MB (0: off), and the largest
-        #: answer it keeps, in KB. See api/fastpath.py.
+        #: answer it keeps, in KB. See api/accel/response_cache.py.
         self.RESPONSE_CACHE_MB = _int("HTCONTENT_RESPONSE_CACHE_MB", 64)
         self.RESPONSE_CACHE_ENTRY_KB = _int("HTCONTENT_RESPONSE_CACHE_ENTRY_KB", 4096)
         #: 0 (the default): every cached answer first checks the data version, so a write

@@ -439,14 +439,18 @@ def make_indicator(rng: random.Random, number: int, earlier: list[str]) -> dict[
 
 
 def fingerprint() -> str:
-    """Hash of what decides the database's content: this file and the seed.
+    """Hash of what decides the database's content: this file, the seed, the record schemas and
+    the code that writes and renders records (a database written by other code would hold
+    other content, or renditions its reads render again).
 
     Python files are hashed by their syntax tree without docstrings, so reformatting or
     rewording a comment keeps the cache; any change to the code makes a new database. New
     migrations do not: a cached database is brought to the head revision when it is used, as a
     deployed one would be."""
     digest = hashlib.sha256()
-    paths = [Path(__file__).resolve(), *sorted((ROOT / "seed").glob("*.json"))]
+    paths = [Path(__file__).resolve(), *sorted((ROOT / "seed").glob("*.json")),
+             *sorted((ROOT / "schemas").rglob("*.py")),
+             ROOT / "api" / "storage" / "publish.py", ROOT / "api" / "storage" / "renditions.py"]
     for path in paths:
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(_code(path) if path.suffix == ".py" else path.read_bytes())

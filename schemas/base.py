@@ -4,6 +4,7 @@ under :mod:`schemas.types`."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from marshmallow import (
@@ -11,7 +12,6 @@ from marshmallow import (
     Schema,
     ValidationError,
     fields,
-    post_load,
     validate,
     validates_schema,
 )
@@ -44,6 +44,12 @@ class SourceSchema(StrictSchema):
     title = Line(max_length=300, required=True)
 
 
+def _not_future(day: date) -> None:
+    """A check date is a day that has come (a day of slack for time zones)."""
+    if day > date.today() + timedelta(days=1):
+        raise ValidationError("A check date cannot be in the future.")
+
+
 class ConflictSchema(StrictSchema):
     """Something the record's own sources disagree on: which field, and what each says."""
 
@@ -68,9 +74,9 @@ class RecordSchema(StrictSchema):
                        "`unverified`: not checked, or not confirmable; `disputed`: its own "
                        "sources disagree on something it shows (see `conflicts`). Default: "
                        "`verified` with a `verified_on`, else `unverified`."})
-    verified_on = fields.Date(load_default=None, allow_none=True, metadata={
+    verified_on = fields.Date(load_default=None, allow_none=True, validate=_not_future, metadata={
         "description": "The day an editor last checked the record against its sources "
-                       "(null: never)."})
+                       "(null: never); not later than today."})
     sources = fields.List(
         fields.Nested(SourceSchema), required=True, validate=validate.Length(min=1, max=20)
     )
@@ -91,11 +97,6 @@ class RecordSchema(StrictSchema):
             raise ValidationError("A verified record needs `verified_on`, the day it was "
                                   "checked.", "verified_on")
 
-    @post_load
-    def _default_verification(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        # Not written: a record with a check date is verified, one without is not.
-        data["verification_status"] = verification_status_of(data)
-        return data
 
 
 def verification_status_of(content: dict[str, Any]) -> str:

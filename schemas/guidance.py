@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .fields import DEFAULT_LANGUAGE
-from .registry import REGISTRY
+from .records import REGISTRY  # (importing records registers every type)
 
 
 def guidance_for(record_type: str, lang: str) -> list[Any] | None:

@@ -59,7 +59,9 @@ class RecordType:
     - ``review_days``: how long a check holds (``review_due`` = ``verified_on`` + this);
     - ``list_guidance``: texts (``{"en": ..., "es": ...}``) its lists carry in ``meta``;
     - ``derive``: fields derived from stored content, applied when a record is rendered or
-      indexed (so content stored before a rule existed follows it too).
+      indexed (so content stored before a rule existed follows it too);
+    - ``order``: where its collection comes in the index, the contract and exports (then by
+      name), whatever order the modules are imported in.
     """
 
     schema: type[RecordSchema]
@@ -68,6 +70,7 @@ class RecordType:
     review_days: int = 365
     list_guidance: tuple[dict[str, str], ...] | None = None
     derive: Callable[[dict[str, Any]], dict[str, Any]] = _unchanged
+    order: int = 1000
     all_filters: tuple[Filter, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -100,10 +103,13 @@ class Registry:
             raise ValueError(f"{record_type.schema.__name__} needs TYPE and COLLECTION")
         if name in self.types or collection in self.collections:
             raise ValueError(f"record type {name!r} or collection {collection!r} is taken")
-        self.types[name] = record_type
-        self.schemas[name] = record_type.schema
-        self.collections[collection] = record_type.schema
-        self.filters[name] = record_type.all_filters
+        ordered = sorted([*self.types.values(), record_type], key=lambda t: (t.order, t.name))
+        for table, value in ((self.types, lambda t: t), (self.schemas, lambda t: t.schema),
+                             (self.filters, lambda t: t.all_filters)):
+            table.clear()  # in place: the dicts are live views others hold
+            table.update((t.name, value(t)) for t in ordered)
+        self.collections.clear()
+        self.collections.update((t.collection, t.schema) for t in ordered)
         return record_type
 
     def __getitem__(self, name: str) -> RecordType:

@@ -5,10 +5,8 @@ Walks the same schema fields that validate records, so the shape is defined once
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date, timedelta
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from marshmallow import Schema, fields
@@ -20,21 +18,6 @@ from .registry import REGISTRY
 ALL_LANGUAGES = "*"
 
 
-def _render_format() -> str:
-    """A digest of the code that decides what a rendered record holds (the record shapes, the
-    registry, this module): stored renditions made by other code are rendered again."""
-    here = Path(__file__).resolve().parent
-    files = [here / name for name in ("base.py", "fields.py", "records.py", "registry.py",
-                                      "render.py")]
-    files += sorted((here / "types").glob("*.py"))
-    digest = hashlib.blake2b(digest_size=8)
-    for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
-#: Which rendering code made a stored rendition (:class:`api.storage.models.Rendition`).
-RENDER_FORMAT = _render_format()
 
 
 @cache
@@ -139,7 +122,10 @@ def review_due(record_type: str, verified_on: str | None) -> str | None:
     if not verified_on:
         return None
     days = REGISTRY[record_type].review_days
-    return (date.fromisoformat(verified_on) + timedelta(days=days)).isoformat()
+    try:
+        return (date.fromisoformat(verified_on) + timedelta(days=days)).isoformat()
+    except OverflowError:  # a date stored before check dates had to be past ones
+        return None
 
 
 def record_field_names(record_type: str) -> list[str]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 from cachetools import LRUCache
@@ -52,16 +52,6 @@ class SizedCache(Generic[K, V]):
         with self._lock:
             pair = self._cache.get(key)
         return None if pair is None else pair[0]
-
-    def get_many(self, keys: Iterable[K]) -> dict[K, V]:
-        """The values kept for any of ``keys`` (each marked as just used), under one lock."""
-        found: dict[K, V] = {}
-        with self._lock:
-            for key in keys:
-                pair = self._cache.get(key)
-                if pair is not None:
-                    found[key] = pair[0]
-        return found
 
     def put(self, key: K, value: V) -> None:
         """Keep ``value`` for ``key``, dropping the least recently used beyond the bound."""

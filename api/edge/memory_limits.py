@@ -49,8 +49,9 @@ class SweptMemoryStorage(MemoryStorage):
             self._next_sweep = now + SWEEP_SECONDS
             wall = time.time()
             for key in [k for k, at in list(self.expirations.items()) if at <= wall]:
-                self.storage.pop(key, None)
-                self.expirations.pop(key, None)
-                self.locks.pop(key, None)
+                with self.locks[key]:  # a request may have started a new window meanwhile
+                    if self.expirations.get(key, wall + 1) <= wall:
+                        self.storage.pop(key, None)
+                        self.expirations.pop(key, None)
         finally:
             self._sweep_lock.release()

@@ -56,18 +56,17 @@ class AccessLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The JSON-lines handler. :func:`log_request` writes to it directly, skipping the
     ``LogRecord`` (the line is the same); anything else goes through :class:`JsonFormatter`."""
 
-    #: Lines up to this size are written with one ``write`` call and no lock: POSIX keeps
-    #: them whole on a pipe (``PIPE_BUF``), and other lines are flushed as soon as written.
-    ATOMIC_LINE = 4096
-
     def write_entry(self, entry: dict[str, Any]) -> None:
         line = orjson.dumps(entry, default=str) + b"\n"
         descriptor = self._descriptor()
-        if descriptor is not None and len(line) <= self.ATOMIC_LINE:
+        if descriptor is not None:  # one write call, under the lock other records take too
+            self.acquire()
             try:
                 os.write(descriptor, line)
             except OSError:  # a closed or full stream must not fail the request
                 pass
+            finally:
+                self.release()
             return
         self.acquire()
         try:

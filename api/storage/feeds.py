@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, aliased
 
 from api.storage import renditions
 from api.storage.models import Change, Record, RecordVersion, Rendition
+from api.storage.renditions import RENDER_FORMAT
 from api.storage.store import PUBLISHED, Viewer
-from schemas.render import RENDER_FORMAT
 
 UPSERT, DELETE = "upsert", "delete"
 

@@ -161,14 +161,16 @@ def save(session: Session, record_type: str, content: dict[str, Any], *, actor: 
         renditions.add(session, record_type, content, renditions.version_system(
             record_id, record.version, status, visibility, record.available_langs,
             record.created_at, now))
-    _index(session, record_type, content)
+    index_record(session, record_type, content)
     session.add(AuditEntry(at=now, actor=actor, action=action, record_type=record_type,
                            record_id=record_id, version=record.version, status=status,
                            changes=_diff(before, {**content, "status": status}),
                            request_id=request_id))
     return SaveResult(record, created=created, changed=True)
 
-def _index(session: Session, record_type: str, content: dict[str, Any]) -> None:
+def index_record(session: Session, record_type: str, content: dict[str, Any]) -> None:
+    """File a record's list-filter terms and search text (every language, and Spanish stems
+    on SQLite) anew, from its content and the rules of this release."""
     record_id = content["id"]
     content = complete(record_type, content)
     session.execute(delete(RecordTerm).where(RecordTerm.record_id == record_id))

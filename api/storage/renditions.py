@@ -12,16 +12,35 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from api.storage.models import Record, RecordVersion, Rendition
 from schemas.fields import LANGUAGES
-from schemas.render import ALL_LANGUAGES, RENDER_FORMAT, available_languages, render
+from schemas.render import ALL_LANGUAGES, available_languages, render
 
+
+def _render_format() -> str:
+    """A digest of the code that decides what a rendered record holds (the record shapes, the
+    registry, the rendering, and this module's system fields): renditions made by other code
+    are rendered again."""
+    schemas = Path(__file__).resolve().parents[2] / "schemas"
+    files = [schemas / name for name in ("base.py", "fields.py", "records.py", "registry.py",
+                                         "render.py")]
+    files += sorted((schemas / "types").glob("*.py"))
+    files.append(Path(__file__).resolve())
+    digest = hashlib.blake2b(digest_size=8)
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+#: Which rendering code made a stored rendition (:class:`api.storage.models.Rendition`).
+RENDER_FORMAT = _render_format()
 #: Every rendition a version gets: each language and ``*``.
 LANGS: tuple[str, ...] = (*LANGUAGES, ALL_LANGUAGES)
 #: Fields every projection keeps (``fields=`` may not drop them).
@@ -123,6 +142,3 @@ def refresh(session: Session, progress: Callable[[int, int], None] | None = None
     session.flush()
     return len(stale)
 
-
-__all__ = ["ALWAYS", "LANGS", "add", "and_", "project", "refresh", "rendered_version",
-           "rows_for", "stored", "version_system"]

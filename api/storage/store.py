@@ -29,7 +29,7 @@ from api.storage.models import (
     Rendition,
     WriteLock,
 )
-from schemas.render import RENDER_FORMAT
+from api.storage.renditions import RENDER_FORMAT
 
 PUBLISHED = "published"
 

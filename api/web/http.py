@@ -25,12 +25,15 @@ from schemas.render import ALL_LANGUAGES
 
 
 def _response_format() -> str:
-    """Changes whenever the contract or the vocabulary labels change, so a deploy that changes
+    """Changes whenever the contract, the vocabulary labels or the rendering code (what a
+    record, its derived fields and a list's guidance look like) change, so a deploy that changes
     what responses say invalidates every ETag issued before it."""
+    from api.storage.renditions import RENDER_FORMAT
     from schemas.vocabularies import VOCABULARIES
 
     contract = (Path(__file__).resolve().parents[2] / "openapi.yaml").read_bytes()
-    digest = hashlib.blake2b(contract + repr(VOCABULARIES).encode(), digest_size=8)
+    digest = hashlib.blake2b(contract + repr(VOCABULARIES).encode() + RENDER_FORMAT.encode(),
+                             digest_size=8)
     return digest.hexdigest()
 
 

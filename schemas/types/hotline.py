@@ -86,4 +86,5 @@ HOTLINE = register(RecordType(
              Filter("audience", "audiences", "audience"),
              Filter("channel", "channels.kind", "channel_kind")),
     review_days=90,
+    order=40,
 ))

@@ -40,8 +40,9 @@ class IndicatorSchema(RecordSchema):
         return data
 
     @post_load
-    def _derive_nibrs(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        data["nibrs_offenses"] = nibrs_for(data.get("trafficking_types", []))
+    def _store_no_derived_codes(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        # Derived when shown or indexed (``_derived``), never stored: one rule, one place.
+        data.pop("nibrs_offenses", None)
         return data
 
 
@@ -82,4 +83,5 @@ INDICATOR = register(RecordType(
              Filter("nibrs", "nibrs_offenses", "nibrs_offense")),
     list_guidance=INDICATOR_GUIDANCE,
     derive=_derived,
+    order=20,
 ))

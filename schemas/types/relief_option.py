@@ -40,4 +40,5 @@ RELIEF_OPTION = register(RecordType(
     label="name",
     filters=(Filter("requested_by", "requested_by", "requested_by"),),
     review_days=180,
+    order=30,
 ))

@@ -33,4 +33,5 @@ RESOURCE = register(RecordType(
     filters=(Filter("kind", "kind", "resource_kind"),
              Filter("audience", "audiences", "audience"),
              Filter("topic", "topics", "topic")),
+    order=10,
 ))

@@ -21,7 +21,7 @@ def test_the_least_recently_used_go_first_within_the_bound(monkeypatch):
     assert kept.get("b") is None and kept.get("a") and kept.get("c")
     assert kept.cost == 8 and len(kept) == 2
     kept.put("huge", b"x" * 11)  # more than the bound on its own: not kept
-    assert kept.get("huge") is None and kept.get_many(["a", "c", "z"]).keys() == {"a", "c"}
+    assert kept.get("huge") is None and kept.get("a") and kept.get("c")
     monkeypatch.setattr(accel, "ENABLED", False)
     kept.put("d", b"1")
     assert kept.get("d") is None  # off: nothing new is kept

@@ -5,11 +5,11 @@ versions that exist."""
 from __future__ import annotations
 
 import orjson
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, update
 
 from api.storage import db, renditions
-from api.storage.models import RecordVersion, Rendition
-from schemas.render import RENDER_FORMAT
+from api.storage.models import RecordTerm, RecordVersion, Rendition
+from api.storage.renditions import RENDER_FORMAT
 from tests.web.test_writes import NEW_HOTLINE
 
 
@@ -68,17 +68,24 @@ def test_a_draft_is_shown_from_its_content_not_the_published_rendition(editor_ap
     assert client.get("/api/v1/hotlines/eeoc").status_code == 404
 
 
-def test_the_migration_renders_the_versions_that_exist(seeded_fresh_app):
+def test_the_migration_files_and_renders_the_records_that_exist(seeded_fresh_app):
     url = str(seeded_fresh_app.extensions["db_engine"].url.render_as_string(
         hide_password=False))
     with seeded_fresh_app.app_context():
         versions = db.session().scalar(select(func.count()).select_from(RecordVersion))
     seeded_fresh_app.extensions["db_engine"].dispose()
-    db.downgrade(url, "0005")
+    db.downgrade(url, "0004")  # as a database of the release before: no renditions...
+    with seeded_fresh_app.app_context():
+        session = db.session()
+        session.execute(delete(RecordTerm).where(RecordTerm.name == "verification_status"))
+        session.commit()  # ...and no verification terms
+    seeded_fresh_app.extensions["db_engine"].dispose()
     db.upgrade(url)
     with seeded_fresh_app.app_context():
         session = db.session()
         count = session.scalar(select(func.count()).select_from(Rendition)
                                .where(Rendition.format == RENDER_FORMAT))
         assert count == versions * len(renditions.LANGS)
-        assert session.execute(text("SELECT 1")).scalar() == 1
+    client = seeded_fresh_app.test_client()
+    unverified = client.get("/api/v1/hotlines?verification_status=unverified").get_json()
+    assert [r["id"] for r in unverified["data"]] == ["ice-victim-assistance-program"]

@@ -119,6 +119,29 @@ def test_a_write_defaults_and_checks_the_verification_status(editor_app):
     assert client.get("/api/v1/hotlines/claims-verified").status_code == 404
 
 
+def test_a_check_date_added_later_makes_the_record_verified(editor_app):
+    client, keys = editor_app.test_client(), editor_app.keys
+    unchecked = {**NEW_HOTLINE, "id": "checked-later"}
+    del unchecked["verified_on"]
+    created = client.post("/api/v1/hotlines", json=unchecked, headers=keys.editor)
+    assert created.get_json()["data"]["verification_status"] == "unverified"
+    checked = client.patch("/api/v1/hotlines/checked-later", json={"verified_on": "2026-12-01"},
+                           headers={**keys.editor, "If-Match": created.headers["ETag"]})
+    record = checked.get_json()["data"]
+    assert record["verification_status"] == "verified" and record["review_due"] == "2027-03-01"
+    again = client.patch("/api/v1/hotlines/checked-later", json={"verified_on": None},
+                         headers={**keys.editor, "If-Match": checked.headers["ETag"]})
+    assert again.get_json()["data"]["verification_status"] == "unverified"
+
+
+def test_a_check_date_in_the_future_is_refused(editor_app):
+    client, keys = editor_app.test_client(), editor_app.keys
+    for day in ("9999-12-31", "2999-01-01"):
+        refused = client.post("/api/v1/hotlines", json={**NEW_HOTLINE, "verified_on": day},
+                              headers=keys.editor)
+        assert refused.status_code == 422 and "verified_on" in refused.get_json()["errors"]
+
+
 def test_nibrs_codes_are_derived_on_write(editor_app):
     client, keys = editor_app.test_client(), editor_app.keys
     created = client.post("/api/v1/indicators", json=INDICATOR, headers=keys.editor)
