@@ -126,12 +126,14 @@ def list_args_schema(record_type: str) -> type[Schema]:
             metadata={"description": "Order of the list."},
         ),
     }
-    if record_type == "hotline":
+    export = REGISTRY[record_type].csv
+    if export is not None:
+        noun = SCHEMAS[record_type].TYPE.replace("_", " ")
         attrs["format"] = fields.String(
             load_default="json",
             validate=validate.OneOf(("json", "csv"), error="Must be one of: {choices}."),
-            metadata={"description": "`csv`: every matching hotline in one spreadsheet-ready "
-                                     "file, a row per channel (paging does not apply)."})
+            metadata={"description": f"`csv`: every matching {noun} in one spreadsheet-ready "
+                                     f"file, {export.shape} (paging does not apply)."})
     for flt in FILTERS[record_type]:
         attrs[flt.param] = CommaList(
             codes(flt.vocabulary),

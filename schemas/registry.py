@@ -41,6 +41,18 @@ class Filter:
         return set(items)
 
 
+@dataclass(frozen=True)
+class CsvExport:
+    """A collection's spreadsheet form (``?format=csv``): its ``columns`` and the ``rows`` of
+    one rendered record (dicts by column; ``link`` is added by the web layer); ``shape`` says
+    in a few words what a row is, for the contract."""
+
+    columns: tuple[str, ...]
+    rows: Callable[[dict[str, Any]], list[dict[str, Any]]]
+    shape: str
+    filename: str
+
+
 #: Filters every collection offers.
 COMMON_FILTERS = (Filter("verification_status", "verification_status", "verification_status"),)
 
@@ -61,7 +73,8 @@ class RecordType:
     - ``derive``: fields derived from stored content, applied when a record is rendered or
       indexed (so content stored before a rule existed follows it too);
     - ``order``: where its collection comes in the index, the contract and exports (then by
-      name), whatever order the modules are imported in.
+      name), whatever order the modules are imported in;
+    - ``csv``: its spreadsheet form, if it has one (:class:`CsvExport`).
     """
 
     schema: type[RecordSchema]
@@ -71,6 +84,7 @@ class RecordType:
     list_guidance: tuple[dict[str, str], ...] | None = None
     derive: Callable[[dict[str, Any]], dict[str, Any]] = _unchanged
     order: int = 1000
+    csv: CsvExport | None = None
     all_filters: tuple[Filter, ...] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -535,10 +535,11 @@ def build() -> dict[str, Any]:
                                                      "parameters": parameters}
             return out
 
-        if record_type == "hotline":
+        export = REGISTRY[record_type].csv
+        if export is not None:
             paths[f"/api/v1/{collection}"]["get"]["responses"]["200"]["content"]["text/csv"] = {
                 "schema": {"type": "string",
-                           "description": "With `format=csv`: a row per channel, UTF-8 with a "
+                           "description": f"With `format=csv`: {export.shape}, UTF-8 with a "
                                           "byte order mark; cells a spreadsheet would read as "
                                           "formulas start with `'`."}}
         paths[f"/api/v1/{collection}/{{record_id}}/revisions"] = _op(

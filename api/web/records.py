@@ -13,7 +13,7 @@ from flask import Response, request
 from flask_restx import Namespace, Resource
 
 from api.services import items
-from api.services.csv_export import hotlines_csv
+from api.services.csv_export import records_csv
 from api.storage import db, feeds, lists, store
 from api.web import editing
 from api.web.errors import Problem, bad_request
@@ -29,6 +29,7 @@ from schemas.fields import DEFAULT_LANGUAGE, ID_RE
 from schemas.guidance import guidance_for
 from schemas.params import LIST_ARGS, RECORD_ARGS, NoArgs, RevisionArgs
 from schemas.records import SCHEMAS
+from schemas.registry import REGISTRY
 from schemas.render import ALL_LANGUAGES, available_languages, render
 
 
@@ -51,7 +52,7 @@ def list_collection(record_type: str) -> Response:
     session = db.session()
     seq, at = store.state(session)
     if args.get("format") == "csv":
-        return _hotlines_csv(args, "en" if lang == ALL_LANGUAGES else lang, viewer, seq, at)
+        return _csv(record_type, args, "en" if lang == ALL_LANGUAGES else lang, viewer, seq, at)
     next_link: list[str] = []
 
     def build() -> dict[str, Any]:
@@ -78,15 +79,22 @@ def list_collection(record_type: str) -> Response:
     return response
 
 
-def _hotlines_csv(args: dict[str, Any], lang: str, viewer: Any, seq: int, at: Any) -> Response:
+def _csv(record_type: str, args: dict[str, Any], lang: str, viewer: Any, seq: int,
+         at: Any) -> Response:
+    """Every matching record in the spreadsheet form its type declares."""
+    export = REGISTRY[record_type].csv
+    assert export is not None  # the format parameter exists only for such types
+    collection = SCHEMAS[record_type].COLLECTION
+
     def build() -> bytes:
-        rows = lists.list_records(db.session(), "hotline",
+        rows = lists.list_records(db.session(), record_type,
                                   {**args, "cursor": None, "limit": 1_000_000}, viewer).rows
-        records = [render("hotline", row.content, store.system_fields(row), lang) for row in rows]
-        return hotlines_csv(records, lambda record_id: record_url("hotlines", record_id))
+        records = [render(record_type, row.content, store.system_fields(row), lang)
+                   for row in rows]
+        return records_csv(export, records, lambda record_id: record_url(collection, record_id))
 
     response = cached_response(seq, at, lang, build, "text/csv", viewer)
-    response.headers["Content-Disposition"] = 'attachment; filename="hotlines.csv"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     return response
 
 

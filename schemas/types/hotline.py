@@ -19,7 +19,7 @@ from ..fields import (
     Text,
     unique,
 )
-from ..registry import Filter, RecordType, register
+from ..registry import CsvExport, Filter, RecordType, register
 
 
 class ChannelSchema(StrictSchema):
@@ -79,6 +79,25 @@ class HotlineSchema(RecordSchema):
     notes = Text(max_length=2000)
 
 
+#: The spreadsheet form: a row per channel, the hotline's fields repeated on each.
+CSV_COLUMNS = ("id", "version", "name", "organization", "purpose", "available_24_7",
+               "service_area", "channel_kind", "channel_value", "channel_display",
+               "channel_keywords", "channel_languages", "channel_hours", "channel_notes",
+               "notes", "verification_status", "verified_on", "review_due", "updated_at",
+               "link")
+_CHANNEL_FIELDS = ("kind", "value", "display", "keywords", "languages", "hours", "notes")
+_HOTLINE_FIELDS = ("id", "version", "name", "organization", "purpose", "available_24_7",
+                   "service_area", "notes", "verification_status", "verified_on", "review_due",
+                   "updated_at")
+
+
+def csv_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """A rendered hotline as spreadsheet rows: one per channel."""
+    base = {name: record.get(name) for name in _HOTLINE_FIELDS}
+    return [{**base, **{f"channel_{name}": channel.get(name) for name in _CHANNEL_FIELDS}}
+            for channel in record.get("channels", [])]
+
+
 HOTLINE = register(RecordType(
     schema=HotlineSchema,
     label="name",
@@ -87,4 +106,6 @@ HOTLINE = register(RecordType(
              Filter("channel", "channels.kind", "channel_kind")),
     review_days=90,
     order=40,
+    csv=CsvExport(columns=CSV_COLUMNS, rows=csv_rows, shape="a row per channel",
+                  filename="hotlines.csv"),
 ))

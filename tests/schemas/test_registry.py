@@ -54,6 +54,7 @@ print(json.dumps({
                    get("/api/v1/training-events?verification_status=unverified")["data"]],
     "one": get("/api/v1/training-events/interviewing-workshop?lang=es")["data"],
     "bad_filter": client.get("/api/v1/training-events?setting=hotel").status_code,
+    "no_csv": client.get("/api/v1/training-events?format=csv").status_code,
     "search": [h["id"] for h in get("/api/v1/search?q=taller&lang=es")["data"]],
     "count": prosecutors["counts"].get("training_event"),
     "feed": sorted({c["type"] for c in get("/api/v1/changes?limit=200")["data"]}),
@@ -80,6 +81,7 @@ def test_a_registered_type_is_served_everywhere(tmp_path, databases):
     assert one["title"] == "Taller de entrevistas para fiscales" and one["lang"] == "es"
     assert one["review_due"] == "2026-12-28"  # its own review interval: 30 days
     assert got["bad_filter"] == 400
+    assert got["no_csv"] == 400  # it declares no spreadsheet form
     assert "interviewing-workshop" in got["search"]
     assert got["count"] == 1
     assert "training_event" in got["feed"]
