@@ -74,7 +74,9 @@ class RecordType:
       indexed (so content stored before a rule existed follows it too);
     - ``order``: where its collection comes in the index, the contract and exports (then by
       name), whatever order the modules are imported in;
-    - ``csv``: its spreadsheet form, if it has one (:class:`CsvExport`).
+    - ``csv``: its spreadsheet form, if it has one (:class:`CsvExport`);
+    - ``hsds``: how its rendered records become Open Referral HSDS organizations (with their
+      services), if they are services (``/api/v1/export/hsds``).
     """
 
     schema: type[RecordSchema]
@@ -85,6 +87,7 @@ class RecordType:
     derive: Callable[[dict[str, Any]], dict[str, Any]] = _unchanged
     order: int = 1000
     csv: CsvExport | None = None
+    hsds: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
     all_filters: tuple[Filter, ...] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -8,7 +8,6 @@ import orjson
 from flask import Response
 from flask_restx import Namespace, Resource
 
-from api.services import hsds
 from api.storage import db, feeds, store
 from api.web.http import (
     cached_json,
@@ -18,7 +17,9 @@ from api.web.http import (
     parse_args,
 )
 from api.web.records import page_url
+from schemas import hsds
 from schemas.params import ChangesArgs, ExportArgs, HsdsArgs
+from schemas.registry import REGISTRY
 from schemas.render import ALL_LANGUAGES
 
 ns_changes = Namespace("changes", path="/changes", description="The change feed")
@@ -87,7 +88,12 @@ class ExportHsds(Resource):
         def build() -> dict[str, Any]:
             found = map(orjson.loads, map(orjson.dumps, feeds.snapshot(session, latest, viewer,
                                                                         lang)))
-            hotlines = [record for record in found if record["type"] == "hotline"]
-            return hsds.page(hsds.organizations(hotlines))
+            records = list(found)
+            organizations = []
+            for record_type in REGISTRY.types.values():  # the types that are services
+                if record_type.hsds is not None:
+                    organizations += record_type.hsds(
+                        [record for record in records if record["type"] == record_type.name])
+            return hsds.page(organizations)
 
         return cached_json(latest, at, lang, build, viewer)

@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from .. import hsds
 from ..base import RecordSchema, StrictSchema
 from ..fields import (
     EMAIL_PATTERN,
@@ -108,4 +109,5 @@ HOTLINE = register(RecordType(
     order=40,
     csv=CsvExport(columns=CSV_COLUMNS, rows=csv_rows, shape="a row per channel",
                   filename="hotlines.csv"),
+    hsds=hsds.organizations,
 ))

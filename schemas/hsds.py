@@ -1,4 +1,5 @@
-"""Hotlines as Open Referral HSDS 3.0: organizations, their services and phones.
+"""Hotlines as Open Referral HSDS 3.0: organizations, their services and phones (the hotline
+type declares this mapping: ``RecordType.hsds``).
 
 Ids are UUIDs derived from our ids (UUID 5), so they stay the same from one export to the next.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from schemas.vocabularies import VOCABULARIES
+from .vocabularies import VOCABULARIES
 
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://htcontent.dev/hsds")
 PHONE_TYPES = {"voice": "voice", "text": "text", "tty": "textphone", "video": "video"}
