@@ -12,7 +12,7 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from .fields import DEFAULT_LANGUAGE, LANGUAGES, Text
-from .records import SCHEMAS, RecordSchema, complete
+from .records import SCHEMAS, SYSTEM_FIELDS, RecordSchema, complete
 from .registry import REGISTRY
 
 ALL_LANGUAGES = "*"
@@ -130,7 +130,6 @@ def review_due(record_type: str, verified_on: str | None) -> str | None:
 
 def record_field_names(record_type: str) -> list[str]:
     """Every top-level field a response of this type can carry (for ``fields=``)."""
-    names = ["id", "type", "version", "status", "visibility", "lang", "available_langs",
-             "created_at", "updated_at", "retired_at", "review_due"]
+    names = list(SYSTEM_FIELDS)
     names += [n for n in SCHEMAS[record_type]._declared_fields if n not in names]
     return names

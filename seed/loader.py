@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.storage import publish, store
+from api.storage import clock, publish
 from api.storage.models import Record
 from schemas.records import SCHEMAS, load_content
 
@@ -113,7 +113,7 @@ def load_seed(session: Session, directory: str | Path,
     if problems:
         raise SeedError(problems)
     report = SeedReport()
-    now = store.utcnow()
+    now = clock.utcnow()
     try:
         for record_type, content in records:
             result = publish.save(session, record_type, content, actor="seed", action="seed",

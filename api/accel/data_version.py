@@ -17,7 +17,6 @@ from api.accel import writecount
 Version = tuple[str, int]
 
 
-
 class DataVersion:
     """Reads the data version (``write_lock``'s epoch and counter) on connections of its own:
     autocommit, so each read sees the latest commit, and pooled, so a server that starts a
@@ -189,7 +188,6 @@ class DataVersion:
             self._pool_generation += 1
         for connection in idle:
             _close(connection)
-
 
 
 def _close(connection: Any) -> None:

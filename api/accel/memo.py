@@ -57,6 +57,7 @@ class VersionMemo:
                 self._held += size
         return value
 
+
 def _size(value: Any) -> int:
     """Items a memoized value holds: a list's or ranking's length, else one."""
     return len(value) if isinstance(value, list | facets.Ranking) else 1

@@ -34,6 +34,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import current_app, request
 from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.http import remove_entity_headers
@@ -403,8 +404,6 @@ def init_app(app: Any) -> None:
 
 def _note_full_path(response: Any) -> Any:
     """After the full path answered an anonymous GET: note its route and rate limit."""
-    from flask import current_app, request
-
     if request.method == "GET" and response.status_code in (200, 304):
         route = request.url_rule.rule if request.url_rule is not None else "unmatched"
         note_request(request.environ, route, current_app.extensions.get("rate_limiter"))

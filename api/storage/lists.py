@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.accel import facets, memo
 from api.storage import search as search_engine
+from api.storage.clock import as_utc
 from api.storage.models import (
     Record,
     RecordTerm,
@@ -28,7 +29,6 @@ from api.storage.store import (
     CursorError,
     Viewer,
     _rows,
-    as_utc,
     data_version,
     visible,
 )
@@ -40,10 +40,12 @@ SORTS_BY_CODE = {code: sort for sort, code in SORT_CODES.items()}
 
 LIST_CURSOR = re.compile(LIST_CURSOR_PATTERN)
 
+
 def list_cursor(sort: str, row: Record) -> str:
     """The position after ``row`` in a list ordered by ``sort``."""
     stamp = 0 if sort == "id" else int(as_utc(row.updated_at).replace(tzinfo=UTC).timestamp())
     return f"{SORT_CODES[sort]}.{stamp}.{row.id}"
+
 
 def parse_list_cursor(cursor: str) -> tuple[str, datetime, str]:
     """(sort, updated_at, id) of a list cursor; the cursor's order is the one continued."""
@@ -54,11 +56,13 @@ def parse_list_cursor(cursor: str) -> tuple[str, datetime, str]:
     moment = datetime.fromtimestamp(int(stamp), UTC).replace(tzinfo=None)
     return SORTS_BY_CODE[code], moment, last_id
 
+
 @dataclass
 class Page:
     rows: list[Any]
     total: int
     next_cursor: str | None
+
 
 def list_records(session: Session, record_type: str, args: dict[str, Any],
                  viewer: Viewer, with_content: bool = True, lang: str = "en") -> Page:
@@ -130,6 +134,7 @@ def list_records(session: Session, record_type: str, args: dict[str, Any],
 #: Longest page a filtered list takes from the in-memory index (CSV exports ask for all).
 MAX_INDEXED_PAGE = 1000
 
+
 def _indexed_page(session: Session, record_type: str, viewer: Viewer,
                   filters: list[tuple[str, tuple[str, ...]]], after_id: str | None,
                   limit: int, columns: tuple[Any, ...] = (Record,),
@@ -158,6 +163,7 @@ def _indexed_page(session: Session, record_type: str, viewer: Viewer,
     rows = [rows_by_id[record_id] for record_id in shown if record_id in rows_by_id]
     next_cursor = f"{SORT_CODES['id']}.0.{shown[-1]}" if len(ids) > limit else None
     return Page(rows, matching.bit_count(), next_cursor)
+
 
 def _term_filter(name: str, values: tuple[str, ...], exists: bool) -> Any:
     """Records carrying any of ``values`` for the filter ``name``."""

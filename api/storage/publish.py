@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.accel import writecount
 from api.storage import renditions, stemming
+from api.storage.clock import utcnow
 from api.storage.db import VERSION_INFO
 from api.storage.models import (
     AuditEntry,
@@ -34,7 +35,6 @@ from api.storage.store import (
     WRITE_TICKET,
     WRITING,
     content_hash,
-    utcnow,
 )
 from schemas.params import FILTERS
 from schemas.records import SCHEMAS, complete
@@ -46,6 +46,7 @@ from schemas.vocabularies import VOCABULARIES
 UNSEARCHED = {"id", "url", "sources", "verified_on", "verification_status", "status",
               "visibility", "related", "contacts", "languages", "value", "field"}
 
+
 class WriteConflict(Exception):
     """A write that cannot apply to the record as it is now (``status`` says how to answer)."""
 
@@ -54,11 +55,13 @@ class WriteConflict(Exception):
         self.status = status
         self.detail = detail
 
+
 @dataclass(frozen=True)
 class SaveResult:
     record: Record
     created: bool
     changed: bool
+
 
 def lock_writes(session: Session) -> None:
     """Make this transaction the only writer until it ends, before it reads anything.
@@ -81,6 +84,7 @@ def lock_writes(session: Session) -> None:
         if counter is not None:
             session.info[WRITE_TICKET] = counter.begin()
 
+
 def _bump_version(session: Session) -> None:
     """The first change of a record in this transaction: a new data version (once per
     transaction). A new random epoch with every one: a version never comes back, even after
@@ -91,10 +95,12 @@ def _bump_version(session: Session) -> None:
         session.info.pop(VERSION_INFO, None)
         session.info[CHANGED] = True
 
+
 def _diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any]:
     before = before or {}
     return {name: {"from": before.get(name), "to": after.get(name)}
             for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)}
+
 
 def save(session: Session, record_type: str, content: dict[str, Any], *, actor: str,
          action: str, request_id: str = "", expected_revision: int | None = None,
@@ -168,6 +174,7 @@ def save(session: Session, record_type: str, content: dict[str, Any], *, actor: 
                            request_id=request_id))
     return SaveResult(record, created=created, changed=True)
 
+
 def index_record(session: Session, record_type: str, content: dict[str, Any]) -> None:
     """File a record's list-filter terms and search text (every language, and Spanish stems
     on SQLite) anew, from its content and the rules of this release."""
@@ -194,6 +201,7 @@ def index_record(session: Session, record_type: str, content: dict[str, Any]) ->
                                   label=stemming.stems(label), body=stemming.stems(body)))
 
 _LABELS = {term.code: term for terms in VOCABULARIES.values() for term in terms}
+
 
 def _collect_text(value: Any, lang: str, out: list[str], skip: set[str] = frozenset()) -> None:
     """Every searchable string of a localized record; vocabulary codes become their labels."""

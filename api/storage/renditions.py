@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from api.storage.clock import rfc3339
 from api.storage.models import Record, RecordVersion, Rendition
 from schemas.fields import LANGUAGES
 from schemas.render import ALL_LANGUAGES, available_languages, render
@@ -45,10 +46,6 @@ RENDER_FORMAT = _render_format()
 LANGS: tuple[str, ...] = (*LANGUAGES, ALL_LANGUAGES)
 #: Fields every projection keeps (``fields=`` may not drop them).
 ALWAYS = frozenset({"id", "type", "version"})
-
-
-def rfc3339(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def version_system(record_id: str, version: int, status: str, visibility: str,

@@ -38,8 +38,10 @@ from schemas.params import SEARCH_CURSOR_PATTERN
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
+
 def _terms(q: str) -> list[str]:
     return _WORD.findall(q.lower())[:16]
+
 
 def _fts_hits(session: Session, q: str, spanish: bool = False) -> Any:
     """A subquery of (record_id, rank) per matching search document, lower rank = better;
@@ -63,6 +65,7 @@ def _fts_hits(session: Session, q: str, spanish: bool = False) -> Any:
     return (select(SearchDoc.record_id.label("record_id"), matches.c.rank)
             .join(matches, matches.c.doc_id == SearchDoc.doc_id).subquery())
 
+
 def _match_expression(terms: list[str], spanish: bool = False) -> str:
     """An FTS5 query for documents containing every term (each quoted: no operators); with
     ``spanish``, a term or its Spanish stem (:mod:`api.storage.stemming`)."""
@@ -72,6 +75,7 @@ def _match_expression(terms: list[str], spanish: bool = False) -> str:
         root = stemming.stem(term) if spanish else term
         out.append(f'({quoted} OR "{root.replace(chr(34), "")}")' if root != term else quoted)
     return " AND ".join(out) if spanish else " ".join(out)
+
 
 def _spanish(terms: list[str], lang: str) -> bool:
     """Whether a search in ``lang`` for ``terms`` asks for Spanish stems too (on SQLite)."""
@@ -83,12 +87,14 @@ BM25_WEIGHTS = (10.0, 1.0)
 FTS5_HITS = (f"SELECT rowid, bm25(search_fts, {BM25_WEIGHTS[0]}, {BM25_WEIGHTS[1]})"
              " FROM search_fts WHERE search_fts MATCH ?")
 
+
 def fts5_hits(connection: Any, expression: str) -> tuple[np.ndarray, np.ndarray]:
     """(search document ids, bm25) of the documents FTS5 matches with ``expression``, on a
     DB-API connection to SQLite."""
     rows = connection.execute(FTS5_HITS, (expression,)).fetchall()
     return (np.fromiter((row[0] for row in rows), np.int64, len(rows)),
             np.fromiter((row[1] for row in rows), np.float64, len(rows)))
+
 
 def matching_ids(session: Session, q: str) -> Select[Any] | None:
     hits = _fts_hits(session, q)
@@ -103,6 +109,7 @@ _SEARCH_PAGE = (select(Record.id, Record.type, Record.version, SearchDoc.lang, S
                 .where(Record.id.in_(bindparam("ids", expanding=True)),
                        _visible_to(bindparam("visibilities", expanding=True))))
 
+
 @dataclass
 class Hit:
     """A record on a page of search results, with its label and text in the language asked
@@ -114,6 +121,7 @@ class Hit:
     rank: float
     label: str
     body: str
+
 
 def search(session: Session, q: str, types: list[str] | None, viewer: Viewer, limit: int,
            cursor: str | None, lang: str) -> tuple[list[Hit], int, str | None]:
@@ -149,6 +157,7 @@ def search(session: Session, q: str, types: list[str] | None, viewer: Viewer, li
     next_cursor = f"o.{offset + limit}" if offset + limit < total else None
     return hits, total, next_cursor
 
+
 def _ranking(session: Session, q: str, types: list[str] | None,
              viewer: Viewer, spanish: bool = False) -> list[tuple[str, float]] | facets.Ranking:
     """Every visible record matching ``q``, best first: (id, rank).
@@ -177,8 +186,10 @@ def _ranking(session: Session, q: str, types: list[str] | None,
             return index.rank(*found, tuple(types or ()))
     return _sql_ranking(session, q, types, viewer, spanish)
 
+
 def _build_postings(session: Session) -> postings.Postings:
     return postings.build(session, "search_fts", BM25_WEIGHTS)
+
 
 def _sql_ranking(session: Session, q: str, types: list[str] | None,
                  viewer: Viewer, spanish: bool = False) -> list[tuple[str, float]]:
@@ -191,6 +202,7 @@ def _sql_ranking(session: Session, q: str, types: list[str] | None,
     query = (select(Record.id, best.c.rank).join(best, best.c.record_id == Record.id)
              .where(*conditions).order_by(best.c.rank, Record.id))
     return [(row[0], float(row[1])) for row in session.execute(query)]
+
 
 def snippet(text_: str, q: str, width: int = 160) -> str:
     """A short excerpt of ``text_`` around the first word of ``q`` it contains."""

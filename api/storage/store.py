@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from api.accel import writecount
+from api.storage import renditions
 from api.storage.db import VERSION_INFO
 from api.storage.models import (
     Change,
@@ -37,24 +38,20 @@ RETIRED = "retired"
 
 DRAFT = "draft"
 
+
 class CursorError(ValueError):
     """A cursor that this server did not issue for this query."""
 
-def utcnow() -> datetime:
-    """Now, in UTC, to the second (timestamps are compared and shown to the second)."""
-    return datetime.now(UTC).replace(microsecond=0, tzinfo=None)
 
-def as_utc(moment: datetime) -> datetime:
-    """A naive UTC datetime (how the tables store time) from an aware or naive one."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
 
-def rfc3339(moment: datetime | None) -> str | None:
-    return None if moment is None else as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+
+
 
 def content_hash(content: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
 
 @dataclass(frozen=True)
 class Viewer:
@@ -68,6 +65,7 @@ class Viewer:
     @property
     def editor(self) -> bool:
         return "write" in self.scopes
+
 
 def data_version(session: Session) -> tuple[str, int]:
     """The random epoch and the counter every transaction that changes a record sets (see
@@ -92,6 +90,7 @@ CHANGED = "changed"
 #: (:mod:`api.accel.writecount`), ended when the transaction ends.
 WRITE_TICKET = "write_ticket"
 
+
 @event.listens_for(Session, "after_transaction_end")
 def _forget_version(session: Session, transaction: Any) -> None:
     if transaction.parent is None:  # the outermost one: the next may see other commits
@@ -102,12 +101,15 @@ def _forget_version(session: Session, transaction: Any) -> None:
         if ticket is not None:  # committed or rolled back: readers may trust the counter
             writecount.WriteCounter.end(ticket)
 
+
 def visible(viewer: Viewer) -> Any:
     return _visible_to(viewer.visibilities)
+
 
 def _visible_to(visibilities: Any) -> Any:
     """Published records of these visibilities (a tuple, or a bound parameter)."""
     return and_(Record.status == PUBLISHED, Record.visibility.in_(visibilities))
+
 
 def state(session: Session) -> tuple[int, datetime | None]:
     """The latest change number and its time: the version of everything a list can show.
@@ -115,11 +117,13 @@ def state(session: Session) -> tuple[int, datetime | None]:
     row = session.connection().execute(_LATEST_CHANGE).first()
     return (0, None) if row is None else (row.seq, row.at)
 
+
 def get_record(session: Session, record_id: str, record_type: str) -> Record | None:
     record = session.get(Record, record_id)
     if record is None or record.type != record_type:
         return None
     return record
+
 
 def get_item_row(session: Session, record_id: str, record_type: str, lang: str) -> Any | None:
     """One record as a row of :data:`ITEM_COLUMNS` (no ORM object; its rendition in ``lang``),
@@ -128,23 +132,19 @@ def get_item_row(session: Session, record_id: str, record_type: str, lang: str) 
     return session.connection().execute(
         _ITEM_ROW, {"record_id": record_id, "record_type": record_type, "lang": lang}).first()
 
+
 def contents(session: Session, record_ids: list[str]) -> dict[str, dict[str, Any]]:
     """The stored content of some records, by id (for those shown without a rendition)."""
     return {row.id: row.content for row in session.connection().execute(
         select(Record.id, Record.content).where(Record.id.in_(record_ids)))}
 
+
 def system_fields(record: Any) -> dict[str, Any]:
-    """The server-owned fields of a row of ``records`` as a response shows them."""
-    return {
-        "id": record.id,
-        "version": record.version,
-        "status": record.status,
-        "visibility": record.visibility,
-        "available_langs": record.available_langs,
-        "created_at": rfc3339(record.created_at),
-        "updated_at": rfc3339(record.updated_at),
-        "retired_at": rfc3339(record.retired_at),
-    }
+    """The server-owned fields of a row of ``records`` as a response shows them: those of its
+    latest version (a retired record's ``retired_at`` is its ``updated_at``)."""
+    return renditions.version_system(record.id, record.version, record.status,
+                                     record.visibility, record.available_langs,
+                                     record.created_at, record.updated_at)
 
 #: The current version's rendition in the language asked (bound as ``lang``): none for a draft
 #: (its content is not a published version) or a rendition of another format.
@@ -169,6 +169,7 @@ _LATEST_CHANGE = select(Change.seq, Change.at).order_by(Change.seq.desc()).limit
 _ITEM_ROW = select(*ITEM_COLUMNS).where(Record.id == bindparam("record_id"),
                                         Record.type == bindparam("record_type"))
 
+
 def _rows(session: Session, query: Select[Any], columns: tuple[Any, ...],
           lang: str = "en") -> list[Any]:
     """Records (``columns`` is ``(Record,)``) or plain rows of ``columns`` (read on the
@@ -176,6 +177,7 @@ def _rows(session: Session, query: Select[Any], columns: tuple[Any, ...],
     if columns[0] is Record:
         return list(session.execute(query).scalars())
     return list(session.connection().execute(query, {"lang": lang}))
+
 
 def term_counts(session: Session, viewer: Viewer) -> dict[tuple[str, str, str], int]:
     """How many visible records carry each (type, filter, code)."""

@@ -8,7 +8,7 @@ from flask import Response
 from flask_restx import Namespace, Resource
 from sqlalchemy import func, select
 
-from api.storage import db, store
+from api.storage import clock, db
 from api.storage.models import AuditEntry
 from api.web.auth import require
 from api.web.http import cached_json, parse_args
@@ -19,7 +19,7 @@ ns = Namespace("audit", path="/audit", description="The audit trail of every wri
 
 
 def _entry(row: AuditEntry) -> dict[str, Any]:
-    return {"id": row.id, "at": store.rfc3339(row.at), "actor": row.actor, "action": row.action,
+    return {"id": row.id, "at": clock.rfc3339(row.at), "actor": row.actor, "action": row.action,
             "type": row.record_type, "record_id": row.record_id, "version": row.version,
             "status": row.status, "changes": row.changes, "request_id": row.request_id}
 
@@ -39,9 +39,9 @@ class Audit(Resource):
         if args.get("action"):
             conditions.append(AuditEntry.action == args["action"])
         if args.get("since"):
-            conditions.append(AuditEntry.at >= store.as_utc(args["since"]))
+            conditions.append(AuditEntry.at >= clock.as_utc(args["since"]))
         if args.get("until"):
-            conditions.append(AuditEntry.at < store.as_utc(args["until"]))
+            conditions.append(AuditEntry.at < clock.as_utc(args["until"]))
         session = db.session()
         latest = session.execute(select(AuditEntry.id, AuditEntry.at)
                                  .order_by(AuditEntry.id.desc()).limit(1)).first()

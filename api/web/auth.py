@@ -21,8 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.storage import db
+from api.storage.clock import utcnow
 from api.storage.models import ApiKey
-from api.storage.store import Viewer, utcnow
+from api.storage.store import Viewer
 from api.web.errors import Problem
 
 

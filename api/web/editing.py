@@ -16,7 +16,7 @@ from flask import Response, g, request
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from api.storage import db, publish, store
+from api.storage import clock, db, publish, store
 from api.storage.models import IdempotencyRecord, Record
 from api.web.auth import require
 from api.web.errors import Problem
@@ -167,7 +167,7 @@ def create(record_type: str) -> Response:
         session.add(IdempotencyRecord(
             actor=viewer.name, key=key, request_hash=request_hash, status=201,
             headers={name: response.headers[name] for name in ("ETag", "Location")},
-            body=response.get_data(as_text=True), created_at=store.utcnow()))
+            body=response.get_data(as_text=True), created_at=clock.utcnow()))
     session.commit()
     return response
 
@@ -243,7 +243,7 @@ def retire(record_type: str, record_id: str) -> Response:
     _check_revision(record, expected)
     if record.status == store.RETIRED:
         raise Problem(410, f"{record_id} is already retired.", slug="retired", title="Retired",
-                      retired_at=store.rfc3339(record.retired_at))
+                      retired_at=clock.rfc3339(record.retired_at))
     content = {**record.content, "status": store.RETIRED}
     result = _save(record_type, content, "retire", must_exist=True,
                    expected_revision=record.revision)

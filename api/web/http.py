@@ -17,7 +17,8 @@ import orjson
 from flask import Flask, Response, current_app, g, request
 from marshmallow import Schema, ValidationError
 
-from api.storage.store import Viewer, as_utc
+from api.storage.clock import as_utc
+from api.storage.store import Viewer
 from api.web.auth import current_viewer
 from api.web.errors import Problem, bad_request
 from schemas.fields import DEFAULT_LANGUAGE, LANGUAGES

@@ -14,7 +14,7 @@ from flask_restx import Namespace, Resource
 
 from api.services import items
 from api.services.csv_export import records_csv
-from api.storage import db, feeds, lists, store
+from api.storage import clock, db, feeds, lists, store
 from api.web import editing
 from api.web.errors import Problem, bad_request
 from api.web.http import (
@@ -113,8 +113,8 @@ def get_one(record_type: str, record_id: str) -> Response:
     if record.status == store.DRAFT and not viewer.editor:
         raise not_found()
     if record.status == store.RETIRED and not viewer.editor:  # editors may restore it
-        raise Problem(410, f"{record_id} was retired on {store.rfc3339(record.retired_at)}.",
-                      slug="retired", title="Retired", retired_at=store.rfc3339(record.retired_at))
+        raise Problem(410, f"{record_id} was retired on {clock.rfc3339(record.retired_at)}.",
+                      slug="retired", title="Retired", retired_at=clock.rfc3339(record.retired_at))
     if lang != ALL_LANGUAGES and lang not in record.available_langs:
         lang = DEFAULT_LANGUAGE  # the text is in English: say so
     only = frozenset(args["fields"]) if args.get("fields") else None
@@ -148,7 +148,7 @@ def list_revisions(record_type: str, record_id: str) -> Response:
                     if v.visibility in viewer.visibilities]
         base = record_url(collection, record_id)
         return {"data": [{"version": v.version, "status": v.status, "visibility": v.visibility,
-                          "published_at": store.rfc3339(v.published_at),
+                          "published_at": clock.rfc3339(v.published_at),
                           "link": f"{base}/revisions/{v.version}"} for v in versions],
                 "meta": {"count": len(versions), "current_version": record.version}}
 

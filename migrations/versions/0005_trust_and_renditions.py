@@ -49,6 +49,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    from api.storage.stemming import STEM_LANG
+
     op.drop_table("renditions")
-    stem = sa.table("search_docs", sa.column("lang", sa.String))
-    op.get_bind().execute(stem.delete().where(stem.c.lang == "es~stem"))
+    docs = sa.table("search_docs", sa.column("lang", sa.String))
+    op.get_bind().execute(docs.delete().where(docs.c.lang == STEM_LANG))

@@ -22,7 +22,8 @@ from ._errors import (
     RateLimitError,
     UnprocessableEntityError,
 )
-from ._models import (
+from ._models import SearchHit, SyncResult
+from ._records import (
     Channel,
     Conflict,
     Form,
@@ -31,9 +32,7 @@ from ._models import (
     Record,
     ReliefOption,
     Resource,
-    SearchHit,
     Source,
-    SyncResult,
 )
 
 __all__ = [

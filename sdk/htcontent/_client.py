@@ -20,7 +20,8 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from ._errors import APIConnectionError, APITimeoutError, HTContentError, error_for
-from ._models import MODELS, Record, SearchHit, SyncResult, record_from_dict
+from ._models import SearchHit, SyncResult, record_from_dict
+from ._records import MODELS, Record
 from ._snapshot import SnapshotError, SnapshotStore, write_snapshot
 
 __version__ = "0.1.1"

@@ -1,32 +1,12 @@
-"""The SDK's models: the record classes (generated from the API's schemas into
-``_records.py`` by ``make sdk-types``), search hits and sync results."""
+"""Search hits and sync results; the record classes are generated from the API's schemas into
+``_records.py`` (``make sdk-types``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from ._base import Model, Text, TextList
-from ._records import (
-    COLLECTION_TYPES,
-    FILTER_FIELDS,
-    MODELS,
-    Channel,
-    Conflict,
-    Form,
-    Hotline,
-    Indicator,
-    Record,
-    ReliefOption,
-    Resource,
-    Source,
-)
-
-__all__ = [
-    "COLLECTION_TYPES", "FILTER_FIELDS", "MODELS", "Channel", "Conflict", "Form", "Hotline",
-    "Indicator", "Model", "Record", "ReliefOption", "Resource", "SearchHit", "Source",
-    "SyncResult", "Text", "TextList", "record_from_dict",
-]
+from ._records import MODELS, Record
 
 
 @dataclass(frozen=True)

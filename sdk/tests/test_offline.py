@@ -12,7 +12,7 @@ import pytest
 import requests
 from htcontent import Client, HTContentError
 from htcontent._client import _shown
-from htcontent._models import MODELS
+from htcontent._records import MODELS
 from htcontent._snapshot import FILTER_FIELDS, SnapshotStore, index_path, write_snapshot
 
 COLLECTIONS = {"resources": "resource", "indicators": "indicator",
