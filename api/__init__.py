@@ -8,10 +8,13 @@ from flask import Flask
 
 from api import cli
 from api.accel import response_cache
+from api.accel.record_reads import RecordReads
 from api.config import Config
-from api.edge import observability, protection
+from api.edge import observability
+from api.edge.limits import RateLimits
+from api.edge.pipeline import Edge
 from api.storage import db
-from api.web import errors, http, meta
+from api.web import auth, errors, meta
 from api.web.errors import ProblemApi
 
 
@@ -22,7 +25,17 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
                       else {**Config().as_dict(), **config})
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    response_cache.init_app(app)  # innermost WSGI middleware: before the two below
+    observability.configure_logging(app)
+    errors.init_app(app)
+    db.init_app(app)
+    # The WSGI chain, outermost first: ProxyFix (when behind proxies), the host check, the
+    # edge (what every request gets), the response cache (when the accelerator is on), Flask.
+    cache = response_cache.make(app, app.wsgi_app, RecordReads(
+        app.url_map, app.extensions["db_engine"], app.config["CACHE_MAX_AGE"]))
+    response_cache.bind_engine(app, app.extensions["db_engine"])
+    app.wsgi_app = Edge(  # type: ignore[method-assign]
+        cache or app.wsgi_app, app.url_map, app.config["BASE_PATH"],
+        auth.identifier(app.extensions["db_sessionmaker"]), RateLimits(app.config), cache)
     if app.config.get("ALLOWED_HOSTS"):
         app.wsgi_app = errors.AllowedHosts(app.wsgi_app,  # type: ignore[method-assign]
                                            app.config["ALLOWED_HOSTS"])
@@ -32,12 +45,6 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count,  # type: ignore[method-assign]
                                 x_host=count)
-    observability.init_app(app)  # first: times and logs everything below
-    errors.init_app(app)
-    http.init_app(app)  # request id, then authentication ...
-    protection.init_app(app)  # ... then rate limits, CORS, security headers
-    db.init_app(app)
-    response_cache.bind_engine(app, app.extensions["db_engine"])
 
     api = ProblemApi(app, prefix="/api/v1", doc=False, add_specs=False,
                      title="HT Content API", version=meta.API_VERSION)

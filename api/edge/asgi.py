@@ -3,11 +3,12 @@
 gunicorn runs uvicorn's worker (uvloop, httptools; the ``Worker`` class in ``gunicorn.conf.py``,
 kept out of this package so that gunicorn's master process never imports the app and a
 ``HUP`` loads new code) with the ASGI app from :func:`create_asgi_app`. For each request that
-app first asks the response cache (:mod:`api.accel.response_cache`) whether it can answer *now*: an
-anonymous ``GET`` or ``HEAD`` whose answer is stored for the current data version, where
-knowing that version and counting the rate limit need no database and no network (SQLite's
-shared write counters, limits in memory). Such a request is answered in the event loop, with
-the same headers, rate limit, request id, log line and metrics as on a thread. Everything
+app first asks the edge (:mod:`api.edge.pipeline`) whether it can answer *now*: an
+anonymous ``GET`` or ``HEAD`` whose answer the response cache (:mod:`api.accel.response_cache`)
+keeps for the current data version, where knowing that version and counting the rate limit need
+no database and no network (SQLite's shared write counters, limits in memory). Such a request is
+answered in the event loop by the same edge, with the same headers, rate limit, request id, log
+line and metrics as on a thread. Everything
 else (misses, writes, keyed requests, PostgreSQL without a trust window, limits kept in Redis)
 goes to the Flask app, unchanged, on a pool of ``HTCONTENT_THREADS`` threads, as a threaded
 WSGI server would run it: a request without a body in one hand-over each way
@@ -26,13 +27,12 @@ import functools
 import io
 import logging
 import os
-import uuid
 from typing import Any
 
 from a2wsgi import WSGIMiddleware
 from a2wsgi.wsgi import build_environ
 
-from api.accel import response_cache
+from api.edge.pipeline import DECLINED, HITS_ONLY
 from api.web import errors
 
 log = logging.getLogger(__name__)
@@ -97,18 +97,16 @@ class Front:
     def _answer_now(self, scope: dict[str, Any]) -> Answer | None:
         """The response cache's answer, if it has one it can give without waiting."""
         environ = build_environ(scope, io.BytesIO(b""))  # type: ignore[arg-type]
-        environ[response_cache.HITS_ONLY] = True
+        environ[HITS_ONLY] = True
         try:
-            # The whole WSGI chain (ProxyFix, the host check): the cache sees the request as
-            # it does on a thread, and answers it or declines (no answer started); the app
-            # itself is not called. The host check may answer on the way (a 400).
+            # The whole WSGI chain (ProxyFix, the host check, the edge): the edge sees the
+            # request as it does on a thread, and answers it or declines (no answer started);
+            # the app itself is not called. The host check may answer on the way (a 400).
             result, answer = _run(self.flask_app.wsgi_app, environ)
         except Exception:  # a bug here must not cost the answer: the thread path gives it
             log.exception("answering from the event loop failed; answering on a thread")
             return None
-        if result is response_cache.ANSWERED:
-            return environ[response_cache.ANSWER]  # type: ignore[no-any-return]
-        return answer
+        return None if result is DECLINED else answer
 
 
 Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
@@ -116,7 +114,7 @@ Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 def _failure(scope: dict[str, Any]) -> Answer:
     """A 500 problem for a failure below Flask (Flask answers its own errors), logged with the
     request id the client is given (uvicorn's own answer would be a text page)."""
-    request_id = uuid.uuid4().hex
+    request_id = os.urandom(16).hex()
     log.exception("the app failed to answer %s %s (request id %s)", scope["method"],
                   scope["path"], request_id)
     body = errors.problem_body(errors.internal_error(), scope["path"], request_id)
@@ -159,7 +157,8 @@ def _run(wsgi_app: Any, environ: dict[str, Any]) -> tuple[Any, Answer | None]:
     if not captured:
         return result, None
     status, headers = captured
-    return result, (int(status[:3]), response_cache.wire(headers), b"".join(chunks))
+    wire = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    return result, (int(status[:3]), wire, b"".join(chunks))
 
 
 def _whole_answer(wsgi_app: Any, environ: dict[str, Any]) -> Answer:

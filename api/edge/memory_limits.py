@@ -4,8 +4,8 @@
 steady traffic it starts a thread for nearly every request: 16% of an uncached read's time in a
 profile of the served app. Fixed-window counters need no timer (``get`` already drops an
 expired counter when it is read), so this storage counts the same way and sweeps expired
-counters inline, at most once a second. It is a ``MemoryStorage`` (the response cache asks
-whether limits are counted in memory) registered as ``sweptmemory://``.
+counters inline, at most once a second. It is a ``MemoryStorage`` (the edge asks whether
+limits are counted in memory) registered as ``sweptmemory://``.
 """
 
 from __future__ import annotations

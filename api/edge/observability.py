@@ -1,4 +1,5 @@
-"""Structured JSON logs (one line per request) and Prometheus metrics at ``/metrics``.
+"""Structured JSON logs (one line per request) and Prometheus metrics at ``/metrics``, both
+written by the edge (:func:`observe`) for every answer, whoever gave it.
 
 Under gunicorn, set ``PROMETHEUS_MULTIPROC_DIR`` (gunicorn.conf.py does) so every worker's
 counts add up in one scrape.
@@ -14,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from flask import Flask, Response, g, request
+from flask import Flask
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -29,10 +30,6 @@ REQUESTS = Counter("htcontent_http_requests_total", "HTTP requests answered",
 LATENCY = Histogram("htcontent_http_request_duration_seconds", "Time to answer a request",
                     ["method", "route", "status"],
                     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
-CACHE = Counter("htcontent_response_cache_total",
-                "Anonymous GETs by what the response cache did: hit (answered from it), miss "
-                "(not there, written since, or a kept 304 for another ETag) or bypass (keyed "
-                "or conditional, oversized, database unreachable)", ["outcome"])
 access_log = logging.getLogger("htcontent.access")
 
 
@@ -92,33 +89,34 @@ class AccessLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
             return None
 
 
-def _configure_logging(app: Flask) -> None:
+def configure_logging(app: Flask) -> None:
+    """JSON lines on stderr for the access log and the app's own messages."""
     handler = AccessLogHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    for logger in (access_log, app.logger, logging.getLogger("flask-limiter")):
+    for logger in (access_log, app.logger):
         logger.handlers = [handler]
         logger.setLevel(logging.INFO)
         logger.propagate = False
 
 
-def _start_timer() -> None:
-    g.started = time.perf_counter()
+_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
 
-def _record(response: Response) -> Response:
-    started = g.get("started")
-    if started is None:
-        return response
+def observe(method: str, route: str, status: int, started: float, request_id: str, path: str,
+            key: str | None, client: str | None, cache: str | None) -> None:
+    """Count, time and log one answered request (``route``: its URL rule, or "unmatched")."""
     duration = time.perf_counter() - started
-    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-    status = response.status_code
     if route != "/metrics":
-        REQUESTS.labels(request.method, route, str(status)).inc()
-        LATENCY.labels(request.method, route, str(status)).observe(duration)
-    viewer = g.get("viewer")
-    log_request(g.get("request_id"), request.method, request.path, route, status, duration,
-                getattr(viewer, "name", None), request.remote_addr)
-    return response
+        labels = (method, route, str(status))
+        children = _children.get(labels)
+        if children is None:
+            children = (REQUESTS.labels(*labels), LATENCY.labels(*labels))
+            if len(_children) < 10_000:
+                _children[labels] = children
+        children[0].inc()
+        children[1].observe(duration)
+    more = {"cache": cache} if cache else {}
+    log_request(request_id, method, path, route, status, duration, key, client, **more)
 
 
 def log_request(request_id: str | None, method: str, path: str, route: str, status: int,
@@ -148,10 +146,3 @@ def metrics_text() -> bytes:
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry)
     return generate_latest()
-
-
-def init_app(app: Flask) -> None:
-    """Register first: its timer starts before, and its log line is written after, all else."""
-    _configure_logging(app)
-    app.before_request(_start_timer)
-    app.after_request(_record)

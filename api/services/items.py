@@ -14,6 +14,14 @@ import orjson
 from sqlalchemy.orm import Session
 
 from api.storage import renditions, store
+from schemas.fields import DEFAULT_LANGUAGE
+from schemas.render import ALL_LANGUAGES
+
+
+def shown_language(row: Any, lang: str) -> str:
+    """The language a single record is shown in: ``lang``, or English when the record has no
+    text in it (its rendition in ``lang`` is the English text)."""
+    return lang if lang == ALL_LANGUAGES or lang in row.available_langs else DEFAULT_LANGUAGE
 
 
 def render_rows(session: Session, record_type: str, rows: list[Any], lang: str,

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
+    Connection,
     Select,
     and_,
     bindparam,
@@ -129,7 +130,12 @@ def get_item_row(session: Session, record_id: str, record_type: str, lang: str) 
     """One record as a row of :data:`ITEM_COLUMNS` (no ORM object; its rendition in ``lang``),
     for reads that show it as :mod:`api.services.items` does; None when there is no such record of
     this type."""
-    return session.connection().execute(
+    return item_row(session.connection(), record_id, record_type, lang)
+
+
+def item_row(connection: Connection, record_id: str, record_type: str, lang: str) -> Any | None:
+    """:func:`get_item_row` on a connection (no session)."""
+    return connection.execute(
         _ITEM_ROW, {"record_id": record_id, "record_type": record_type, "lang": lang}).first()
 
 

@@ -2,7 +2,9 @@
 
 A key looks like ``htc_<prefix>_<secret>``. Only the SHA-256 hash of the whole key is stored,
 beside the public prefix used to find it; keys are compared in constant time. A wrong, revoked or
-malformed key is 401 (even on public endpoints); a missing scope is 403. Records visible only to
+malformed key is 401 (even on public endpoints): the edge (:mod:`api.edge.pipeline`) checks the key
+of every request with :func:`identifier` and leaves its holder for :func:`current_viewer`. A
+missing scope is 403. Records visible only to
 law enforcement are invisible (404, absent from lists) without ``read:restricted``.
 """
 
@@ -12,39 +14,22 @@ import hashlib
 import hmac
 import re
 import secrets
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from flask import current_app, g, request
-from limits import parse
+from flask import request
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from api.storage import db
 from api.storage.clock import utcnow
 from api.storage.models import ApiKey
 from api.storage.store import Viewer
 from api.web.errors import Problem
 
-
-def note_auth_failure() -> None:
-    """Count a failed authentication from this client; 429 once there were too many."""
-    item = parse(current_app.config["RATE_LIMIT_AUTH_FAILURES"])
-    client = request.remote_addr or "unknown"
-    strategy = current_app.extensions["rate_limiter"].limiter
-    try:
-        allowed = strategy.hit(item, "auth-failures", client)
-        reset_at = strategy.get_window_stats(item, "auth-failures", client).reset_time
-    except Exception:  # storage down: fall back to not limiting rather than failing reads
-        current_app.logger.warning("rate-limit storage unavailable for auth failures")
-        return
-    if not allowed:
-        wait = max(1, int(reset_at - time.time()))
-        raise Problem(429, f"Too many failed authentications from this client; retry in {wait} "
-                           "seconds.", slug="rate-limited", title="Too many requests",
-                      headers={"Retry-After": str(wait)})
-
-
+#: WSGI ``environ`` key where the edge leaves who asks (a :class:`Viewer`, None: no key).
+VIEWER_KEY = "htcontent.viewer"
+ANONYMOUS = Viewer()
 SCOPES = ("read:restricted", "write", "admin")
 KEY_RE = re.compile(r"^htc_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 _DUMMY_HASH = hashlib.sha256(b"htc_000000000000_" + b"0" * 43).hexdigest()
@@ -91,43 +76,51 @@ def _unauthorized(detail: str) -> Problem:
                    headers={"WWW-Authenticate": 'Bearer realm="htcontent"'})
 
 
-def presented_key() -> str | None:
-    """The key sent with this request, if any (``Authorization: Bearer`` or ``X-API-Key``)."""
-    header = request.headers.get("Authorization")
+def presented_key(environ: dict[str, Any]) -> str | None:
+    """The key sent with a request, if any (``Authorization: Bearer`` or ``X-API-Key``)."""
+    header = environ.get("HTTP_AUTHORIZATION")
     if header is not None:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise _unauthorized("Send the key as `Authorization: Bearer <key>` or `X-API-Key`.")
         return value.strip()
-    return request.headers.get("X-API-Key")
+    return environ.get("HTTP_X_API_KEY")  # type: ignore[no-any-return]
 
 
-def _authenticate() -> Viewer:
-    key = presented_key()
-    if key is None:
-        return Viewer()
+def viewer_for_key(session: Session, key: str) -> Viewer:
+    """Who holds ``key``: 401 when it is wrong, malformed or revoked."""
     match = KEY_RE.fullmatch(key)
     found = None
     if match is not None:
-        found = db.session().scalar(select(ApiKey).where(ApiKey.prefix == match.group(1)))
+        found = session.scalar(select(ApiKey).where(ApiKey.prefix == match.group(1)))
     # Compare even when nothing was found, so timing does not tell prefixes apart.
     expected = found.secret_hash if found is not None else _DUMMY_HASH
     if not hmac.compare_digest(expected, hash_key(key)) or found is None:
-        note_auth_failure()
         raise _unauthorized("The API key is not valid.")
     if found.revoked_at is not None:
-        note_auth_failure()
         raise _unauthorized("The API key has been revoked.")
     scopes = frozenset(found.scopes)
     visibilities = ("public", "law_enforcement") if "read:restricted" in scopes else ("public",)
     return Viewer(visibilities=visibilities, keyed=True, name=found.name, scopes=scopes)
 
 
+def identifier(sessions: sessionmaker[Session]) -> Callable[[dict[str, Any]], Viewer | None]:
+    """How the edge finds who sends a request: the key's holder, or None without a key."""
+
+    def identify(environ: dict[str, Any]) -> Viewer | None:
+        key = presented_key(environ)
+        if key is None:
+            return None
+        with sessions() as session:
+            return viewer_for_key(session, key)
+
+    return identify
+
+
 def current_viewer() -> Viewer:
-    """Who is asking (authenticated once per request)."""
-    if "viewer" not in g:
-        g.viewer = _authenticate()
-    return g.viewer  # type: ignore[no-any-return]
+    """Who is asking (authenticated by the edge, once per request)."""
+    viewer = request.environ.get(VIEWER_KEY)
+    return viewer if viewer is not None else ANONYMOUS  # type: ignore[no-any-return]
 
 
 def require(scope: str) -> Viewer:

@@ -12,14 +12,14 @@ import re
 from typing import Any
 
 import orjson
-from flask import Response, g, request
+from flask import Response, request
 from marshmallow import ValidationError
 from sqlalchemy import select
 
 from api.storage import clock, db, publish, store
 from api.storage.models import IdempotencyRecord, Record
 from api.web.auth import require
-from api.web.errors import Problem
+from api.web.errors import Problem, request_id
 from api.web.http import IF_MATCH_RE, etag_for, revisions_in
 from schemas.records import SCHEMAS, SYSTEM_FIELDS, load_content
 from schemas.render import ALL_LANGUAGES, render
@@ -126,7 +126,7 @@ def _save(record_type: str, content: dict[str, Any], action: str, **guards: Any)
     viewer = require("write")
     try:
         return publish.save(db.session(), record_type, content, actor=viewer.name or "",
-                          action=action, request_id=g.get("request_id", ""), **guards)
+                          action=action, request_id=request_id(), **guards)
     except publish.WriteConflict as exc:
         db.session().rollback()
         slug = {404: "not-found", 409: "conflict", 412: "precondition-failed",

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
 import orjson
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, request
 from flask_restx import Api
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, TooManyRequests
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://htcontent.dev/problems/"
+#: WSGI ``environ`` key of the request id the edge gave this request.
+REQUEST_ID_KEY = "htcontent.request_id"
+log = logging.getLogger("api")
 
 
 class Problem(Exception):
@@ -57,8 +61,19 @@ def problem_body(problem: Problem, instance: str, request_id: str) -> bytes:
     return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
 
 
+def request_id() -> str:
+    """The id of the request being answered (given by the edge)."""
+    return request.environ.get(REQUEST_ID_KEY, "")  # type: ignore[no-any-return]
+
+
+def rate_limited(limit: str) -> Problem:
+    """429: the client is over ``limit`` (such as "300 per 1 minute")."""
+    return Problem(429, f"Rate limit exceeded ({limit}); retry after the Retry-After seconds.",
+                   slug="rate-limited", title="Too many requests")
+
+
 def problem_response(problem: Problem) -> Response:
-    response = Response(problem_body(problem, request.path, g.get("request_id", "")),
+    response = Response(problem_body(problem, request.path, request_id()),
                         status=problem.status, mimetype=PROBLEM_JSON)
     for name, value in problem.headers.items():
         response.headers[name] = value
@@ -74,29 +89,30 @@ _DETAILS = {
 }
 
 
-def problem_from_exception(exc: BaseException) -> Response:
-    """Any exception, as a problem response; unexpected ones are logged and never described."""
+def problem_of(exc: BaseException, environ: dict[str, Any]) -> Problem:
+    """Any exception, as a problem; unexpected ones are logged and never described."""
     if isinstance(exc, Problem):
-        return problem_response(exc)
-    if isinstance(exc, TooManyRequests):
-        return problem_response(Problem(
-            429, f"Rate limit exceeded ({exc.description}); retry after the Retry-After seconds.",
-            slug="rate-limited", title="Too many requests"))
+        return exc
     if isinstance(exc, HTTPException) and exc.code is not None and exc.code < 500:
         headers = {}
         if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
             headers["Allow"] = ", ".join(sorted(exc.valid_methods))
         detail = _DETAILS.get(exc.code) or HTTPStatus(exc.code).description
-        return problem_response(Problem(exc.code, detail, headers=headers))
+        return Problem(exc.code, detail, headers=headers)
+    method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
     if (isinstance(exc, OperationalError | PoolTimeout)  # no database, or no free connection
             or (isinstance(exc, HTTPException) and exc.code == 503)):
-        current_app.logger.warning("Unavailable on %s %s: %s", request.method, request.path,
-                                   type(exc).__name__)
-        return problem_response(Problem(503, "The service is temporarily unavailable; "
-                                        "retry shortly.", headers={"Retry-After": "5"}))
-    current_app.logger.error("Unhandled error on %s %s (request %s)", request.method,
-                             request.path, g.get("request_id"), exc_info=exc)
-    return problem_response(internal_error())
+        log.warning("Unavailable on %s %s: %s", method, path, type(exc).__name__)
+        return Problem(503, "The service is temporarily unavailable; retry shortly.",
+                       headers={"Retry-After": "5"})
+    log.error("Unhandled error on %s %s (request %s)", method, path,
+              environ.get(REQUEST_ID_KEY), exc_info=exc)
+    return internal_error()
+
+
+def problem_from_exception(exc: BaseException) -> Response:
+    """Any exception raised in the app, as a problem response."""
+    return problem_response(problem_of(exc, request.environ))
 
 
 def internal_error() -> Problem:

@@ -1,11 +1,10 @@
-"""HTTP behaviour shared by every endpoint: request ids, argument parsing, language negotiation,
-JSON bodies, ETags and caching headers."""
+"""What the views share: argument parsing, language negotiation, JSON bodies, ETags and caching
+headers. (What every request gets, whoever answers it, is the edge's: :mod:`api.edge.pipeline`.)"""
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from flask import Flask, Response, current_app, g, request
+from flask import Response, current_app, request
 from marshmallow import Schema, ValidationError
 
 from api.storage.clock import as_utc
@@ -39,38 +38,7 @@ def _response_format() -> str:
 
 
 RESPONSE_FORMAT = _response_format()
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 VARY = "Accept-Language, Authorization"
-
-
-MAX_URL_LENGTH = 8192
-MAX_HEADER_LENGTH = 8192
-
-
-def _assign_request_id() -> None:
-    incoming = request.headers.get("X-Request-ID", "")
-    g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
-    if len(request.full_path) > MAX_URL_LENGTH:
-        raise Problem(414, f"The URL is longer than {MAX_URL_LENGTH} characters.")
-    for name, value in request.headers.items():
-        if len(value) > MAX_HEADER_LENGTH:
-            raise Problem(431, f"The {name} header is longer than {MAX_HEADER_LENGTH} "
-                               "characters.")
-
-
-def _stamp_response(response: Response) -> Response:
-    response.headers["X-Request-ID"] = g.get("request_id") or os.urandom(16).hex()
-    return response
-
-
-def _authenticate() -> None:
-    current_viewer()  # a wrong key is refused everywhere, public paths included
-
-
-def init_app(app: Flask) -> None:
-    app.before_request(_assign_request_id)
-    app.before_request(_authenticate)
-    app.after_request(_stamp_response)
 
 
 @functools.cache
@@ -122,13 +90,21 @@ IF_MATCH_RE = re.compile(IF_MATCH_PATTERN)
 
 
 def etag_for(state: object, lang: str | None, viewer: Viewer, revision: int | None = None) -> str:
-    """A strong ETag from what the response depends on, computed without rendering it.
+    """A strong ETag from what this request's response depends on (see :func:`etag_of`)."""
+    # the query as sent: links echo it in this order
+    return etag_of(state, lang, viewer, (request.host_url, request.path,
+                                         request.query_string.decode("latin-1")), revision)
+
+
+def etag_of(state: object, lang: str | None, viewer: Viewer, url: tuple[str, str, str],
+            revision: int | None = None) -> str:
+    """A strong ETag from what a response depends on, computed without rendering it: the
+    data ``state``, the language, who asks, and ``url`` (host URL, path, query string).
 
     A single record's ETag starts with its revision (``"r7-..."``), so any representation's
     ETag of the current revision is accepted in ``If-Match``.
     """
-    query = request.query_string.decode("latin-1")  # as sent: links echo it in this order
-    key = "|".join((RESPONSE_FORMAT, str(state), request.host_url, request.path, query, lang or "",
+    key = "|".join((RESPONSE_FORMAT, str(state), *url, lang or "",
                     ",".join(viewer.visibilities), "editor" if viewer.editor else ""))
     digest = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
     return f'"r{revision}-{digest}"' if revision is not None else f'"{digest}"'
@@ -142,18 +118,24 @@ def revisions_in(if_match: str) -> set[int] | None:
     return {int(m.group(1)) for tag in tags if (m := REVISION_ETAG.fullmatch(tag))}
 
 
+def cache_fields(etag: str, last_modified: datetime | None, keyed: bool, lang: str | None,
+                 max_age: int) -> list[tuple[str, str]]:
+    """The validators and caching headers of a read: ETag, Last-Modified, Cache-Control, Vary
+    and Content-Language."""
+    # Nothing ever published: the epoch, so Last-Modified is always there.
+    fields = [("ETag", etag), ("Last-Modified", http_date(last_modified or datetime(1970, 1, 1))),
+              ("Cache-Control", "private, no-store" if keyed else f"public, max-age={max_age}"),
+              ("Vary", VARY)]
+    if lang is not None:
+        fields.append(("Content-Language", content_language(lang)))
+    return fields
+
+
 def _cache_headers(response: Response, etag: str, last_modified: datetime | None,
                    viewer: Viewer, lang: str | None) -> Response:
-    response.headers["ETag"] = etag
-    # Nothing ever published: the epoch, so Last-Modified is always there.
-    response.headers["Last-Modified"] = http_date(last_modified or datetime(1970, 1, 1))
-    if viewer.keyed:
-        response.headers["Cache-Control"] = "private, no-store"
-    else:
-        response.headers["Cache-Control"] = f"public, max-age={current_app.config['CACHE_MAX_AGE']}"
-    response.headers["Vary"] = VARY
-    if lang is not None:
-        response.headers["Content-Language"] = content_language(lang)
+    for name, value in cache_fields(etag, last_modified, viewer.keyed, lang,
+                                    current_app.config["CACHE_MAX_AGE"]):
+        response.headers[name] = value
     return response
 
 
@@ -163,25 +145,12 @@ def http_date(moment: datetime) -> str:
     return format_datetime(as_utc(moment).replace(tzinfo=UTC), usegmt=True)
 
 
-def _not_modified(etag: str) -> bool:
-    """``If-None-Match`` names this ETag. (``If-Modified-Since`` is not honoured: timestamps
-    have one-second precision, so a change within the same second would be missed.)"""
-    if_none_match = request.headers.get("If-None-Match")
-    return if_none_match is not None and etag_matches(if_none_match, etag)
-
-
-def etag_matches(if_none_match: str, etag: str) -> bool:
-    """An ``If-None-Match`` value names ``etag``: listed, in its ``W/`` form, or ``*``."""
-    tags = {tag.strip() for tag in if_none_match.split(",")}
-    return etag in tags or "*" in tags or ("W/" + etag) in tags
-
-
 def cached_json(state: object, last_modified: datetime | None, lang: str | None,
                 build: Callable[[], Any], viewer: Viewer | None = None,
                 status: int = 200, headers: dict[str, str] | None = None,
                 revision: int | None = None) -> Response:
-    """A GET response for JSON ``build()``: a 304 when the client's copy is current (without
-    calling ``build``), else the body, both with ETag, Last-Modified and caching headers."""
+    """A GET response for JSON ``build()`` with ETag, Last-Modified and caching headers (the
+    edge answers 304 when the client names the ETag)."""
     return cached_response(state, last_modified, lang, lambda: orjson.dumps(build()),
                            "application/json", viewer, status, headers, revision)
 
@@ -193,12 +162,9 @@ def cached_response(state: object, last_modified: datetime | None, lang: str | N
     """Like :func:`cached_json`, for a body of any media type."""
     viewer = viewer or current_viewer()
     etag = etag_for(state, lang, viewer, revision)
-    if request.method in ("GET", "HEAD") and _not_modified(etag):
-        response = Response(status=304)
-    else:
-        response = Response(build(), status=status, mimetype=mimetype)
-        for name, value in (headers or {}).items():
-            response.headers[name] = value
+    response = Response(build(), status=status, mimetype=mimetype)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
     return _cache_headers(response, etag, last_modified, viewer, lang)
 
 

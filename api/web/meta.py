@@ -56,13 +56,14 @@ def contract_modified() -> datetime:
 
 
 def _static_json(body: bytes, cache_control: str, mimetype: str = "application/json",
-                 last_modified: datetime | None = None, conditional: bool = True) -> Response:
-    """Fixed bytes with a content-hash ETag, answered 304 when the client has them."""
+                 last_modified: datetime | None = None) -> Response:
+    """Fixed bytes with a content-hash ETag (under the API's path, the edge answers 304 when
+    the client has them)."""
     response = Response(body, mimetype=mimetype)
     response.last_modified = last_modified or datetime.now(UTC).replace(microsecond=0)
     response.headers["ETag"] = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
     response.headers["Cache-Control"] = cache_control
-    return response.make_conditional(request) if conditional else response
+    return response
 
 
 def _swagger_ui_dir() -> Path:
@@ -80,7 +81,7 @@ DOC_ASSETS = {"swagger-ui.css": _swagger_ui_dir, "swagger-ui-bundle.js": _swagge
 def healthz() -> Response:
     """Alive: the process answers (says nothing about the database)."""
     parse_args(NoArgs)
-    return _static_json(b'{"status":"ok"}', "no-store", conditional=False)
+    return _static_json(b'{"status":"ok"}', "no-store")
 
 
 @ops.get("/readyz")
@@ -93,7 +94,7 @@ def readyz() -> Response:
     except Exception as exc:  # any failure to reach the database means not ready
         raise Problem(503, "The database is not reachable.", slug="not-ready",
                       title="Not ready", headers={"Retry-After": "5"}) from exc
-    return _static_json(b'{"status":"ready","database":"ok"}', "no-store", conditional=False)
+    return _static_json(b'{"status":"ready","database":"ok"}', "no-store")
 
 
 @ops.get("/metrics")
@@ -102,8 +103,7 @@ def metrics() -> Response:
     parse_args(NoArgs)
     from api.edge.observability import METRICS_MEDIA_TYPE, metrics_text
 
-    return _static_json(metrics_text(), "no-store", mimetype=METRICS_MEDIA_TYPE,
-                        conditional=False)
+    return _static_json(metrics_text(), "no-store", mimetype=METRICS_MEDIA_TYPE)
 
 
 @ops.get("/api/v1/openapi.json")

@@ -115,12 +115,11 @@ def get_one(record_type: str, record_id: str) -> Response:
     if record.status == store.RETIRED and not viewer.editor:  # editors may restore it
         raise Problem(410, f"{record_id} was retired on {clock.rfc3339(record.retired_at)}.",
                       slug="retired", title="Retired", retired_at=clock.rfc3339(record.retired_at))
-    if lang != ALL_LANGUAGES and lang not in record.available_langs:
-        lang = DEFAULT_LANGUAGE  # the text is in English: say so
     only = frozenset(args["fields"]) if args.get("fields") else None
+    shown = items.shown_language(record, lang)  # English when it has no text in ``lang``
     return cached_json(
-        record.revision, record.updated_at, lang,
-        lambda: {"data": items.render_rows(session, record_type, [record], lang, only)[0]},
+        record.revision, record.updated_at, shown,
+        lambda: {"data": items.render_rows(session, record_type, [record], shown, only)[0]},
         viewer, revision=record.revision,
     )
 
