@@ -51,10 +51,12 @@ ROUTE_KEY = "htcontent.route"
 #: ``environ`` key of the data version :meth:`ResponseCache.lookup` read, for the fill.
 VERSION_KEY = "htcontent.data_version"
 CACHE = Counter("htcontent_response_cache_total",
-                "Anonymous GETs by what the response cache did: hit (answered from it), miss "
-                "(not there, or written since) or bypass (keyed or conditional, oversized, "
-                "database unreachable)", ["outcome"])
+                "Anonymous GETs by what the response cache did: hit (answered from it), read "
+                "(a single record answered from its stored rendition, then kept), miss (not "
+                "there, or written since) or bypass (keyed or conditional, oversized, database "
+                "unreachable)", ["outcome"])
 HITS = CACHE.labels("hit")
+READS = CACHE.labels("read")
 MISSES = CACHE.labels("miss")
 BYPASSES = CACHE.labels("bypass")
 
@@ -95,9 +97,11 @@ class ResponseCache:
 
     def lookup(self, environ: dict[str, Any], wait: bool = True) -> Entry | None:
         """The kept answer to this ``GET`` or ``HEAD``, if there is one for the current data
-        version. ``wait=False`` (the event loop): only if knowing that version needs no
-        database read (:meth:`DataVersion.peek`); nothing is counted then when there is none,
-        as the request is asked again on a thread."""
+        version, else a single-record read answered from its stored rendition
+        (:mod:`api.accel.record_reads`), then kept. ``wait=False`` (the event loop): only if
+        knowing that version needs no database read (:meth:`DataVersion.peek`), and a record
+        is read only on SQLite (microseconds, never waiting for a writer); nothing is counted
+        then when there is no answer, as the request is asked again on a thread."""
         if not self._ours(environ):
             return None
         if not _cacheable(environ):
@@ -108,11 +112,14 @@ class ResponseCache:
             version = self.version.peek()
             if version is None or version != self._seen:
                 return None
-            entry = self._entries.get(_key(environ))
-            if entry is None or entry.version != version:
+            key = _key(environ)
+            entry = self._entries.get(key)
+            if entry is not None and entry.version == version:
+                HITS.inc()
+                return entry
+            if self.reads is None or not self.reads.local:
                 return None
-            HITS.inc()
-            return entry
+            return self._read(key, version, environ)
         version = self.version.read()
         if version is None:  # the database is unreachable: the full path says so
             BYPASSES.inc()
@@ -125,15 +132,23 @@ class ResponseCache:
         if entry is not None and entry.version == version:
             HITS.inc()
             return entry
-        MISSES.inc()
-        if self.reads is not None:
-            entry = self.reads.answer(environ)
-            if entry is not None:  # read after the version: never older than it
-                entry = Entry(version, entry.route, entry.headers, entry.body)
-                self._entries.put(key, entry)
-                return entry
-        environ[VERSION_KEY] = version
-        return None
+        entry = self._read(key, version, environ) if self.reads is not None else None
+        if entry is None:
+            MISSES.inc()
+            environ[VERSION_KEY] = version
+        return entry
+
+    def _read(self, key: tuple[Any, ...], version: Version,
+              environ: dict[str, Any]) -> Entry | None:
+        """A single-record read answered from its stored rendition, kept; None when the app
+        must answer it."""
+        entry = self.reads.answer(environ)
+        if entry is None:
+            return None
+        READS.inc()
+        entry = Entry(version, entry.route, entry.headers, entry.body)  # read after the version
+        self._entries.put(key, entry)
+        return entry
 
     def _ours(self, environ: dict[str, Any]) -> bool:
         """The request is for the API (not the docs, metrics or health checks)."""
@@ -223,4 +238,9 @@ def bind_engine(app: Any, engine: Any) -> None:
 
     cache = app.extensions.get("response_cache")
     if cache is not None:
-        event.listen(engine, "engine_disposed", lambda _engine: cache.version.close())
+        def close(_engine: Any) -> None:
+            cache.version.close()
+            if cache.reads is not None:
+                cache.reads.close()
+
+        event.listen(engine, "engine_disposed", close)

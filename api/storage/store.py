@@ -136,7 +136,7 @@ def get_item_row(session: Session, record_id: str, record_type: str, lang: str) 
 def item_row(connection: Connection, record_id: str, record_type: str, lang: str) -> Any | None:
     """:func:`get_item_row` on a connection (no session)."""
     return connection.execute(
-        _ITEM_ROW, {"record_id": record_id, "record_type": record_type, "lang": lang}).first()
+        ITEM_ROW, {"record_id": record_id, "record_type": record_type, "lang": lang}).first()
 
 
 def contents(session: Session, record_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -172,7 +172,7 @@ _VERSION = select(WriteLock.epoch, WriteLock.counter).where(WriteLock.id == 1)
 
 _LATEST_CHANGE = select(Change.seq, Change.at).order_by(Change.seq.desc()).limit(1)
 
-_ITEM_ROW = select(*ITEM_COLUMNS).where(Record.id == bindparam("record_id"),
+ITEM_ROW = select(*ITEM_COLUMNS).where(Record.id == bindparam("record_id"),
                                         Record.type == bindparam("record_type"))
 
 
