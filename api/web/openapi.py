@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from marshmallow import Schema, fields, missing, validate
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema, fields, missing
 
 from api.web.http import IF_MATCH_PATTERN
 from api.web.meta import API_VERSION, DOC_ASSETS
@@ -50,11 +52,29 @@ def _component_name(schema_cls: type[Schema]) -> str:
     return schema_cls.__name__.removesuffix("Schema")
 
 
+def _unique_items(self: Any, field: fields.Field, **kwargs: Any) -> dict[str, Any]:
+    """apispec attribute function: our ``unique`` validator is JSON Schema's ``uniqueItems``."""
+    return {"uniqueItems": True} if unique in field.validators else {}
+
+
+def _field_converter() -> Any:
+    """apispec's marshmallow field converter (OpenAPI 3.1: JSON Schema 2020-12)."""
+    plugin = MarshmallowPlugin()
+    APISpec("HT Content API", API_VERSION, "3.1.0", plugins=[plugin])
+    converter = plugin.converter
+    assert converter is not None
+    converter.add_attribute_function(_unique_items)
+    return converter
+
+
 class Converter:
-    """marshmallow fields to JSON Schema (2020-12, as OpenAPI 3.1 uses)."""
+    """marshmallow shapes to OpenAPI components: each field through apispec's marshmallow
+    plugin, except what only this API has (translatable text, whose form depends on the mode,
+    and nested shapes, named by mode)."""
 
     def __init__(self) -> None:
         self.components: dict[str, Any] = {}
+        self.fields = _field_converter()
 
     def field(self, field: fields.Field, mode: str = "output") -> dict[str, Any]:
         """JSON Schema of one field; ``mode`` "input" is the multilingual form clients write."""
@@ -72,23 +92,12 @@ class Converter:
                    {"anyOf": [text, {"$ref": REF + "TextTranslations"}]})
         elif isinstance(field, fields.Nested):
             out = {"$ref": REF + self.schema(type(field.schema), mode)}
-        elif isinstance(field, fields.List):
-            out = {"type": "array", "items": self.field(field.inner, mode)}
-        elif isinstance(field, fields.Url):
-            out = {"type": "string", "format": "uri"}
-        elif isinstance(field, fields.DateTime):
-            out = {"type": "string", "format": "date-time"}
-        elif isinstance(field, fields.Date):
-            out = {"type": "string", "format": "date"}
-        elif isinstance(field, fields.Boolean):
-            out = {"type": "boolean"}
-        elif isinstance(field, fields.Integer):
-            out = {"type": "integer"}
         else:
-            out = {"type": "string"}
-        self._validators(field, out)
-        if field.allow_none and isinstance(out.get("type"), str):
-            out["type"] = [out["type"], "null"]
+            out = self.fields.field2property(field)
+            out.pop("default", None)  # parameters say their defaults (see parameters())
+            if isinstance(field, fields.List) and isinstance(field.inner, (fields.Nested, Text)):
+                out["items"] = self.field(field.inner, mode)
+            return out
         description = field.metadata.get("description")
         if description:
             out["description"] = description
@@ -100,28 +109,6 @@ class Converter:
                 "properties": {lang: value for lang in LANGUAGES},
                 "additionalProperties": False,
                 "description": "Text by language; English is required."}
-
-    @staticmethod
-    def _validators(field: fields.Field, out: dict[str, Any]) -> None:
-        is_array = out.get("type") == "array"
-        for validator in field.validators:
-            if isinstance(validator, validate.Length):
-                low, high = ("minItems", "maxItems") if is_array else ("minLength", "maxLength")
-                if validator.min is not None:
-                    out[low] = validator.min
-                if validator.max is not None:
-                    out[high] = validator.max
-            elif isinstance(validator, validate.OneOf):
-                out["enum"] = list(validator.choices)
-            elif isinstance(validator, validate.Regexp):
-                out["pattern"] = validator.regex.pattern
-            elif validator is unique:
-                out["uniqueItems"] = True
-            elif isinstance(validator, validate.Range):
-                if validator.min is not None:
-                    out["minimum"] = validator.min
-                if validator.max is not None:
-                    out["maximum"] = validator.max
 
     def schema(self, schema_cls: type[Schema], mode: str = "output") -> str:
         """Register a nested schema (Source, Channel, Form) as a component; return its name."""
