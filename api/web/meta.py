@@ -14,6 +14,15 @@ from flask_restx import Resource
 from sqlalchemy import text
 
 from api.storage import db
+from api.web.contract import (
+    REF,
+    Contract,
+    get_op,
+    headers_of,
+    not_modified_response,
+    ok,
+    problems,
+)
 from api.web.errors import Problem
 from api.web.http import cached_json, current_viewer, not_found, parse_args
 from schemas.params import NoArgs
@@ -134,3 +143,79 @@ def docs_asset(name: str) -> Response:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(ops)
+
+
+# ------------------------------------------------------------------------ the contract
+
+def index_contract(doc: Contract) -> None:
+    """The index, for ``openapi.yaml`` (its first path)."""
+    components_schemas, paths = doc.schemas, doc.paths
+    paths["/api/v1"] = get_op("getIndex", "The API index", "meta", [], {
+        "200": ok("Index", "Links to every collection and to the docs.", language=False),
+        "304": not_modified_response(),
+        **problems("BadRequest"),
+    }, description="The API's name and version, and a link to every collection, the search, "
+                   "the vocabularies, the change feed, the export and the docs: start here.")
+    components_schemas["Index"] = {
+        "type": "object", "required": ["name", "version", "api", "links"],
+        "properties": {
+            "name": {"type": "string"}, "version": {"type": "string"},
+            "api": {"const": "v1"},
+            "links": {"type": "object", "additionalProperties": {"type": "string",
+                                                                 "format": "uri"}},
+        },
+        "additionalProperties": False,
+    }
+
+
+def ops_contract(doc: Contract) -> None:
+    """The health checks, the metrics and the docs, for ``openapi.yaml``."""
+    components_schemas, paths = doc.schemas, doc.paths
+    components_schemas["Health"] = {
+        "type": "object", "required": ["status"],
+        "properties": {"status": {"type": "string"}, "database": {"type": "string"}},
+        "additionalProperties": False,
+    }
+    health_ok = {"description": "OK.",
+                 "headers": headers_of("ETag", "Cache-Control", "Last-Modified"),
+                 "content": {"application/json": {"schema": {"$ref": REF + "Health"}}}}
+    paths["/healthz"] = get_op("healthz", "Alive", "operations", [], {
+        "200": health_ok, **problems("BadRequest")},
+        description="200 while the process answers; it does not touch the database.")
+    paths["/readyz"] = get_op("readyz", "Ready (database reachable)", "operations", [], {
+        "200": health_ok, **problems("BadRequest")},
+        description="200 when the database answers, else 503: for load balancers.")
+    paths["/metrics"] = get_op("metrics", "Prometheus metrics", "operations", [], {
+        "200": {"description": "Request counts and latency histograms by route and status.",
+                "headers": headers_of("ETag", "Cache-Control", "Last-Modified"),
+                "content": {"text/plain": {"schema": {"type": "string"}}}},
+        **problems("BadRequest")},
+        description="Prometheus text format: requests, latency and cache outcomes by route "
+                    "and status, summed over every worker.")
+    paths["/api/v1/openapi.json"] = get_op("getContract", "This contract, as JSON", "meta", [], {
+        "200": {"description": "The OpenAPI document.",
+                "headers": headers_of("ETag", "Cache-Control", "Last-Modified"),
+                "content": {"application/json": {"schema": {"type": "object"}}}},
+        "304": {"description": "Unchanged.", "headers": headers_of("ETag")},
+        **problems("BadRequest")},
+        description="`openapi.yaml` as JSON: what client generators and the docs page read.")
+    paths["/api/v1/docs"] = get_op("getDocs", "Interactive documentation", "meta", [], {
+        "200": {"description": "An HTML page rendering this contract (no external assets).",
+                "headers": headers_of("ETag", "Cache-Control", "Last-Modified"),
+                "content": {"text/html": {"schema":
+                                                                      {"type": "string"}}}},
+        "304": {"description": "Unchanged.", "headers": headers_of("ETag")},
+        **problems("BadRequest")},
+        description="A page that renders this contract and lets you try each operation; it "
+                    "loads nothing from other sites.")
+    paths["/api/v1/docs/assets/{name}"] = get_op(
+        "getDocsAsset", "A file of the documentation page", "meta",
+        [{"name": "name", "in": "path", "required": True,
+          "schema": {"type": "string", "enum": sorted(DOC_ASSETS)}}], {
+            "200": {"description": "The file.",
+                    "headers": headers_of("ETag", "Cache-Control", "Last-Modified"),
+                    "content": {"text/css": {"schema": {"type": "string"}},
+                                "text/javascript": {"schema": {"type": "string"}}}},
+            "304": {"description": "Unchanged.", "headers": headers_of("ETag")},
+            **problems("BadRequest", "NotFound")},
+        description="The documentation page's scripts and styles, served from this API.")

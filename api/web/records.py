@@ -16,6 +16,25 @@ from api.services import items
 from api.services.csv_export import records_csv
 from api.storage import clock, db, feeds, lists, store
 from api.web import editing
+from api.web.contract import (
+    CONDITIONAL,
+    ID_PARAM,
+    IDEMPOTENCY_KEY,
+    IF_MATCH,
+    KEY,
+    REF,
+    WRITES,
+    Contract,
+    body_of,
+    follow_ups,
+    get_op,
+    headers_of,
+    not_modified_response,
+    ok,
+    operation,
+    problems,
+    saved,
+)
 from api.web.errors import Problem, bad_request
 from api.web.http import (
     cached_json,
@@ -25,6 +44,7 @@ from api.web.http import (
     not_found,
     parse_args,
 )
+from api.web.shapes import article
 from schemas.fields import DEFAULT_LANGUAGE, ID_RE
 from schemas.guidance import guidance_for
 from schemas.params import LIST_ARGS, RECORD_ARGS, NoArgs, RevisionArgs
@@ -216,3 +236,147 @@ def make_namespace(record_type: str) -> Namespace:
 def namespaces() -> list[Namespace]:
     """A namespace per registered record type, in registry order."""
     return [make_namespace(record_type) for record_type in SCHEMAS]
+
+
+# ------------------------------------------------------------------------ the contract
+
+def contract(doc: Contract) -> None:
+    """The collections' operations and shapes, for ``openapi.yaml``."""
+    doc.schemas["RevisionList"] = {
+        "type": "object", "required": ["data", "meta"],
+        "properties": {
+            "data": {"type": "array", "items": {
+                "type": "object",
+                "required": ["version", "status", "visibility", "published_at", "link"],
+                "properties": {
+                    "version": {"type": "integer", "minimum": 1},
+                    "status": {"type": "string", "enum": ["published", "retired"]},
+                    "visibility": {"type": "string", "enum": ["public", "law_enforcement"]},
+                    "published_at": {"type": "string", "format": "date-time"},
+                    "link": {"type": "string", "format": "uri"},
+                },
+                "additionalProperties": False}},
+            "meta": {"type": "object", "required": ["count", "current_version"],
+                     "properties": {"count": {"type": "integer", "minimum": 0},
+                                    "current_version": {"type": "integer", "minimum": 0}},
+                     "additionalProperties": False},
+        },
+        "additionalProperties": False,
+    }
+    for record_type, schema_cls in SCHEMAS.items():
+        _collection_contract(doc, record_type, schema_cls)
+        _record_contract(doc, record_type, schema_cls)
+
+
+def _collection_contract(doc: Contract, record_type: str, schema_cls: Any) -> None:
+    """``/{collection}``: list and create."""
+    conv, components_schemas, paths = doc.conv, doc.schemas, doc.paths
+    label = record_type.replace("_", " ")
+    name = conv.record(schema_cls)
+    collection = schema_cls.COLLECTION
+    doc.tags.append({"name": collection, "description": f"{name} records."})
+    components_schemas[f"{name}List"] = {
+        "type": "object", "required": ["data", "meta", "links"],
+        "properties": {
+            "data": {"type": "array", "items": {"$ref": REF + name}},
+            "meta": {"$ref": REF + "PageMeta"},
+            "links": {"$ref": REF + "PageLinks"},
+        },
+        "additionalProperties": False,
+    }
+    components_schemas[f"{name}Item"] = {
+        "type": "object", "required": ["data"],
+        "properties": {"data": {"$ref": REF + name}},
+        "additionalProperties": False,
+    }
+    input_name = conv.record_input(schema_cls)
+    paths[f"/api/v1/{collection}"] = {
+        "get": operation(
+            f"list{name}s", f"List {collection}", collection,
+            conv.parameters(LIST_ARGS[record_type]) + CONDITIONAL,
+            {"200": ok(f"{name}List", "One page of records.", paged=True),
+             "304": not_modified_response(), **problems("BadRequest")},
+            description="Filters combine with AND; the comma-separated values of one filter "
+                        "with OR. Pages follow `links.next` (also in `Link`)."),
+        "post": operation(
+            f"create{name}", f"Create {article(label)}", collection,
+            [IDEMPOTENCY_KEY],
+            {"201": saved(f"{name}Item", "Created; `Location` is its address."),
+             **problems(*WRITES, "Conflict")},
+            description="Needs the `write` scope. `status: draft` keeps it out of every "
+                        "read until published.",
+            body=body_of(input_name), security=KEY),
+    }
+    export = REGISTRY[record_type].csv
+    if export is not None:
+        paths[f"/api/v1/{collection}"]["get"]["responses"]["200"]["content"]["text/csv"] = {
+            "schema": {"type": "string",
+                       "description": f"With `format=csv`: {export.shape}, UTF-8 with a "
+                                      "byte order mark; cells a spreadsheet would read as "
+                                      "formulas start with `'`."}}
+
+
+def _record_contract(doc: Contract, record_type: str, schema_cls: Any) -> None:
+    """``/{collection}/{id}`` and its revisions."""
+    conv, paths = doc.conv, doc.paths
+    label = record_type.replace("_", " ")
+    name = conv.record(schema_cls)
+    collection = schema_cls.COLLECTION
+    patch_name = conv.record_input(schema_cls, "Patch")
+    replacement_name = conv.record_input(schema_cls, "Replacement")
+    update_errors = problems(*WRITES, "NotFound", "Conflict", "PreconditionFailed",
+                            "PreconditionRequired")
+    paths[f"/api/v1/{collection}/{{record_id}}/revisions"] = get_op(
+        f"list{name}Revisions", f"The versions of {article(label)}",
+        collection, [ID_PARAM, *CONDITIONAL[:1]],
+        {"200": ok("RevisionList", "Every published version, oldest first.",
+                    language=False),
+         "304": not_modified_response(), **problems("BadRequest", "NotFound")},
+        description="Retired records keep their history.")
+    paths[f"/api/v1/{collection}/{{record_id}}/revisions/{{version}}"] = get_op(
+        f"get{name}Revision", f"{article(label).capitalize()} as published at a version",
+        collection,
+        [ID_PARAM, {"name": "version", "in": "path", "required": True,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}},
+         *conv.parameters(RevisionArgs), *CONDITIONAL],
+        {"200": ok(f"{name}Item", "The record exactly as it was published then."),
+         "304": not_modified_response(), **problems("BadRequest", "NotFound")},
+        description="What an officer saw then: an RMS cites id and version.")
+    paths[f"/api/v1/{collection}"]["post"]["responses"]["201"]["links"] = follow_ups(name,
+        "get", "patch", "replace", "retire")
+    paths[f"/api/v1/{collection}/{{record_id}}"] = {
+        "get": operation(
+            f"get{name}", f"One {record_type.replace('_', ' ')}", collection,
+            [ID_PARAM, *conv.parameters(RECORD_ARGS[record_type]), *CONDITIONAL],
+            {"200": {**ok(f"{name}Item", "The record."),
+                     "links": follow_ups(name, "patch", "replace", "retire")},
+             "304": not_modified_response(), **problems("BadRequest", "NotFound", "Gone")},
+            description=f"The current version of {article(label)}, in the language asked "
+                        "(`lang=*`: every language; `fields=`: only some fields). A "
+                        "retired record is 410 with `retired_at`; a record you may not "
+                        "see, or a draft, is 404."),
+        "put": operation(
+            f"replace{name}", f"Replace {article(label)}", collection,
+            [ID_PARAM, IF_MATCH],
+            {"200": {**saved(f"{name}Item", "Saved."), "links": follow_ups(name, "get", "retire")},
+             **update_errors},
+            description="The whole record, multilingual form. Needs the `write` scope.",
+            body=body_of(replacement_name), security=KEY),
+        "patch": operation(
+            f"patch{name}", f"Change fields of {article(label)}",
+            collection, [ID_PARAM, IF_MATCH],
+            {"200": {**saved(f"{name}Item", "Saved."), "links": follow_ups(name, "get", "patch")},
+             **update_errors},
+            description="An RFC 7396 merge patch. Needs the `write` scope.",
+            body=body_of(patch_name, ("application/merge-patch+json", "application/json")),
+            security=KEY),
+        "delete": operation(
+            f"retire{name}", f"Retire {article(label)}", collection,
+            [ID_PARAM, IF_MATCH],
+            {"204": {"description": "Retired: reads answer 410 from now on; every version "
+                                    "stays in the history.", "headers": headers_of("ETag")},
+             **problems("BadRequest", "Forbidden", "NotFound", "Gone", "PreconditionFailed",
+                       "PreconditionRequired")},
+            description="A tombstone, not a hard delete. Needs the `write` scope.",
+            security=KEY),
+    }

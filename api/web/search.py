@@ -9,9 +9,19 @@ from flask_restx import Namespace, Resource
 
 from api.storage import db, store
 from api.storage import search as search_engine
+from api.web.contract import (
+    CONDITIONAL,
+    REF,
+    Contract,
+    get_op,
+    not_modified_response,
+    ok,
+    problems,
+)
 from api.web.errors import bad_request
 from api.web.http import cached_json, current_viewer, negotiate_language, parse_args
 from api.web.records import page_url, record_url
+from schemas.fields import ID_PATTERN
 from schemas.params import SearchArgs
 from schemas.records import SCHEMAS
 
@@ -53,3 +63,40 @@ class Search(Resource):
             }
 
         return cached_json(seq, at, lang, build, viewer)
+
+
+# ------------------------------------------------------------------------ the contract
+
+def contract(doc: Contract) -> None:
+    """The search operation and its shape, for ``openapi.yaml``."""
+    conv, components_schemas, paths = doc.conv, doc.schemas, doc.paths
+    components_schemas["SearchResults"] = {
+        "type": "object", "required": ["data", "meta", "links"],
+        "properties": {
+            "data": {"type": "array", "items": {
+                "type": "object",
+                "required": ["type", "id", "version", "label", "snippet", "score", "link"],
+                "properties": {
+                    "type": {"type": "string", "enum": list(SCHEMAS)},
+                    "id": {"type": "string", "pattern": ID_PATTERN},
+                    "version": {"type": "integer", "minimum": 1},
+                    "label": {"type": "string"},
+                    "snippet": {"type": "string"},
+                    "score": {"type": "number", "description": "Higher is more relevant."},
+                    "link": {"type": "string", "format": "uri"},
+                },
+                "additionalProperties": False,
+            }},
+            "meta": {"$ref": REF + "PageMeta"},
+            "links": {"$ref": REF + "PageLinks"},
+        },
+        "additionalProperties": False,
+    }
+    paths["/api/v1/search"] = get_op(
+        "search", "Search every record type", "search",
+        conv.parameters(SearchArgs) + CONDITIONAL,
+        {"200": ok("SearchResults", "Hits, most relevant first."), "304": not_modified_response(),
+         **problems("BadRequest")},
+        description="English and Spanish text are both searched; `lang` picks the language of "
+                    "labels and snippets.",
+    )

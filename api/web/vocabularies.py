@@ -9,6 +9,15 @@ from flask_restx import Namespace, Resource
 from marshmallow import fields as mfields
 
 from api.storage import db, store
+from api.web.contract import (
+    CONDITIONAL,
+    REF,
+    Contract,
+    get_op,
+    not_modified_response,
+    ok,
+    problems,
+)
 from api.web.http import cached_json, current_viewer, parse_args
 from schemas.params import FILTERS, NoArgs
 from schemas.records import SCHEMAS
@@ -70,3 +79,45 @@ class Vocabularies(Resource):
         seq, at = store.state(session)
         return cached_json(
             seq, at, None, lambda: vocabularies_body(store.term_counts(session, viewer)), viewer)
+
+
+# ------------------------------------------------------------------------ the contract
+
+def contract(doc: Contract) -> None:
+    """The vocabularies operation and its shape, for ``openapi.yaml``."""
+    components_schemas, paths = doc.schemas, doc.paths
+    components_schemas["Vocabularies"] = {
+        "type": "object", "required": ["data"],
+        "properties": {"data": {"type": "array", "items": {
+            "type": "object", "required": ["name", "description", "filters", "fields", "terms"],
+            "properties": {
+                "name": {"type": "string"},
+                "description": {"$ref": REF + "TextTranslations"},
+                "filters": {"type": "array", "items": {"type": "string"},
+                            "description": "List filters (query parameters) taking these codes."},
+                "fields": {"type": "array", "items": {"type": "string"},
+                           "description": "Record fields (`type.field`) holding these codes."},
+                "terms": {"type": "array", "items": {
+                    "type": "object", "required": ["code", "labels", "counts"],
+                    "properties": {
+                        "code": {"type": "string"},
+                        "labels": {"$ref": REF + "TextTranslations"},
+                        "counts": {"type": "object",
+                                   "additionalProperties": {"type": "integer", "minimum": 0},
+                                   "description": "Visible records carrying the code, by type."},
+                    },
+                    "additionalProperties": False,
+                }},
+            },
+            "additionalProperties": False,
+        }}},
+        "additionalProperties": False,
+    }
+    paths["/api/v1/vocabularies"] = get_op(
+        "listVocabularies", "Every controlled vocabulary", "vocabularies", CONDITIONAL[:1],
+        {"200": ok("Vocabularies", "Codes with English and Spanish labels.", language=False),
+         "304": not_modified_response(), **problems("BadRequest")},
+        description="Every controlled vocabulary: its codes with English and Spanish labels, "
+                    "the list filters and record fields that take them, and how many visible "
+                    "records carry each code, so a CAD or RMS can build its pick-lists.",
+    )

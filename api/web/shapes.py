@@ -1,0 +1,211 @@
+"""Record and parameter shapes as OpenAPI components: each marshmallow field through apispec's
+marshmallow plugin, except what only this API has (translatable text, whose form depends on
+whether it is read or written, and nested shapes, named by that mode)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema, fields, missing
+
+from schemas.fields import (
+    EMAIL_PATTERN,
+    ID_PATTERN,
+    LANGUAGES,
+    PHONE_PATTERN,
+    TEXT_PATTERN,
+    URL_PATTERN,
+    Text,
+    TextList,
+    unique,
+)
+from schemas.params import (
+    CommaList,
+)
+from schemas.records import ChannelSchema, RecordSchema
+from schemas.registry import REGISTRY
+from schemas.render import ALL_LANGUAGES
+
+REF = "#/components/schemas/"
+
+
+def component_name(schema_cls: type[Schema]) -> str:
+    return schema_cls.__name__.removesuffix("Schema")
+
+
+def _unique_items(self: Any, field: fields.Field, **kwargs: Any) -> dict[str, Any]:
+    """apispec attribute function: our ``unique`` validator is JSON Schema's ``uniqueItems``."""
+    return {"uniqueItems": True} if unique in field.validators else {}
+
+
+def _field_converter() -> Any:
+    """apispec's marshmallow field converter (OpenAPI 3.1: JSON Schema 2020-12)."""
+    plugin = MarshmallowPlugin()
+    APISpec("HT Content API", "1", "3.1.0", plugins=[plugin])  # a converter only
+    converter = plugin.converter
+    assert converter is not None
+    converter.add_attribute_function(_unique_items)
+    return converter
+
+
+class Converter:
+    """marshmallow shapes to OpenAPI components: each field through apispec's marshmallow
+    plugin, except what only this API has (translatable text, whose form depends on the mode,
+    and nested shapes, named by mode)."""
+
+    def __init__(self) -> None:
+        self.components: dict[str, Any] = {}
+        self.fields = _field_converter()
+
+    def field(self, field: fields.Field, mode: str = "output") -> dict[str, Any]:
+        """JSON Schema of one field; ``mode`` "input" is the multilingual form clients write."""
+        out: dict[str, Any]
+        if isinstance(field, TextList):
+            item = {"type": "string", "minLength": 1, "maxLength": field.max_length,
+                    "pattern": TEXT_PATTERN}
+            items = {"type": "array", "items": item, "maxItems": field.max_items}
+            out = (self._translations(items, field) if mode == "input" else
+                   {"anyOf": [items, {"$ref": REF + "TextListTranslations"}]})
+        elif isinstance(field, Text):
+            text = {"type": "string", "minLength": 1, "maxLength": field.max_length,
+                    "pattern": TEXT_PATTERN}
+            out = (self._translations(text, field) if mode == "input" else
+                   {"anyOf": [text, {"$ref": REF + "TextTranslations"}]})
+        elif isinstance(field, fields.Nested):
+            out = {"$ref": REF + self.schema(type(field.schema), mode)}
+        else:
+            out = self.fields.field2property(field)
+            out.pop("default", None)  # parameters say their defaults (see parameters())
+            if isinstance(field, fields.List) and isinstance(field.inner, (fields.Nested, Text)):
+                out["items"] = self.field(field.inner, mode)
+            return out
+        description = field.metadata.get("description")
+        if description:
+            out["description"] = description
+        return out
+
+    @staticmethod
+    def _translations(value: dict[str, Any], field: fields.Field) -> dict[str, Any]:
+        return {"type": "object", "required": ["en"],
+                "properties": {lang: value for lang in LANGUAGES},
+                "additionalProperties": False,
+                "description": "Text by language; English is required."}
+
+    def schema(self, schema_cls: type[Schema], mode: str = "output") -> str:
+        """Register a nested schema (Source, Channel, Form) as a component; return its name."""
+        name = component_name(schema_cls) + ("Input" if mode == "input" else "")
+        if name not in self.components:
+            self.components[name] = {}  # reserve against recursion
+            declared = schema_cls._declared_fields
+            component: dict[str, Any] = {
+                "type": "object",
+                "properties": {n: self.field(f, mode) for n, f in declared.items()},
+                "additionalProperties": False,
+            }
+            required = [n for n, f in declared.items() if f.required]
+            if mode == "input" and required:
+                component["required"] = required
+            if mode == "input" and schema_cls is ChannelSchema:
+                component["oneOf"] = [
+                    {"properties": {"kind": {"enum": list(kinds)},
+                                    "value": {"pattern": pattern}}}
+                    for kinds, pattern in ((("voice", "text", "tty", "video"), PHONE_PATTERN),
+                                           (("email",), EMAIL_PATTERN),
+                                           (("web", "chat"), URL_PATTERN))]
+                component["description"] = ("`value` is an E.164 number or short code for "
+                                            "voice, text, tty and video; an address for email; an "
+                                            "http(s) URL for web and chat.")
+            self.components[name] = component
+        return name
+
+    def record_input(self, schema_cls: type[RecordSchema], kind: str = "Input") -> str:
+        """A record as editors write it: ``Input`` (POST), ``Replacement`` (PUT, the id is in
+        the URL) or ``Patch`` (PATCH, an RFC 7396 merge patch)."""
+        name = component_name(schema_cls) + kind
+        patch = kind == "Patch"
+        properties = {n: self.field(f, "input") for n, f in schema_cls._declared_fields.items()}
+        properties["type"] = {"const": schema_cls.TYPE}
+        if kind != "Input":
+            del properties["id"]
+        component: dict[str, Any] = {"type": "object", "properties": properties,
+                                     "additionalProperties": False}
+        if patch:
+            component["description"] = ("An RFC 7396 merge patch of the multilingual form: "
+                                        "fields to change; `null` removes an optional field.")
+            component["properties"] = {
+                n: {"anyOf": [schema, {"type": "null"}]} for n, schema in properties.items()}
+        else:
+            component["required"] = [n for n, f in schema_cls._declared_fields.items()
+                                     if f.required and n in properties]
+            noun = article(schema_cls.TYPE.replace("_", " ")).capitalize()
+            component["description"] = (f"{noun} in the "
+                                        "multilingual form (`lang=*`).")
+        self.components[name] = component
+        return name
+
+    def record(self, schema_cls: type[RecordSchema]) -> str:
+        """A record as responses show it: one language, or every language with ``lang=*``."""
+        name = component_name(schema_cls)
+        properties: dict[str, Any] = {
+            "id": {"type": "string", "pattern": ID_PATTERN},
+            "type": {"const": schema_cls.TYPE},
+            "version": {"type": "integer", "minimum": 0,
+                        "description": "1 at first publication, +1 on every published change "
+                                       "(0: a draft never published)."},
+            "status": {"type": "string", "enum": ["draft", "published", "retired"]},
+            "visibility": {"type": "string", "enum": ["public", "law_enforcement"]},
+            "lang": {"type": "string", "enum": [*LANGUAGES, ALL_LANGUAGES],
+                     "description": "The language of this response's text (`*`: all)."},
+            "available_langs": {"type": "array", "items": {"type": "string", "enum": LANGUAGES}},
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "retired_at": {"type": "string", "format": "date-time"},
+            "review_due": {"type": ["string", "null"], "format": "date",
+                           "description": f"`verified_on` plus "
+                                          f"{REGISTRY[schema_cls.TYPE].review_days} days: "
+                                          "when the record should be checked again (null: "
+                                          "never checked, due now)."},
+        }
+        for field_name, field in schema_cls._declared_fields.items():
+            if field_name not in properties:
+                properties[field_name] = self.field(field)
+        self.components[name] = {
+            "type": "object",
+            "description": f"{article(schema_cls.TYPE.replace('_', ' ')).capitalize()} "
+                           "record. Translatable text is a "
+                           "string in one language, or an object by language with `lang=*`. "
+                           "With `fields=`, only the fields asked for (and id, type, version) "
+                           "come.",
+            "required": ["id", "type", "version"],
+            "properties": properties,
+            "additionalProperties": False,
+        }
+        return name
+
+    def parameters(self, args: type[Schema]) -> list[dict[str, Any]]:
+        out = []
+        for name, field in args._declared_fields.items():
+            schema = self.field(field)
+            param: dict[str, Any] = {"name": name, "in": "query", "required": field.required}
+            if isinstance(field, CommaList):
+                schema = {"type": "array", "minItems": 1,
+                          "items": {"type": "string", "enum": list(field.choices)}}
+                param.update(style="form", explode=False)
+            description = schema.pop("description", None)
+            if description:
+                param["description"] = description
+            if field.load_default is not missing and not callable(field.load_default):
+                schema["default"] = field.load_default
+            param["schema"] = schema
+            out.append(param)
+        return out
+
+
+# --------------------------------------------------------------------------------- responses
+
+
+def article(noun: str) -> str:
+    """``noun`` with its indefinite article: "an indicator", "a hotline"."""
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
