@@ -94,11 +94,12 @@ class RecordReads:
         except Exception:
             connection.invalidate()
             raise
-        with self._lock:
-            if len(self._idle) < MAX_IDLE:
-                self._idle.append(connection)
-                connection = None
-        if connection is not None:
+        if self.local:  # SQLite: kept here (a pool checkout costs more than the read)
+            with self._lock:
+                if len(self._idle) < MAX_IDLE:
+                    self._idle.append(connection)
+                    connection = None
+        if connection is not None:  # PostgreSQL: back to the engine's pool, which owns it
             connection.close()
         return None if found is None else _item(found)
 
