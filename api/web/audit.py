@@ -14,11 +14,11 @@ from api.web.auth import require
 from api.web.contract import (
     CONDITIONAL,
     KEY,
-    REF,
     Contract,
     get_op,
     not_modified_response,
     ok,
+    page_of,
     problems,
 )
 from api.web.http import cached_json, parse_args
@@ -88,36 +88,28 @@ class Audit(Resource):
 def contract(doc: Contract) -> None:
     """The audit operation and its shape, for ``openapi.yaml``."""
     conv, components_schemas, paths = doc.conv, doc.schemas, doc.paths
-    components_schemas["AuditList"] = {
-        "type": "object", "required": ["data", "meta", "links"],
+    components_schemas["AuditList"] = page_of({
+        "type": "object",
+        "required": ["id", "at", "actor", "action", "type", "record_id", "version",
+                     "status", "changes", "request_id"],
         "properties": {
-            "data": {"type": "array", "items": {
-                "type": "object",
-                "required": ["id", "at", "actor", "action", "type", "record_id", "version",
-                             "status", "changes", "request_id"],
-                "properties": {
-                    "id": {"type": "integer"},
-                    "at": {"type": "string", "format": "date-time"},
-                    "actor": {"type": "string", "description": "The key's name."},
-                    "action": {"type": "string", "enum": list(AUDIT_ACTIONS)},
-                    "type": {"type": "string", "enum": list(SCHEMAS)},
-                    "record_id": {"type": "string"},
-                    "version": {"type": "integer", "minimum": 0},
-                    "status": {"type": "string", "enum": ["draft", "published", "retired"]},
-                    "changes": {"type": "object", "description": "By field: `from` and `to`.",
-                                "additionalProperties": {
-                                    "type": "object", "required": ["from", "to"],
-                                    "properties": {"from": {}, "to": {}},
-                                    "additionalProperties": False}},
-                    "request_id": {"type": "string"},
-                },
-                "additionalProperties": False,
-            }},
-            "meta": {"$ref": REF + "PageMeta"},
-            "links": {"$ref": REF + "PageLinks"},
+            "id": {"type": "integer"},
+            "at": {"type": "string", "format": "date-time"},
+            "actor": {"type": "string", "description": "The key's name."},
+            "action": {"type": "string", "enum": list(AUDIT_ACTIONS)},
+            "type": {"type": "string", "enum": list(SCHEMAS)},
+            "record_id": {"type": "string"},
+            "version": {"type": "integer", "minimum": 0},
+            "status": {"type": "string", "enum": ["draft", "published", "retired"]},
+            "changes": {"type": "object", "description": "By field: `from` and `to`.",
+                        "additionalProperties": {
+                            "type": "object", "required": ["from", "to"],
+                            "properties": {"from": {}, "to": {}},
+                            "additionalProperties": False}},
+            "request_id": {"type": "string"},
         },
         "additionalProperties": False,
-    }
+    })
     paths["/api/v1/audit"] = get_op(
         "listAudit", "The audit trail", "audit", conv.parameters(AuditArgs) + CONDITIONAL[:1],
         {"200": ok("AuditList", "Writes, newest first.", language=False, paged=True),

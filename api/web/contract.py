@@ -191,6 +191,15 @@ def meta_page() -> dict[str, Any]:
     }
 
 
+def page_of(item: dict[str, Any]) -> dict[str, Any]:
+    """A page of a list: ``data`` (items shaped as ``item``), ``meta`` and ``links``."""
+    return {"type": "object", "required": ["data", "meta", "links"],
+            "properties": {"data": {"type": "array", "items": item},
+                           "meta": {"$ref": REF + "PageMeta"},
+                           "links": {"$ref": REF + "PageLinks"}},
+            "additionalProperties": False}
+
+
 def page_links() -> dict[str, Any]:
     return {"type": "object", "required": ["self", "next"],
             "properties": {"self": {"type": "string", "format": "uri"},

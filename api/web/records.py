@@ -32,6 +32,7 @@ from api.web.contract import (
     not_modified_response,
     ok,
     operation,
+    page_of,
     problems,
     saved,
 )
@@ -275,15 +276,7 @@ def _collection_contract(doc: Contract, record_type: str, schema_cls: Any) -> No
     name = conv.record(schema_cls)
     collection = schema_cls.COLLECTION
     doc.tags.append({"name": collection, "description": f"{name} records."})
-    components_schemas[f"{name}List"] = {
-        "type": "object", "required": ["data", "meta", "links"],
-        "properties": {
-            "data": {"type": "array", "items": {"$ref": REF + name}},
-            "meta": {"$ref": REF + "PageMeta"},
-            "links": {"$ref": REF + "PageLinks"},
-        },
-        "additionalProperties": False,
-    }
+    components_schemas[f"{name}List"] = page_of({"$ref": REF + name})
     components_schemas[f"{name}Item"] = {
         "type": "object", "required": ["data"],
         "properties": {"data": {"$ref": REF + name}},

@@ -11,11 +11,11 @@ from api.storage import db, store
 from api.storage import search as search_engine
 from api.web.contract import (
     CONDITIONAL,
-    REF,
     Contract,
     get_op,
     not_modified_response,
     ok,
+    page_of,
     problems,
 )
 from api.web.errors import bad_request
@@ -70,28 +70,20 @@ class Search(Resource):
 def contract(doc: Contract) -> None:
     """The search operation and its shape, for ``openapi.yaml``."""
     conv, components_schemas, paths = doc.conv, doc.schemas, doc.paths
-    components_schemas["SearchResults"] = {
-        "type": "object", "required": ["data", "meta", "links"],
+    components_schemas["SearchResults"] = page_of({
+        "type": "object",
+        "required": ["type", "id", "version", "label", "snippet", "score", "link"],
         "properties": {
-            "data": {"type": "array", "items": {
-                "type": "object",
-                "required": ["type", "id", "version", "label", "snippet", "score", "link"],
-                "properties": {
-                    "type": {"type": "string", "enum": list(SCHEMAS)},
-                    "id": {"type": "string", "pattern": ID_PATTERN},
-                    "version": {"type": "integer", "minimum": 1},
-                    "label": {"type": "string"},
-                    "snippet": {"type": "string"},
-                    "score": {"type": "number", "description": "Higher is more relevant."},
-                    "link": {"type": "string", "format": "uri"},
-                },
-                "additionalProperties": False,
-            }},
-            "meta": {"$ref": REF + "PageMeta"},
-            "links": {"$ref": REF + "PageLinks"},
+            "type": {"type": "string", "enum": list(SCHEMAS)},
+            "id": {"type": "string", "pattern": ID_PATTERN},
+            "version": {"type": "integer", "minimum": 1},
+            "label": {"type": "string"},
+            "snippet": {"type": "string"},
+            "score": {"type": "number", "description": "Higher is more relevant."},
+            "link": {"type": "string", "format": "uri"},
         },
         "additionalProperties": False,
-    }
+    })
     paths["/api/v1/search"] = get_op(
         "search", "Search every record type", "search",
         conv.parameters(SearchArgs) + CONDITIONAL,
