@@ -37,7 +37,7 @@ from werkzeug.routing import Map
 
 from api.edge import observability
 from api.edge.limits import RateLimits, Verdict
-from api.web.auth import VIEWER_KEY
+from api.web.auth import VIEWER_KEY, KeyRefused
 from api.web.errors import (
     PROBLEM_JSON,
     REQUEST_ID_KEY,
@@ -156,7 +156,7 @@ class Edge:
             try:
                 viewer = self.identify(environ)
             except Problem as refused:
-                if refused.status == 401:
+                if isinstance(refused, KeyRefused):
                     wait = self.limits.failed_authentication(client)
                     if wait is not None:
                         refused = Problem(

@@ -138,6 +138,16 @@ def test_repeated_authentication_failures_are_limited(editor_app):
     assert client.get("/api/v1/hotlines").status_code == 200  # good requests still served
 
 
+def test_a_malformed_authorization_header_is_refused_without_counting_as_a_guess(editor_app):
+    """Only a key that was sent and is wrong counts against the client: a header in another
+    scheme (a browser's Basic, a proxy's token) is a 401 every time, never a 429."""
+    app = limited_app(editor_app.config["DATABASE_URL"], RATE_LIMIT_AUTH_FAILURES="2/minute")
+    client = app.test_client()
+    statuses = [client.get("/api/v1/hotlines", headers={"Authorization": "Basic eDp5"})
+                .status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 401]
+
+
 def test_limits_are_shared_through_redis(editor_app):
     """Two apps (as two processes would) on one Redis share one budget."""
     prefix = uuid.uuid4().hex
