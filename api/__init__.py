@@ -30,8 +30,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     # The WSGI chain, outermost first: ProxyFix (when behind proxies), the host check, the
     # edge (what every request gets), the response cache (when the accelerator is on), Flask.
-    cache = response_cache.make(app, app.wsgi_app, RecordReads(
-        app.url_map, app.extensions["db_engine"], app.config["CACHE_MAX_AGE"]))
+    cache = response_cache.make(app, app.wsgi_app, RecordReads)
     response_cache.bind_engine(app, app.extensions["db_engine"])
     app.wsgi_app = Edge(  # type: ignore[method-assign]
         cache or app.wsgi_app, app.url_map, app.config["BASE_PATH"],

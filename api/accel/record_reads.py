@@ -23,8 +23,6 @@ from urllib.parse import parse_qsl
 import orjson
 from marshmallow import ValidationError
 from sqlalchemy import Engine
-from werkzeug.datastructures import LanguageAccept
-from werkzeug.http import parse_accept_header
 from werkzeug.routing import Map
 from werkzeug.wsgi import get_host
 
@@ -32,13 +30,13 @@ from api.accel.response_cache import Entry
 from api.services.items import shown_language
 from api.storage import renditions, store
 from api.storage.store import Viewer
-from api.web.http import cache_fields, etag_of
-from schemas.fields import DEFAULT_LANGUAGE, ID_RE, LANGUAGES
+from api.web.http import cache_fields, etag_of, language_for
+from api.web.records import item_endpoint
+from schemas.fields import DEFAULT_LANGUAGE, ID_RE
 from schemas.params import RECORD_ARGS
 from schemas.records import SCHEMAS
 
 ANONYMOUS = Viewer()
-_PARAMETERS = frozenset({"lang", "fields"})
 _UNKNOWN: Any = object()
 #: Idle connections kept for these reads (taking one from the engine's pool costs more than
 #: the read itself).
@@ -53,7 +51,7 @@ class RecordReads:
         self.engine = engine
         self.max_age = max_age
         #: the views' endpoints (``indicator_item``) by record type
-        self.endpoints = {f"{record_type}_item": record_type for record_type in SCHEMAS}
+        self.endpoints = {item_endpoint(record_type): record_type for record_type in SCHEMAS}
         self.schemas = {record_type: RECORD_ARGS[record_type]() for record_type in SCHEMAS}
         self._idle: list[Any] = []  # last in, first out: the warmest connection is reused
         self._lock = threading.Lock()
@@ -117,7 +115,7 @@ class RecordReads:
         asked = self._arguments(record_type, environ.get("QUERY_STRING", ""))
         if asked is None:
             return None
-        lang = asked.get("lang") or _negotiate(environ.get("HTTP_ACCEPT_LANGUAGE"))
+        lang = language_for(asked.get("lang"), environ.get("HTTP_ACCEPT_LANGUAGE"))
         row = self._row(record_id, record_type, lang)
         if (row is None or row.rendered is None or row.status != store.PUBLISHED
                 or row.visibility not in ANONYMOUS.visibilities):
@@ -148,8 +146,7 @@ class RecordReads:
 
     def _parse(self, record_type: str, query: str) -> dict[str, Any] | None:
         pairs = parse_qsl(query, keep_blank_values=True)
-        names = [name for name, _ in pairs]
-        if len(set(names)) != len(names) or not _PARAMETERS.issuperset(names):
+        if len({name for name, _ in pairs}) != len(pairs):  # repeated: the view says why
             return None
         try:
             return self.schemas[record_type].load(dict(pairs))  # type: ignore[no-any-return]
@@ -169,12 +166,3 @@ def _item(found: Any) -> Any:
     if isinstance(row.updated_at, str):
         row = row._replace(updated_at=datetime.fromisoformat(row.updated_at))
     return row
-
-
-def _negotiate(accept_language: str | None) -> str:
-    """The view's language rule without ``lang=``: the best ``Accept-Language`` match, else
-    English."""
-    if not accept_language:
-        return DEFAULT_LANGUAGE
-    accepted = parse_accept_header(accept_language, LanguageAccept)
-    return accepted.best_match(LANGUAGES) or DEFAULT_LANGUAGE

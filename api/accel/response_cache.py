@@ -43,9 +43,6 @@ KEYED_HEADERS = ("HTTP_HOST", "HTTP_ACCEPT_LANGUAGE", "HTTP_ACCEPT", "HTTP_ORIGI
 MAX_KEYED_HEADER = 256
 #: Headers the edge writes per request, never stored.
 PER_REQUEST = frozenset({"x-request-id", "set-cookie", "date", "server"})
-#: The longest URL and header a cacheable request has (the edge refuses longer ones).
-MAX_URL = 8192 - 64
-MAX_HEADER = 8192
 #: ``environ`` key of the matched route, which the edge leaves for :meth:`ResponseCache.fill`.
 ROUTE_KEY = "htcontent.route"
 #: ``environ`` key of the data version :meth:`ResponseCache.lookup` read, for the fill.
@@ -108,40 +105,37 @@ class ResponseCache:
             if wait:
                 BYPASSES.inc()
             return None
-        if not wait:
+        if wait:
+            version = self.version.read()
+            if version is None:  # the database is unreachable: the full path says so
+                BYPASSES.inc()
+                return None
+            if version != self._seen:  # data changed: every entry is stale, free their memory
+                self._seen = version
+                self.clear()
+        else:
             version = self.version.peek()
             if version is None or version != self._seen:
                 return None
-            key = _key(environ)
-            entry = self._entries.get(key)
-            if entry is not None and entry.version == version:
-                HITS.inc()
-                return entry
-            if self.reads is None or not self.reads.local:
-                return None
-            return self._read(key, version, environ)
-        version = self.version.read()
-        if version is None:  # the database is unreachable: the full path says so
-            BYPASSES.inc()
-            return None
-        if version != self._seen:  # data changed: every entry is stale, free their memory
-            self._seen = version
-            self.clear()
         key = _key(environ)
         entry = self._entries.get(key)
         if entry is not None and entry.version == version:
             HITS.inc()
             return entry
-        entry = self._read(key, version, environ) if self.reads is not None else None
-        if entry is None:
+        if self.reads is not None and (wait or self.reads.local):
+            entry = self._read(key, version, environ)
+            if entry is not None:
+                return entry
+        if wait:
             MISSES.inc()
             environ[VERSION_KEY] = version
-        return entry
+        return None
 
     def _read(self, key: tuple[Any, ...], version: Version,
               environ: dict[str, Any]) -> Entry | None:
         """A single-record read answered from its stored rendition, kept; None when the app
         must answer it."""
+        assert self.reads is not None
         entry = self.reads.answer(environ)
         if entry is None:
             return None
@@ -205,29 +199,26 @@ def _key(environ: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _cacheable(environ: dict[str, Any]) -> bool:
-    """No key, no condition the edge does not evaluate, nothing oversized."""
+    """No key and no condition the edge does not evaluate (the edge refused oversized requests
+    before asking), and keys stay small: memory is bounded."""
     if any(name in environ for name in BYPASS):
         return False
-    if len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", "")) > MAX_URL:
-        return False
-    for name, value in environ.items():
-        if (type(value) is str and len(value) > MAX_HEADER
-                and (name.startswith("HTTP_") or name in ("CONTENT_TYPE", "CONTENT_LENGTH"))):
-            return False
-    # keys stay small: memory is bounded
     return all(len(environ.get(name) or "") <= MAX_KEYED_HEADER for name in KEYED_HEADERS)
 
 
 def make(app: Any, wsgi_app: Any, reads: Any = None) -> ResponseCache | None:
     """A response cache in front of ``wsgi_app`` (unless the accelerator is off,
     ``RESPONSE_CACHE_MB`` is 0 or the database is one no other connection can see); on a miss
-    it asks ``reads`` (:class:`api.accel.record_reads.RecordReads`) before the app."""
+    it asks what ``reads(url_map, engine, max_age)`` makes
+    (:class:`api.accel.record_reads.RecordReads`) before the app."""
     config = app.config
     if (not accel.enabled() or config["RESPONSE_CACHE_MB"] <= 0
             or not DataVersion.usable(config["DATABASE_URL"])):
         return None
     cache = ResponseCache(wsgi_app, config, max_bytes=config["RESPONSE_CACHE_MB"] * 1024 * 1024,
-                          max_entry_bytes=config["RESPONSE_CACHE_ENTRY_KB"] * 1024, reads=reads)
+                          max_entry_bytes=config["RESPONSE_CACHE_ENTRY_KB"] * 1024,
+                          reads=None if reads is None else reads(
+                              app.url_map, app.extensions["db_engine"], config["CACHE_MAX_AGE"]))
     app.extensions["response_cache"] = cache
     return cache
 

@@ -35,6 +35,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.http import HTTP_STATUS_CODES, remove_entity_headers
 from werkzeug.routing import Map
 
+from api.accel.response_cache import ROUTE_KEY
 from api.edge import observability
 from api.edge.limits import RateLimits, Verdict
 from api.web.auth import VIEWER_KEY, KeyRefused
@@ -45,12 +46,11 @@ from api.web.errors import (
     problem_body,
     problem_of,
     rate_limited,
+    too_many_failed_authentications,
 )
 
 #: ``environ`` flag of a request the event loop asks about: answer it now, or not at all.
 HITS_ONLY = "htcontent.hits_only"
-#: ``environ`` key where the edge leaves the matched route (the URL rule) for the cache.
-ROUTE_KEY = "htcontent.route"
 #: What the edge returns for a ``HITS_ONLY`` request it cannot answer without waiting.
 DECLINED: list[bytes] = []
 
@@ -107,8 +107,9 @@ class Edge:
         started = time.perf_counter()
         hits_only = environ.pop(HITS_ONLY, False)
         method = environ.get("REQUEST_METHOD", "GET")
+        oversized = _oversized(environ)
         stored = None
-        if self.cache is not None and method in ("GET", "HEAD"):
+        if self.cache is not None and method in ("GET", "HEAD") and oversized is None:
             stored = self.cache.lookup(environ, wait=not hits_only)
         if hits_only and (stored is None or not self.limits.local):
             return DECLINED
@@ -117,7 +118,8 @@ class Edge:
         environ[REQUEST_ID_KEY] = request_id
         route = stored.route if stored is not None else self._route(environ)
         environ[ROUTE_KEY] = route
-        refused, verdict, name = self._admit(environ, method, route, stored is not None)
+        refused, verdict, name = self._admit(environ, method, route, stored is not None,
+                                             oversized)
         if refused is not None:
             reply = refused
         elif stored is not None:
@@ -144,12 +146,12 @@ class Edge:
         return rule.rule  # type: ignore[no-any-return]
 
     def _admit(self, environ: dict[str, Any], method: str, route: str | None,
-               anonymous: bool) -> tuple[Reply | None, Verdict | None, str | None]:
+               anonymous: bool, oversized: Problem | None
+               ) -> tuple[Reply | None, Verdict | None, str | None]:
         """The refusal of this request, if any (414, 431, 401, 429), the rate-limit verdict,
         and the key's name."""
-        problem = _oversized(environ)
-        if problem is not None:
-            return self._problem(environ, problem), None, None
+        if oversized is not None:
+            return self._problem(environ, oversized), None, None
         viewer = None
         client = environ.get("REMOTE_ADDR") or "unknown"
         if not anonymous and any(name in environ for name in _KEY_HEADERS):
@@ -159,10 +161,7 @@ class Edge:
                 if isinstance(refused, KeyRefused):
                     wait = self.limits.failed_authentication(client)
                     if wait is not None:
-                        refused = Problem(
-                            429, f"Too many failed authentications from this client; retry in "
-                                 f"{wait} seconds.", slug="rate-limited",
-                            title="Too many requests", headers={"Retry-After": str(wait)})
+                        refused = too_many_failed_authentications(wait)
                 return self._problem(environ, refused), None, None
             except Exception as exc:  # the database cannot be reached, ...
                 return self._problem(environ, problem_of(exc, environ)), None, None

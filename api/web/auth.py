@@ -71,19 +71,14 @@ def revoke_key(session: Session, name_or_prefix: str) -> ApiKey | None:
     return found
 
 
-def _unauthorized(detail: str) -> Problem:
-    return Problem(401, detail, slug="unauthorized", title="Unauthorized",
-                   headers={"WWW-Authenticate": 'Bearer realm="htcontent"'})
-
-
 class KeyRefused(Problem):
     """401: a key was sent and is wrong or revoked (what the edge counts against the client's
     limit of failed authentications; a malformed header is refused without counting)."""
 
 
-def _refused(detail: str) -> KeyRefused:
-    return KeyRefused(401, detail, slug="unauthorized", title="Unauthorized",
-                      headers={"WWW-Authenticate": 'Bearer realm="htcontent"'})
+def _unauthorized(detail: str, kind: type[Problem] = Problem) -> Problem:
+    return kind(401, detail, slug="unauthorized", title="Unauthorized",
+                headers={"WWW-Authenticate": 'Bearer realm="htcontent"'})
 
 
 def presented_key(environ: dict[str, Any]) -> str | None:
@@ -106,9 +101,9 @@ def viewer_for_key(session: Session, key: str) -> Viewer:
     # Compare even when nothing was found, so timing does not tell prefixes apart.
     expected = found.secret_hash if found is not None else _DUMMY_HASH
     if not hmac.compare_digest(expected, hash_key(key)) or found is None:
-        raise _refused("The API key is not valid.")
+        raise _unauthorized("The API key is not valid.", KeyRefused)
     if found.revoked_at is not None:
-        raise _refused("The API key has been revoked.")
+        raise _unauthorized("The API key has been revoked.", KeyRefused)
     scopes = frozenset(found.scopes)
     visibilities = ("public", "law_enforcement") if "read:restricted" in scopes else ("public",)
     return Viewer(visibilities=visibilities, keyed=True, name=found.name, scopes=scopes)

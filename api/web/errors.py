@@ -72,6 +72,13 @@ def rate_limited(limit: str) -> Problem:
                    slug="rate-limited", title="Too many requests")
 
 
+def too_many_failed_authentications(wait: int) -> Problem:
+    """429: too many wrong keys from this client; ``wait`` seconds until it may try again."""
+    return Problem(429, f"Too many failed authentications from this client; retry in {wait} "
+                        "seconds.", slug="rate-limited", title="Too many requests",
+                   headers={"Retry-After": str(wait)})
+
+
 def problem_response(problem: Problem) -> Response:
     response = Response(problem_body(problem, request.path, request_id()),
                         status=problem.status, mimetype=PROBLEM_JSON)

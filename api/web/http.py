@@ -15,6 +15,8 @@ from typing import Any
 import orjson
 from flask import Response, current_app, request
 from marshmallow import Schema, ValidationError
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from api.storage.clock import as_utc
 from api.storage.store import Viewer
@@ -72,10 +74,17 @@ def parse_args(schema: type[Schema]) -> dict[str, Any]:
 
 
 def negotiate_language(requested: str | None) -> str:
+    """This request's language (see :func:`language_for`)."""
+    return language_for(requested, request.headers.get("Accept-Language"))
+
+
+def language_for(requested: str | None, accept_language: str | None) -> str:
     """``lang=`` if given, else the best ``Accept-Language`` match, else English."""
     if requested:
         return requested
-    best = request.accept_languages.best_match(LANGUAGES)
+    if not accept_language:
+        return DEFAULT_LANGUAGE
+    best = parse_accept_header(accept_language, LanguageAccept).best_match(LANGUAGES)
     return best or DEFAULT_LANGUAGE
 
 

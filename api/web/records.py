@@ -192,6 +192,11 @@ def get_revision(record_type: str, record_id: str, number: int) -> Response:
                        viewer)
 
 
+def item_endpoint(record_type: str) -> str:
+    """The endpoint name of ``GET /api/v1/{collection}/{id}`` for ``record_type``."""
+    return f"{record_type}_item"
+
+
 def make_namespace(record_type: str) -> Namespace:
     """The namespace serving one record type's collection."""
     collection = SCHEMAS[record_type].COLLECTION
@@ -226,7 +231,7 @@ def make_namespace(record_type: str) -> Namespace:
             return get_revision(record_type, record_id, version)
 
     ns.add_resource(Collection, "", endpoint=f"{record_type}_list")
-    ns.add_resource(Item, "/<string:record_id>", endpoint=f"{record_type}_item")
+    ns.add_resource(Item, "/<string:record_id>", endpoint=item_endpoint(record_type))
     ns.add_resource(Revisions, "/<string:record_id>/revisions",
                     endpoint=f"{record_type}_revisions")
     ns.add_resource(Revision, "/<string:record_id>/revisions/<int(min=1, max=2147483647):version>",
