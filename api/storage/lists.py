@@ -43,8 +43,15 @@ LIST_CURSOR = re.compile(LIST_CURSOR_PATTERN)
 
 def list_cursor(sort: str, row: Record) -> str:
     """The position after ``row`` in a list ordered by ``sort``."""
-    stamp = 0 if sort == "id" else int(as_utc(row.updated_at).replace(tzinfo=UTC).timestamp())
+    if sort == "id":
+        return id_cursor(row.id)
+    stamp = int(as_utc(row.updated_at).replace(tzinfo=UTC).timestamp())
     return f"{SORT_CODES[sort]}.{stamp}.{row.id}"
+
+
+def id_cursor(record_id: str) -> str:
+    """The position after ``record_id`` in a list in id order."""
+    return f"{SORT_CODES['id']}.0.{record_id}"
 
 
 def parse_list_cursor(cursor: str) -> tuple[str, datetime, str]:
@@ -161,7 +168,7 @@ def _indexed_page(session: Session, record_type: str, viewer: Viewer,
     rows_by_id = {row.id: row for row in _rows(
         session, select(*columns).where(Record.id.in_(shown), visible(viewer)), columns, lang)}
     rows = [rows_by_id[record_id] for record_id in shown if record_id in rows_by_id]
-    next_cursor = f"{SORT_CODES['id']}.0.{shown[-1]}" if len(ids) > limit else None
+    next_cursor = id_cursor(shown[-1]) if len(ids) > limit else None
     return Page(rows, matching.bit_count(), next_cursor)
 
 

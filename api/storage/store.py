@@ -77,7 +77,7 @@ def data_version(session: Session) -> tuple[str, int]:
     the ETag they are sent with."""
     known = session.info.get(VERSION_INFO)
     if known is None:
-        row = session.connection().execute(_VERSION).first()
+        row = session.connection().execute(VERSION).first()
         known = session.info[VERSION_INFO] = ("", 0) if row is None else (row[0], row[1])
     return known  # type: ignore[no-any-return]
 
@@ -115,7 +115,7 @@ def _visible_to(visibilities: Any) -> Any:
 def state(session: Session) -> tuple[int, datetime | None]:
     """The latest change number and its time: the version of everything a list can show.
     (Read on the session's connection, without the ORM: pending changes are not flushed.)"""
-    row = session.connection().execute(_LATEST_CHANGE).first()
+    row = session.connection().execute(LATEST_CHANGE).first()
     return (0, None) if row is None else (row.seq, row.at)
 
 
@@ -168,9 +168,9 @@ ITEM_COLUMNS = (Record.id, Record.revision, Record.version, Record.status, Recor
 
 # Hot statements, built once and run on the session's connection (Core): building a select
 # and running it through the ORM session cost several times what SQLite takes to answer it.
-_VERSION = select(WriteLock.epoch, WriteLock.counter).where(WriteLock.id == 1)
+VERSION = select(WriteLock.epoch, WriteLock.counter).where(WriteLock.id == 1)
 
-_LATEST_CHANGE = select(Change.seq, Change.at).order_by(Change.seq.desc()).limit(1)
+LATEST_CHANGE = select(Change.seq, Change.at).order_by(Change.seq.desc()).limit(1)
 
 ITEM_ROW = select(*ITEM_COLUMNS).where(Record.id == bindparam("record_id"),
                                         Record.type == bindparam("record_type"))

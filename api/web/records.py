@@ -6,6 +6,7 @@ store, render.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -56,10 +57,31 @@ from schemas.render import ALL_LANGUAGES, available_languages, render
 
 def page_url(**overrides: Any) -> str:
     """This request's absolute URL with some query parameters replaced (None removes one)."""
-    args = {k: v for k, v in request.args.items()}
-    args.update(overrides)
-    query = urlencode({k: v for k, v in args.items() if v is not None})
-    return request.base_url + (f"?{query}" if query else "")
+    return page_url_of(request.base_url, request.args, **overrides)
+
+
+def page_url_of(base_url: str, args: Mapping[str, str], **overrides: Any) -> str:
+    """``base_url`` with the query ``args`` (first values), some replaced (None removes one)."""
+    query_args = {k: v for k, v in args.items()}
+    query_args.update(overrides)
+    query = urlencode({k: v for k, v in query_args.items() if v is not None})
+    return base_url + (f"?{query}" if query else "")
+
+
+def page_document(record_type: str, data: list[Any], page: lists.Page, limit: int, lang: str,
+                  self_url: str, next_url: str | None) -> dict[str, Any]:
+    """A list page as a collection answers it: items, totals, guidance and links."""
+    meta: dict[str, Any] = {"total": page.total, "count": len(data), "limit": limit,
+                            "next_cursor": page.next_cursor}
+    guidance = guidance_for(record_type, lang)
+    if guidance is not None:
+        meta["guidance"] = guidance
+    return {"data": data, "meta": meta, "links": {"self": self_url, "next": next_url}}
+
+
+def next_link(url: str) -> str:
+    """The ``Link`` header of a page that has a next one."""
+    return f'<{url}>; rel="next"'
 
 
 def record_url(collection: str, record_id: str) -> str:
@@ -74,7 +96,7 @@ def list_collection(record_type: str) -> Response:
     seq, at = store.state(session)
     if args.get("format") == "csv":
         return _csv(record_type, args, "en" if lang == ALL_LANGUAGES else lang, viewer, seq, at)
-    next_link: list[str] = []
+    next_urls: list[str] = []
 
     def build() -> dict[str, Any]:
         try:
@@ -86,17 +108,12 @@ def list_collection(record_type: str) -> Response:
         data = items.render_rows(session, record_type, page.rows, lang, only)
         next_url = page_url(cursor=page.next_cursor) if page.next_cursor else None
         if next_url:
-            next_link.append(next_url)
-        meta: dict[str, Any] = {"total": page.total, "count": len(data),
-                                "limit": args["limit"], "next_cursor": page.next_cursor}
-        guidance = guidance_for(record_type, lang)
-        if guidance is not None:
-            meta["guidance"] = guidance
-        return {"data": data, "meta": meta, "links": {"self": page_url(), "next": next_url}}
+            next_urls.append(next_url)
+        return page_document(record_type, data, page, args["limit"], lang, page_url(), next_url)
 
     response = cached_json(seq, at, lang, build, viewer)
-    if next_link:
-        response.headers["Link"] = f'<{next_link[0]}>; rel="next"'
+    if next_urls:
+        response.headers["Link"] = next_link(next_urls[0])
     return response
 
 
@@ -197,6 +214,11 @@ def item_endpoint(record_type: str) -> str:
     return f"{record_type}_item"
 
 
+def list_endpoint(record_type: str) -> str:
+    """The endpoint name of ``GET /api/v1/{collection}`` for ``record_type``."""
+    return f"{record_type}_list"
+
+
 def make_namespace(record_type: str) -> Namespace:
     """The namespace serving one record type's collection."""
     collection = SCHEMAS[record_type].COLLECTION
@@ -230,7 +252,7 @@ def make_namespace(record_type: str) -> Namespace:
         def get(self, record_id: str, version: int) -> Response:
             return get_revision(record_type, record_id, version)
 
-    ns.add_resource(Collection, "", endpoint=f"{record_type}_list")
+    ns.add_resource(Collection, "", endpoint=list_endpoint(record_type))
     ns.add_resource(Item, "/<string:record_id>", endpoint=item_endpoint(record_type))
     ns.add_resource(Revisions, "/<string:record_id>/revisions",
                     endpoint=f"{record_type}_revisions")

@@ -37,8 +37,8 @@ url = {url!r}
 db.upgrade(url)
 app = create_app(TestConfig(url))
 client = app.test_client()
-first = client.get('/api/v1/indicators?limit=5')
-second = client.get('/api/v1/indicators?limit=5')
+first = client.get('/api/v1/indicators?limit=5&sort=updated_at')
+second = client.get('/api/v1/indicators?limit=5&sort=updated_at')
 print(json.dumps({{"enabled": accel.enabled(), "cache": "response_cache" in app.extensions,
                    "memo": len(memo.MEMO._values), "same": first.data == second.data,
                    "status": first.status_code}}))

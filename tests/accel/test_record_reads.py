@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from orjson import loads as orjson_loads
 from werkzeug.test import EnvironBuilder
 
 from api.accel.record_reads import RecordReads
@@ -59,7 +60,6 @@ def test_answers_are_the_views_answers(app, query):
 @pytest.mark.parametrize("url", [
     "/api/v1/indicators/no-such-record",
     "/api/v1/indicators/BAD_ID",
-    "/api/v1/indicators",
     "/api/v1/hotlines/national-human-trafficking-hotline/revisions",
     "/api/v1/indicators/{id}?lang=fr",
     "/api/v1/indicators/{id}?fields=nope",
@@ -84,3 +84,76 @@ def test_records_not_public_and_published_are_left_to_the_view(editor_app):
     assert client.delete(retired, headers={**keys.editor, "If-Match": etag}).status_code == 204
     assert reads_of(editor_app).answer(environ(retired)) is None
     assert client.get(retired).status_code == 410
+
+
+LIST_QUERIES = ["", "?limit=5", "?limit=5&lang=es", "?lang=*&limit=3", "?limit=4&fields=statement",
+                "?sort=id&limit=2&lang=en", "?limit=200"]
+
+
+@pytest.mark.parametrize("query", LIST_QUERIES)
+def test_pages_are_the_views_pages(app, query):
+    """Every page of a walk through a collection, next links followed, is the view's page."""
+    for collection in ("indicators", "hotlines"):
+        if collection == "hotlines" and "fields" in query:
+            continue
+        url: str | None = f"/api/v1/{collection}{query}"
+        pages = 0
+        while url:
+            for headers in ({}, {"Accept-Language": "es-MX,es;q=0.9"}):
+                env = environ(url, **headers)
+                entry = reads_of(app).answer(dict(env))
+                status, view_headers, view_body = view_answer(app, dict(env))
+                assert status == "200 OK" and entry is not None
+                assert entry.body == view_body
+                assert list(entry.headers) == view_headers
+            page = orjson_loads(entry.body)
+            url = page["links"]["next"] and page["links"]["next"].removeprefix("http://localhost")
+            pages += 1
+        assert pages == max(1, -(-page["meta"]["total"] // page["meta"]["limit"]))
+
+
+@pytest.mark.parametrize("query", [
+    "?category=financial", "?q=passport", "?sort=updated_at", "?sort=-updated_at&limit=3",
+    "?updated_since=2020-01-01T00:00:00Z", "?cursor=u.1700000000.some-id", "?cursor=nonsense",
+    "?limit=0", "?limit=201", "?limit=5&limit=6",
+])
+def test_lists_the_view_must_answer_are_left_to_it(app, query):
+    assert reads_of(app).answer(environ(f"/api/v1/indicators{query}")) is None
+
+
+def test_csv_is_left_to_the_view(app):
+    assert reads_of(app).answer(environ("/api/v1/resources?format=csv")) is None
+
+
+def test_a_page_counts_only_what_anyone_may_read(editor_app):
+    client, keys = editor_app.test_client(), editor_app.keys
+    everything = client.get("/api/v1/hotlines?limit=200", headers=keys.reader).get_json()
+    entry = reads_of(editor_app).answer(environ("/api/v1/hotlines?limit=200"))
+    assert entry is not None
+    shown = orjson_loads(entry.body)
+    assert shown["meta"]["total"] < everything["meta"]["total"]
+    assert all(item["visibility"] == "public" for item in shown["data"])
+
+
+def test_a_page_read_after_a_write_shows_it(editor_app):
+    """Pages are read, not kept: a record written between two reads is on the second page, and
+    the total counts it."""
+    from tests.web.test_trust import INDICATOR
+
+    client, keys = editor_app.test_client(), editor_app.keys
+    before = orjson_loads(reads_of(editor_app).answer(environ("/api/v1/indicators?limit=200")).body)
+    assert client.post("/api/v1/indicators", json=INDICATOR, headers=keys.editor).status_code == 201
+    after = orjson_loads(reads_of(editor_app).answer(environ("/api/v1/indicators?limit=200")).body)
+    assert after["meta"]["total"] == before["meta"]["total"] + 1
+    assert INDICATOR["id"] in [item["id"] for item in after["data"]]
+
+
+def test_a_database_error_leaves_the_read_to_the_view(app, monkeypatch):
+    """The view knows how to explain a database it cannot reach (503 problem)."""
+    reads = reads_of(app)
+
+    def refuse(*args: Any) -> Any:
+        raise reads.engine.dialect.loaded_dbapi.OperationalError("connection refused")
+
+    monkeypatch.setattr(reads, "_transaction", refuse)
+    assert reads.answer(environ("/api/v1/indicators?limit=2")) is None

@@ -54,7 +54,7 @@ def test_unexpected_errors_are_500_problems_without_details(app, monkeypatch):
     cache = app.extensions.get("response_cache")  # none with the accelerator off
     if cache is not None:
         cache.clear()  # an earlier test's answer would be replayed
-    response = app.test_client().get("/api/v1/indicators")
+    response = app.test_client().get("/api/v1/indicators?sort=updated_at")
     body = assert_problem(response, 500)
     assert "hunter2" not in response.get_data(as_text=True)
     assert "request id" in body["detail"]
@@ -65,7 +65,7 @@ def test_database_outage_is_503_with_retry_after(app, monkeypatch):
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
     monkeypatch.setattr(store, "state", unreachable)
-    response = app.test_client().get("/api/v1/indicators")
+    response = app.test_client().get("/api/v1/indicators?sort=updated_at")
     assert_problem(response, 503)
     assert response.headers["Retry-After"] == "5"
     assert "connection refused" not in response.get_data(as_text=True)
