@@ -55,7 +55,7 @@ FILTER = {"setting": "traffic_stop"}
 sys.path.insert(0, str(ROOT / "sdk"))
 from htcontent import Client, Mirror  # noqa: E402
 from htcontent._client import _shown  # noqa: E402
-from htcontent._models import Indicator  # noqa: E402
+from htcontent._records import Indicator  # noqa: E402
 from htcontent._snapshot import _matches, index_path, write_snapshot  # noqa: E402
 
 

@@ -15,6 +15,8 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 #: Where :func:`api.storage.store.data_version` keeps the version for a transaction
 #: (``Session.info``).
 VERSION_INFO = "data_version"
+#: How much of a SQLite file reads may map into memory (``PRAGMA mmap_size``).
+SQLITE_MMAP_BYTES = 1 << 30
 
 
 def make_engine(url: str, connect_timeout: int = 3) -> Engine:
@@ -31,6 +33,10 @@ def make_engine(url: str, connect_timeout: int = 3) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=15000")
+            # Pages read through the OS's page cache mapped into memory (shared by every
+            # connection and process), not a read() call each: reads of many rows (a page of
+            # renditions) take half the time. Address space, not memory.
+            cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
             cursor.close()
 
         return engine
