@@ -16,7 +16,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from .fields import Code, Id, Line, Text, Url, unique
+from .fields import Code, Id, Line, References, Text, Url
 
 #: Fields the server owns: present in every response, never written by a client.
 SYSTEM_FIELDS = (
@@ -84,7 +84,7 @@ class RecordSchema(StrictSchema):
                             validate=validate.Length(max=20), metadata={
                                 "description": "What the record's sources disagree on: the "
                                                "field, and what each source says."})
-    related = fields.List(Id(), load_default=list, validate=[validate.Length(max=50), unique])
+    related = References(50)
 
     @validates_schema
     def _type_matches(self, data: dict[str, Any], **kwargs: Any) -> None:

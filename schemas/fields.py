@@ -50,6 +50,15 @@ def Id(**kwargs: Any) -> fields.String:  # noqa: N802 - reads like a field class
                                                   "2 to 64 characters."), **kwargs)
 
 
+class References(fields.List):
+    """Ids of other records, each unique; a write naming a record that does not exist is
+    refused (the registry lists these fields: :attr:`schemas.registry.RecordType.references`)."""
+
+    def __init__(self, max_items: int, **kwargs: Any) -> None:
+        super().__init__(Id(), load_default=list,
+                         validate=[validate.Length(max=max_items), unique], **kwargs)
+
+
 def Url(**kwargs: Any) -> fields.String:  # noqa: N802
     """An http(s) URL (checked by a pattern that openapi.yaml publishes as is)."""
     return fields.String(validate=[validate.Length(max=2000),

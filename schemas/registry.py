@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .base import RecordSchema
+from .fields import References
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,12 @@ class RecordType:
     @property
     def collection(self) -> str:
         return self.schema.COLLECTION
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        """Its fields that hold other records' ids (``related``...): each must name a record."""
+        return tuple(name for name, declared in self.schema._declared_fields.items()
+                     if isinstance(declared, References))
 
 
 class Registry:

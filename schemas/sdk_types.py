@@ -39,9 +39,12 @@ the record was read with ``lang="*"``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._base import Model, Text, TextList
+
+if TYPE_CHECKING:
+    from ._client import Collection
 '''
 
 
@@ -178,7 +181,14 @@ def generate() -> str:
     collections = _dict({f'"{c.COLLECTION}"': f'"{t}"' for t, c in SCHEMAS.items()})
     filters = _dict({f'"{k}"': f'"{v}"' for k, v in _filter_fields().items()})
     labels = _dict({f'"{t}"': f'"{REGISTRY[t].label}"' for t in SCHEMAS})
+    attributes = {c.COLLECTION: c.COLLECTION.replace("-", "_") for c in SCHEMAS.values()}
+    blocks.append(["class Collections:",
+                   '    """The client\'s collections, one attribute each (``client.hotlines``)."""',
+                   "", *(f"    {name}: Collection" for name in attributes.values())])
     tail = [
+        "#: The client attribute of each collection (URL name).",
+        "COLLECTION_ATTRIBUTES: dict[str, str] = "
+        + _dict({f'"{k}"': f'"{v}"' for k, v in attributes.items()}),
         "#: The model of each record type.",
         f"MODELS: dict[str, type[Record]] = {models}",
         "#: The record type of each collection (URL name).",

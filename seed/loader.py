@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 
 from api.storage import clock, publish
 from api.storage.models import Record
+from schemas.checks import check
 from schemas.records import SCHEMAS, load_content
+from schemas.registry import REGISTRY
 
 
 def seed_file(record_type: str) -> str:
@@ -103,13 +105,16 @@ def load_seed(session: Session, directory: str | Path,
     """Validate every seed file, then publish what changed, in one transaction."""
     records = read_seed(directory)
     known = set(session.scalars(select(Record.id))) | {content["id"] for _, content in records}
+    record_type_of = {content["id"]: record_type for record_type, content in records}
     problems = []
     for record_type, content in records:
-        for name in ("related", "contacts"):
+        for name in REGISTRY[record_type].references:
             for target in content.get(name, []):
                 if target not in known:
                     problems.append(f"{seed_file(record_type)} ({content['id']}): field '{name}': "
                                     f"no record has the id {target!r}")
+    problems += [f"{seed_file(record_type_of[found.record_id])} ({found.record_id}): field "
+                 f"'{found.field}': {found.message}" for found in check(records)]
     if problems:
         raise SeedError(problems)
     report = SeedReport()

@@ -22,6 +22,7 @@ from api.web.auth import require
 from api.web.errors import Problem, request_id
 from api.web.http import IF_MATCH_RE, etag_for, revisions_in
 from schemas.records import SCHEMAS, SYSTEM_FIELDS, load_content
+from schemas.registry import REGISTRY
 from schemas.render import ALL_LANGUAGES, render
 
 READ_ONLY = set(SYSTEM_FIELDS) - {"id", "type", "status", "visibility"} | {"revision"}
@@ -63,19 +64,20 @@ def _validate(record_type: str, body: dict[str, Any]) -> dict[str, Any]:
         raise unprocessable(errors) from exc
     if errors:
         raise unprocessable(errors)
-    missing = _unknown_references(content)
+    missing = _unknown_references(record_type, content)
     if missing:
         raise unprocessable(missing)
     return content
 
 
-def _unknown_references(content: dict[str, Any]) -> dict[str, Any]:
-    wanted = {target for name in ("related", "contacts") for target in content.get(name, [])}
+def _unknown_references(record_type: str, content: dict[str, Any]) -> dict[str, Any]:
+    names = REGISTRY[record_type].references
+    wanted = {target for name in names for target in content.get(name, [])}
     if not wanted:
         return {}
     known = set(db.session().scalars(select(Record.id).where(Record.id.in_(wanted))))
     errors = {}
-    for name in ("related", "contacts"):
+    for name in names:
         unknown = [target for target in content.get(name, []) if target not in known]
         if unknown:
             errors[name] = [f"No record has the id {target!r}." for target in unknown]

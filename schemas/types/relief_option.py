@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from ..base import RecordSchema, StrictSchema
-from ..fields import Code, Id, Line, Text, TextList, unique
+from ..fields import Code, Line, References, Text, TextList
 from ..registry import Filter, RecordType, register
 
 
@@ -31,7 +31,7 @@ class ReliefOptionSchema(RecordSchema):
     forms = fields.List(fields.Nested(FormSchema), load_default=list,
                         validate=validate.Length(max=20))
     legal_basis = Text(max_length=500)
-    contacts = fields.List(Id(), load_default=list, validate=[validate.Length(max=20), unique])
+    contacts = References(20)
     notes = Text(max_length=2000)
 
 

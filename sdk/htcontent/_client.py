@@ -21,7 +21,7 @@ from requests.structures import CaseInsensitiveDict
 
 from ._errors import APIConnectionError, APITimeoutError, HTContentError, error_for
 from ._models import SearchHit, SyncResult, record_from_dict
-from ._records import MODELS, Record
+from ._records import COLLECTION_ATTRIBUTES, COLLECTION_TYPES, MODELS, Collections, Record
 from ._snapshot import SnapshotError, SnapshotStore, write_snapshot
 
 __version__ = "0.1.1"
@@ -42,7 +42,7 @@ class Response:
         self.source = source
 
 
-class Client:
+class Client(Collections):
     """A client of the HT Content API.
 
     ``base_url`` and ``api_key`` default to ``HTCONTENT_BASE_URL`` and ``HTCONTENT_API_KEY``.
@@ -83,10 +83,8 @@ class Client:
         #: The ``meta`` of the last list page read from the API (an indicator list's carries
         #: ``guidance``: what to keep in mind when showing indicators).
         self.last_list_meta: dict[str, Any] | None = None
-        self.resources = Collection(self, "resources", "resource")
-        self.indicators = Collection(self, "indicators", "indicator")
-        self.relief_options = Collection(self, "relief-options", "relief_option")
-        self.hotlines = Collection(self, "hotlines", "hotline")
+        for name, record_type in COLLECTION_TYPES.items():  # client.hotlines, ...
+            setattr(self, COLLECTION_ATTRIBUTES[name], Collection(self, name, record_type))
 
     # ------------------------------------------------------------------------------ plumbing
 

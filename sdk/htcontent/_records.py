@@ -8,9 +8,12 @@ the record was read with ``lang="*"``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._base import Model, Text, TextList
+
+if TYPE_CHECKING:
+    from ._client import Collection
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,22 @@ class Hotline(Record):
     notes: Text | None = None
 
 
+class Collections:
+    """The client's collections, one attribute each (``client.hotlines``)."""
+
+    resources: Collection
+    indicators: Collection
+    relief_options: Collection
+    hotlines: Collection
+
+
+#: The client attribute of each collection (URL name).
+COLLECTION_ATTRIBUTES: dict[str, str] = {
+    "resources": "resources",
+    "indicators": "indicators",
+    "relief-options": "relief_options",
+    "hotlines": "hotlines",
+}
 #: The model of each record type.
 MODELS: dict[str, type[Record]] = {
     "resource": Resource,

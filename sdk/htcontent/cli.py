@@ -13,10 +13,9 @@ from typing import Any
 
 from ._client import Client
 from ._errors import APIConnectionError, APIStatusError, HTContentError
-from ._records import FILTER_FIELDS, LABEL_FIELDS
+from ._records import COLLECTION_ATTRIBUTES, FILTER_FIELDS, LABEL_FIELDS
 
-COLLECTIONS = {"resources": "resources", "indicators": "indicators",
-               "relief-options": "relief_options", "hotlines": "hotlines"}
+COLLECTIONS = COLLECTION_ATTRIBUTES  # the client attribute of each collection
 FILTERS = [*FILTER_FIELDS, "q"]
 
 

@@ -59,7 +59,9 @@ print(json.dumps({
     "count": prosecutors["counts"].get("training_event"),
     "feed": sorted({c["type"] for c in get("/api/v1/changes?limit=200")["data"]}),
     "contract": "/api/v1/training-events/{record_id}" in openapi.build()["paths"],
-    "sdk": "class TrainingEvent(Record)" in sdk_types.generate(),
+    "sdk": all(text in sdk_types.generate() for text in (
+        "class TrainingEvent(Record)", "    training_events: Collection",
+        '"training-events": "training_events"', '"audience": "audiences"')),
 }))
 """
 
