@@ -65,7 +65,7 @@ def build() -> dict[str, Any]:
     for declare in DECLARING:
         declare(doc)
     components_schemas, tags, paths = doc.schemas, doc.tags, doc.paths
-    components_schemas.update(doc.conv.components)
+    components_schemas.update(doc.conv.shapes())
     headers = dict(HEADERS)
     return {
         "openapi": "3.1.0",

@@ -1,6 +1,6 @@
-"""Record and parameter shapes as OpenAPI components: each marshmallow field through apispec's
-marshmallow plugin, except what only this API has (translatable text, whose form depends on
-whether it is read or written, and nested shapes, named by that mode)."""
+"""Record and parameter shapes as OpenAPI components, through apispec's marshmallow plugin:
+fields and nested shapes are apispec's; translatable text (whose form depends on whether it is
+read or written) is an attribute function of ours, and records wrap the converted fields."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
 from marshmallow import Schema, fields, missing
 
 from schemas.fields import (
@@ -24,7 +25,7 @@ from schemas.fields import (
 from schemas.params import (
     CommaList,
 )
-from schemas.records import ChannelSchema, RecordSchema
+from schemas.records import RecordSchema
 from schemas.registry import REGISTRY
 from schemas.render import ALL_LANGUAGES
 
@@ -35,90 +36,100 @@ def component_name(schema_cls: type[Schema]) -> str:
     return schema_cls.__name__.removesuffix("Schema")
 
 
+def _namer(suffix: str) -> Any:
+    """apispec's schema name resolver for one mode (``Channel``, ``ChannelInput``)."""
+    return lambda schema: component_name(resolve_schema_cls(schema)) + suffix
+
+
 def _unique_items(self: Any, field: fields.Field, **kwargs: Any) -> dict[str, Any]:
     """apispec attribute function: our ``unique`` validator is JSON Schema's ``uniqueItems``."""
     return {"uniqueItems": True} if unique in field.validators else {}
 
 
-def _field_converter() -> Any:
-    """apispec's marshmallow field converter (OpenAPI 3.1: JSON Schema 2020-12)."""
-    plugin = MarshmallowPlugin()
-    APISpec("HT Content API", "1", "3.1.0", plugins=[plugin])  # a converter only
-    converter = plugin.converter
-    assert converter is not None
-    converter.add_attribute_function(_unique_items)
-    return converter
+def _no_default(self: Any, field: fields.Field, ret: dict[str, Any],
+                **kwargs: Any) -> dict[str, Any]:
+    """apispec attribute function: shapes leave defaults out (parameters say theirs)."""
+    ret.pop("default", None)
+    return {}
 
 
-class Converter:
-    """marshmallow shapes to OpenAPI components: each field through apispec's marshmallow
-    plugin, except what only this API has (translatable text, whose form depends on the mode,
-    and nested shapes, named by mode)."""
+def _translations(value: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": ["en"],
+            "properties": {lang: value for lang in LANGUAGES},
+            "additionalProperties": False,
+            "description": "Text by language; English is required."}
 
-    def __init__(self) -> None:
-        self.components: dict[str, Any] = {}
-        self.fields = _field_converter()
 
-    def field(self, field: fields.Field, mode: str = "output") -> dict[str, Any]:
-        """JSON Schema of one field; ``mode`` "input" is the multilingual form clients write."""
-        out: dict[str, Any]
+def _text(mode: str) -> Any:
+    """apispec attribute function for translatable text (a field only this API has): in
+    responses a string (a list of strings for ``TextList``) in one language, or an object by
+    language with ``lang=*``; written (``mode`` "input"), always the object."""
+
+    def text(self: Any, field: fields.Field, ret: dict[str, Any],
+             **kwargs: Any) -> dict[str, Any]:
+        if not isinstance(field, Text):
+            return {}
+        value: dict[str, Any] = {"type": "string", "minLength": 1,
+                                 "maxLength": field.max_length, "pattern": TEXT_PATTERN}
+        component = "TextTranslations"
         if isinstance(field, TextList):
-            item = {"type": "string", "minLength": 1, "maxLength": field.max_length,
-                    "pattern": TEXT_PATTERN}
-            items = {"type": "array", "items": item, "maxItems": field.max_items}
-            out = (self._translations(items, field) if mode == "input" else
-                   {"anyOf": [items, {"$ref": REF + "TextListTranslations"}]})
-        elif isinstance(field, Text):
-            text = {"type": "string", "minLength": 1, "maxLength": field.max_length,
-                    "pattern": TEXT_PATTERN}
-            out = (self._translations(text, field) if mode == "input" else
-                   {"anyOf": [text, {"$ref": REF + "TextTranslations"}]})
-        elif isinstance(field, fields.Nested):
-            out = {"$ref": REF + self.schema(type(field.schema), mode)}
-        else:
-            out = self.fields.field2property(field)
-            out.pop("default", None)  # parameters say their defaults (see parameters())
-            if isinstance(field, fields.List) and isinstance(field.inner, (fields.Nested, Text)):
-                out["items"] = self.field(field.inner, mode)
-            return out
-        description = field.metadata.get("description")
+            value = {"type": "array", "items": value, "maxItems": field.max_items}
+            component = "TextListTranslations"
+        description = ret.get("description")
+        ret.clear()
+        out = (_translations(value) if mode == "input" else
+               {"anyOf": [value, {"$ref": REF + component}]})
         if description:
             out["description"] = description
         return out
 
-    @staticmethod
-    def _translations(value: dict[str, Any], field: fields.Field) -> dict[str, Any]:
-        return {"type": "object", "required": ["en"],
-                "properties": {lang: value for lang in LANGUAGES},
-                "additionalProperties": False,
-                "description": "Text by language; English is required."}
+    return text
 
-    def schema(self, schema_cls: type[Schema], mode: str = "output") -> str:
-        """Register a nested schema (Source, Channel, Form) as a component; return its name."""
-        name = component_name(schema_cls) + ("Input" if mode == "input" else "")
-        if name not in self.components:
-            self.components[name] = {}  # reserve against recursion
-            declared = schema_cls._declared_fields
-            component: dict[str, Any] = {
-                "type": "object",
-                "properties": {n: self.field(f, mode) for n, f in declared.items()},
-                "additionalProperties": False,
-            }
-            required = [n for n, f in declared.items() if f.required]
-            if mode == "input" and required:
-                component["required"] = required
-            if mode == "input" and schema_cls is ChannelSchema:
-                component["oneOf"] = [
-                    {"properties": {"kind": {"enum": list(kinds)},
-                                    "value": {"pattern": pattern}}}
-                    for kinds, pattern in ((("voice", "text", "tty", "video"), PHONE_PATTERN),
-                                           (("email",), EMAIL_PATTERN),
-                                           (("web", "chat"), URL_PATTERN))]
-                component["description"] = ("`value` is an E.164 number or short code for "
-                                            "voice, text, tty and video; an address for email; an "
-                                            "http(s) URL for web and chat.")
-            self.components[name] = component
-        return name
+
+class Converter:
+    """marshmallow shapes to OpenAPI components through apispec's marshmallow plugin (OpenAPI
+    3.1: JSON Schema 2020-12), one per mode: ``output`` (what responses show) and ``input``
+    (the multilingual form editors write), whose nested shapes are components named by mode
+    (``Channel``, ``ChannelInput``). What is ours: translatable text (an attribute function
+    above), and the record components, which wrap the converted fields."""
+
+    MODES = {"output": "", "input": "Input"}
+
+    def __init__(self) -> None:
+        self.components: dict[str, Any] = {}
+        self.plugins: dict[str, MarshmallowPlugin] = {}
+        self.specs: dict[str, APISpec] = {}
+        for mode, suffix in self.MODES.items():
+            plugin = MarshmallowPlugin(schema_name_resolver=_namer(suffix))
+            self.specs[mode] = APISpec("HT Content API", "1", "3.1.0", plugins=[plugin])
+            assert plugin.converter is not None
+            for function in (_unique_items, _text(mode), _no_default):
+                plugin.converter.add_attribute_function(function)
+            self.plugins[mode] = plugin
+
+    def field(self, field: fields.Field, mode: str = "output") -> dict[str, Any]:
+        """JSON Schema of one field; ``mode`` "input" is the multilingual form clients write.
+        Nested shapes become components (see :meth:`shapes`)."""
+        converter = self.plugins[mode].converter
+        assert converter is not None
+        return converter.field2property(field)  # type: ignore[no-any-return]
+
+    def shapes(self) -> dict[str, Any]:
+        """Every component: the nested shapes apispec registered, and the records."""
+        out = dict(self.components)
+        for spec in self.specs.values():
+            out.update(spec.to_dict().get("components", {}).get("schemas", {}))
+        channel = out.get("ChannelInput")
+        if channel is not None:  # which value each kind of channel takes
+            channel["oneOf"] = [
+                {"properties": {"kind": {"enum": list(kinds)}, "value": {"pattern": pattern}}}
+                for kinds, pattern in ((("voice", "text", "tty", "video"), PHONE_PATTERN),
+                                       (("email",), EMAIL_PATTERN),
+                                       (("web", "chat"), URL_PATTERN))]
+            channel["description"] = ("`value` is an E.164 number or short code for voice, "
+                                      "text, tty and video; an address for email; an http(s) "
+                                      "URL for web and chat.")
+        return out
 
     def record_input(self, schema_cls: type[RecordSchema], kind: str = "Input") -> str:
         """A record as editors write it: ``Input`` (POST), ``Replacement`` (PUT, the id is in
