@@ -1,4 +1,5 @@
-"""Command line: `flask --app api db upgrade`, `... seed`, `... renditions`, `... openapi`."""
+"""Command line: `flask --app api db upgrade`, `... seed`, `... renditions`, `... openapi`,
+`... content check`, `... keys`."""
 
 from __future__ import annotations
 
@@ -93,6 +94,39 @@ def openapi_command(check: bool) -> None:
     click.echo(f"wrote {OPENAPI_PATH}")
 
 
+content_cli = AppGroup("content", help="The content rules beyond the schemas.")
+
+
+@content_cli.command("check")
+@with_appcontext
+@click.option("--seed", "directory", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Check these seed files instead of the database.")
+def content_check(directory: Path | None) -> None:
+    """Check every record that is not retired against the content rules (schemas/checks.py);
+    exit 1, naming each problem, when one breaks a rule."""
+    from sqlalchemy import select
+
+    from api.storage.models import Record
+    from schemas.checks import check
+    from seed.loader import SeedError, read_seed
+
+    if directory is not None:
+        try:
+            records = read_seed(directory)
+        except SeedError as exc:
+            raise click.ClickException("\n".join(exc.problems)) from exc
+    else:
+        rows = database.session().scalars(select(Record).where(Record.status != "retired")
+                                          .order_by(Record.id))
+        records = [(row.type, row.content) for row in rows]
+    findings = check(records)
+    for finding in findings:
+        click.echo(f"  {finding}", err=True)
+    click.echo(f"content check: {len(records)} record(s), {len(findings)} problem(s)")
+    if findings:
+        sys.exit(1)
+
+
 keys_cli = AppGroup("keys", help="API keys: create, list, revoke.")
 
 
@@ -143,6 +177,7 @@ def keys_revoke(name_or_prefix: str) -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(keys_cli)
+    app.cli.add_command(content_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(seed_command)
     app.cli.add_command(renditions_command)
