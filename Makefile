@@ -46,11 +46,12 @@ $(SPECTRAL):
 spectral: $(SPECTRAL) ## Lint openapi.yaml with Spectral (spectral:oas): no errors, no warnings
 	$(SPECTRAL) lint openapi.yaml --ruleset .spectral.yaml --fail-severity=warn
 
-lint: install ## ruff, mypy (strict) on the SDK, openapi.yaml and the SDK's types in step
+lint: install ## ruff, mypy (strict) on the SDK, openapi.yaml and the SDK's types in step, the seed's content rules
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict sdk/htcontent
 	$(BIN)/flask openapi --check
 	$(BIN)/python -m schemas.sdk_types --check
+	$(BIN)/flask --app api content check --seed seed
 
 test: lint ## Every test, on SQLite (the browser test needs Debian's chromium)
 	$(BIN)/pytest

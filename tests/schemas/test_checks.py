@@ -38,7 +38,8 @@ def test_the_seed_keeps_every_rule():
 
 
 @pytest.mark.parametrize(("changes", "field", "words"), [
-    ({"notes": {"en": "This number is unverified: our notes say so.", "es": "Número sin verificar."}},
+    ({"notes": {"en": "This number is unverified: our notes say so.",
+                "es": "Número sin verificar."}},
      "verification_status", "call it unverified"),
     ({"organization": {"en": "HHS; operated by Polaris since 2007, formerly by others"}},
      "organization", "not a short name"),
