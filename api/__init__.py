@@ -16,10 +16,15 @@ from api.edge.pipeline import Edge
 from api.storage import db
 from api.web import auth, errors, meta
 from api.web.errors import ProblemApi
+from schemas.registry import REGISTRY, REVIEW_DAYS
 
 
 def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` overrides :class:`Config` (read from the environment)."""
+    unknown = sorted(set(REVIEW_DAYS) - set(REGISTRY.types))
+    if unknown:
+        raise ValueError(f"HTCONTENT_REVIEW_DAYS names no record type: {', '.join(unknown)} "
+                         f"(types: {', '.join(REGISTRY.types)})")
     app = Flask(__name__, static_folder=None)
     app.config.update((config or Config()).as_dict() if not isinstance(config, dict)
                       else {**Config().as_dict(), **config})
@@ -49,12 +54,14 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
                      title="HT Content API", version=meta.API_VERSION)
     from api.web.audit import ns as audit_ns
     from api.web.records import namespaces
+    from api.web.review import ns as review_ns
     from api.web.search import ns as search_ns
     from api.web.sync import ns_changes, ns_export
     from api.web.vocabularies import ns as vocabularies_ns
 
     api.add_resource(meta.Index, "", endpoint="index")
-    for namespace in (*namespaces(), search_ns, vocabularies_ns, audit_ns, ns_changes, ns_export):
+    for namespace in (*namespaces(), search_ns, vocabularies_ns, review_ns, audit_ns, ns_changes,
+                      ns_export):
         api.add_namespace(namespace)
     meta.init_app(app)
     cli.init_app(app)

@@ -1,5 +1,5 @@
 """Command line: `flask --app api db upgrade`, `... seed`, `... renditions`, `... openapi`,
-`... content check`, `... keys`."""
+`... content check`, `... review`, `... keys`."""
 
 from __future__ import annotations
 
@@ -127,6 +127,26 @@ def content_check(directory: Path | None) -> None:
         sys.exit(1)
 
 
+@click.command("review")
+@with_appcontext
+def review_command() -> None:
+    """Print the review queue: every published record to check now (its check ran out, never
+    checked, unverified, disputed, or a change waiting for approval), oldest first; restricted
+    records included. For a scheduled mail."""
+    from api.services import review
+    from api.storage import clock
+
+    session = database.session()
+    items = review.queue(session, ("public", "law_enforcement"), clock.utcnow().date())
+    labels = review.labels(session, items)
+    click.echo(f"{'REVIEW DUE':11} {'TYPE':14} {'ID':44} REASONS")
+    for item in items:
+        click.echo(f"{item.review_due or 'never':11} {item.record_type:14} "
+                   f"{item.record_id:44} {', '.join(item.reasons)}")
+        click.echo(f"{'':11} {labels.get(item.record_id, '')[:100]}")
+    click.echo(f"{len(items)} record(s) to check")
+
+
 keys_cli = AppGroup("keys", help="API keys: create, list, revoke.")
 
 
@@ -178,6 +198,7 @@ def keys_revoke(name_or_prefix: str) -> None:
 def init_app(app: Flask) -> None:
     app.cli.add_command(keys_cli)
     app.cli.add_command(content_cli)
+    app.cli.add_command(review_command)
     app.cli.add_command(db_cli)
     app.cli.add_command(seed_command)
     app.cli.add_command(renditions_command)

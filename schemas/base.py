@@ -57,6 +57,20 @@ class ConflictSchema(StrictSchema):
     note = Text(required=True, max_length=1000)
 
 
+class CheckSchema(StrictSchema):
+    """A check of a record against the world (``POST .../verification``): what it found, how,
+    where, and a note."""
+
+    status = Code("verification_status", required=True, metadata={
+        "description": "What the check found: `verified`, `unverified` (could not confirm), or "
+                       "`disputed` (its sources disagree on something it shows)."})
+    method = Line(max_length=200, required=True, metadata={
+        "description": "How it was checked: \"called the number\", \"read the source page\"."})
+    source_url = Url(metadata={"description": "The page or document the check read."})
+    note = Line(max_length=1000, metadata={"description": "Anything the next reviewer should "
+                                                           "know."})
+
+
 class RecordSchema(StrictSchema):
     """Fields every record carries. ``TYPE`` names the record type of a subclass.
 

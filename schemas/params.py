@@ -166,7 +166,7 @@ class SearchArgs(StrictArgs):
 
 
 AUDIT_CURSOR_PATTERN = r"^a\.[0-9]{1,9}$"  # within a 32-bit integer column
-AUDIT_ACTIONS = ("create", "replace", "patch", "retire", "seed")
+AUDIT_ACTIONS = ("create", "replace", "patch", "retire", "verify", "seed")
 
 
 class AuditArgs(StrictArgs):
@@ -213,6 +213,14 @@ class HsdsArgs(StrictArgs):
     lang = fields.String(
         validate=validate.OneOf(LANGUAGES, error="Must be one of: {choices}."),
         metadata={"description": "Language of the text (HSDS has one language per record)."})
+
+
+REVIEW_CURSOR_PATTERN = r"^r\.([0-9]{4}-[0-9]{2}-[0-9]{2})\.[a-z0-9][a-z0-9-]{1,63}$"
+
+
+class ReviewArgs(StrictArgs):
+    limit = _limit()
+    cursor = _cursor(REVIEW_CURSOR_PATTERN)
 
 
 class RevisionArgs(StrictArgs):

@@ -11,6 +11,8 @@ models and offline filters all follow from it. Adding a record type means writin
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,12 +123,15 @@ class Registry:
         self.filters: dict[str, tuple[Filter, ...]] = {}
 
     def register(self, record_type: RecordType) -> RecordType:
-        """Add a record type; a name or collection already taken is an error."""
+        """Add a record type; a name or collection already taken is an error. Its review
+        interval is the one ``HTCONTENT_REVIEW_DAYS`` gives it, if it names the type."""
         name, collection = record_type.name, record_type.collection
         if not name or not collection:
             raise ValueError(f"{record_type.schema.__name__} needs TYPE and COLLECTION")
         if name in self.types or collection in self.collections:
             raise ValueError(f"record type {name!r} or collection {collection!r} is taken")
+        if name in REVIEW_DAYS:
+            record_type = dataclasses.replace(record_type, review_days=REVIEW_DAYS[name])
         ordered = sorted([*self.types.values(), record_type], key=lambda t: (t.order, t.name))
         for table, value in ((self.types, lambda t: t), (self.schemas, lambda t: t.schema),
                              (self.filters, lambda t: t.all_filters)):
@@ -140,6 +145,21 @@ class Registry:
         return self.types[name]
 
 
+def review_days_from(setting: str) -> dict[str, int]:
+    """``HTCONTENT_REVIEW_DAYS``: review intervals that replace the declared ones, as
+    ``hotline=60,indicator=730`` (days, 1-3650)."""
+    out: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in setting.split(","))):
+        name, _, days = item.partition("=")
+        if not days.strip().isdigit() or not 1 <= int(days) <= 3650:
+            raise ValueError(f"HTCONTENT_REVIEW_DAYS: {item!r} is not TYPE=DAYS (1-3650), "
+                             "e.g. hotline=60")
+        out[name.strip()] = int(days)
+    return out
+
+
+#: Review intervals set for this deployment (part of what a rendered record depends on).
+REVIEW_DAYS = review_days_from(os.environ.get("HTCONTENT_REVIEW_DAYS", ""))
 REGISTRY = Registry()
 
 

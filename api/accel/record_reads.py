@@ -36,14 +36,8 @@ from api.services.items import shown_language
 from api.storage import lists, renditions, store
 from api.storage.models import Record, Rendition
 from api.storage.store import Viewer
-from api.web.http import cache_fields, etag_of, language_for
-from api.web.records import (
-    item_endpoint,
-    list_endpoint,
-    next_link,
-    page_document,
-    page_url_of,
-)
+from api.web.http import cache_fields, etag_of, language_for, next_link, page_url_of
+from api.web.records import item_endpoint, list_endpoint, page_document
 from schemas.fields import DEFAULT_LANGUAGE, ID_RE
 from schemas.params import LIST_ARGS, RECORD_ARGS
 from schemas.records import SCHEMAS

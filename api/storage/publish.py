@@ -104,14 +104,16 @@ def _diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any
 
 def save(session: Session, record_type: str, content: dict[str, Any], *, actor: str,
          action: str, request_id: str = "", expected_revision: int | None = None,
-         must_exist: bool | None = None, now: datetime | None = None) -> SaveResult:
+         must_exist: bool | None = None, now: datetime | None = None,
+         noted: dict[str, Any] | None = None) -> SaveResult:
     """Write ``content`` (validated, multilingual) as the record's new state; the caller commits.
 
     ``status`` decides what readers see: ``published`` and ``retired`` make a new version (kept
     for ever in ``record_versions``) and a change entry; ``draft`` stays out of every read (a
     published record moved back to draft leaves the feed as a delete). Identical content is a
     no-op. ``expected_revision`` guards against lost updates; ``must_exist`` True is an update,
-    False a creation. Every real change is audited.
+    False a creation. Every real change is audited, with ``noted`` (more ``{"from", "to"}`` by
+    name, such as the check a verification records).
     """
     now = now or utcnow()
     record_id = content["id"]
@@ -170,9 +172,35 @@ def save(session: Session, record_type: str, content: dict[str, Any], *, actor: 
     index_record(session, record_type, content)
     session.add(AuditEntry(at=now, actor=actor, action=action, record_type=record_type,
                            record_id=record_id, version=record.version, status=status,
-                           changes=_diff(before, {**content, "status": status}),
+                           changes={**_diff(before, {**content, "status": status}),
+                                    **(noted or {})},
                            request_id=request_id))
     return SaveResult(record, created=created, changed=True)
+
+
+def verify(session: Session, record_type: str, record_id: str, check: dict[str, Any], *,
+           actor: str, request_id: str, expected_revision: int, now: datetime) -> SaveResult:
+    """Record a check of a published record: its ``verification_status`` becomes the check's
+    ``status`` and ``verified_on`` today, a new version; audited with the check (``method``,
+    ``source_url``, ``note``), also when the record was already so (checked again today)."""
+    lock_writes(session)
+    record = session.get(Record, record_id, populate_existing=True)
+    if record is None or record.type != record_type:
+        raise WriteConflict(404, f"No {record_type} has the id {record_id!r}.")
+    if record.status != PUBLISHED:
+        raise WriteConflict(409, f"{record_id} is {record.status}: only a published record is "
+                                 "checked.")
+    content = {**record.content, "verification_status": check["status"],
+               "verified_on": now.date().isoformat()}
+    noted = {"check": {"from": None, "to": check}}
+    result = save(session, record_type, content, actor=actor, action="verify",
+                  request_id=request_id, expected_revision=expected_revision, must_exist=True,
+                  now=now, noted=noted)
+    if not result.changed:
+        session.add(AuditEntry(at=now, actor=actor, action="verify", record_type=record_type,
+                               record_id=record_id, version=record.version, status=record.status,
+                               changes=noted, request_id=request_id))
+    return result
 
 
 def index_record(session: Session, record_type: str, content: dict[str, Any]) -> None:

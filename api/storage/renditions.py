@@ -22,13 +22,14 @@ from sqlalchemy.orm import Session
 from api.storage.clock import rfc3339
 from api.storage.models import Record, RecordVersion, Rendition
 from schemas.fields import LANGUAGES
+from schemas.records import REGISTRY
 from schemas.render import ALL_LANGUAGES, available_languages, render
 
 
 def _render_format() -> str:
     """A digest of the code that decides what a rendered record holds (the record shapes, the
-    registry, the rendering, and this module's system fields): renditions made by other code
-    are rendered again."""
+    registry, the rendering, and this module's system fields) and of the review intervals:
+    renditions made by other code or under other intervals are rendered again."""
     schemas = Path(__file__).resolve().parents[2] / "schemas"
     files = [schemas / name for name in ("base.py", "fields.py", "records.py", "registry.py",
                                          "render.py")]
@@ -37,6 +38,9 @@ def _render_format() -> str:
     digest = hashlib.blake2b(digest_size=8)
     for path in files:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    # and this deployment's review intervals (``review_due``; HTCONTENT_REVIEW_DAYS)
+    digest.update(repr([(name, kind.review_days) for name, kind in REGISTRY.types.items()])
+                  .encode())
     return digest.hexdigest()
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -21,6 +23,7 @@ from api.storage.models import IdempotencyRecord, Record
 from api.web.auth import require
 from api.web.errors import Problem, request_id
 from api.web.http import IF_MATCH_RE, etag_for, revisions_in
+from schemas.base import CheckSchema
 from schemas.records import SCHEMAS, SYSTEM_FIELDS, load_content
 from schemas.registry import REGISTRY
 from schemas.render import ALL_LANGUAGES, render
@@ -124,16 +127,23 @@ def _record_etag(record: Record) -> str:
     return etag_for(record.revision, ALL_LANGUAGES, store.Viewer(), revision=record.revision)
 
 
-def _save(record_type: str, content: dict[str, Any], action: str, **guards: Any) -> Any:
-    viewer = require("write")
+@contextmanager
+def _conflicts() -> Iterator[None]:
+    """A write the record's state refuses (:class:`publish.WriteConflict`) as its problem."""
     try:
-        return publish.save(db.session(), record_type, content, actor=viewer.name or "",
-                          action=action, request_id=request_id(), **guards)
+        yield
     except publish.WriteConflict as exc:
         db.session().rollback()
         slug = {404: "not-found", 409: "conflict", 412: "precondition-failed",
                 422: "invalid-record"}[exc.status]
         raise Problem(exc.status, exc.detail, slug=slug) from exc
+
+
+def _save(record_type: str, content: dict[str, Any], action: str, **guards: Any) -> Any:
+    viewer = require("write")
+    with _conflicts():
+        return publish.save(db.session(), record_type, content, actor=viewer.name or "",
+                            action=action, request_id=request_id(), **guards)
 
 
 def create(record_type: str) -> Response:
@@ -253,3 +263,26 @@ def retire(record_type: str, record_id: str) -> Response:
     response = Response(status=204)
     response.headers["ETag"] = _record_etag(result.record)
     return response
+
+
+def verify(record_type: str, record_id: str) -> Response:
+    """POST /api/v1/{collection}/{id}/verification: a check of a published record (status,
+    method, source, note); a new version with ``verified_on`` today, audited with the check."""
+    viewer = require("write")
+    expected = _expected_revision()
+    body = _body(JSON_TYPES)
+    try:
+        check = CheckSchema().load(body)
+    except ValidationError as exc:
+        raise Problem(422, "The check is not valid: "
+                      f"{', '.join(sorted(map(str, exc.normalized_messages())))}.",
+                      slug="invalid-record", title="Invalid check",
+                      errors=exc.normalized_messages()) from exc
+    record = _current(record_type, record_id)
+    _check_revision(record, expected)
+    with _conflicts():
+        result = publish.verify(db.session(), record_type, record_id, check,
+                                actor=viewer.name or "", request_id=request_id(),
+                                expected_revision=record.revision, now=clock.utcnow())
+    db.session().commit()
+    return _saved_response(record_type, result.record, 200)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from flask import Response, current_app, request
@@ -179,3 +180,25 @@ def cached_response(state: object, last_modified: datetime | None, lang: str | N
 
 def not_found(what: str = "record") -> Problem:
     return Problem(404, f"No such {what}.", slug="not-found", title="Not found")
+
+
+def page_url(**overrides: Any) -> str:
+    """This request's absolute URL with some query parameters replaced (None removes one)."""
+    return page_url_of(request.base_url, request.args, **overrides)
+
+
+def page_url_of(base_url: str, args: Mapping[str, str], **overrides: Any) -> str:
+    """``base_url`` with the query ``args`` (first values), some replaced (None removes one)."""
+    query_args = {k: v for k, v in args.items()}
+    query_args.update(overrides)
+    query = urlencode({k: v for k, v in query_args.items() if v is not None})
+    return base_url + (f"?{query}" if query else "")
+
+
+def next_link(url: str) -> str:
+    """The ``Link`` header of a page that has a next one."""
+    return f'<{url}>; rel="next"'
+
+
+def record_url(collection: str, record_id: str) -> str:
+    return f"{request.host_url.rstrip('/')}/api/v1/{collection}/{record_id}"

@@ -6,11 +6,9 @@ store, render.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
 
-from flask import Response, request
+from flask import Response
 from flask_restx import Namespace, Resource
 
 from api.services import items
@@ -43,8 +41,11 @@ from api.web.http import (
     cached_response,
     current_viewer,
     negotiate_language,
+    next_link,
     not_found,
+    page_url,
     parse_args,
+    record_url,
 )
 from api.web.shapes import article
 from schemas.fields import DEFAULT_LANGUAGE, ID_RE
@@ -53,19 +54,6 @@ from schemas.params import LIST_ARGS, RECORD_ARGS, NoArgs, RevisionArgs
 from schemas.records import SCHEMAS
 from schemas.registry import REGISTRY
 from schemas.render import ALL_LANGUAGES, available_languages, render
-
-
-def page_url(**overrides: Any) -> str:
-    """This request's absolute URL with some query parameters replaced (None removes one)."""
-    return page_url_of(request.base_url, request.args, **overrides)
-
-
-def page_url_of(base_url: str, args: Mapping[str, str], **overrides: Any) -> str:
-    """``base_url`` with the query ``args`` (first values), some replaced (None removes one)."""
-    query_args = {k: v for k, v in args.items()}
-    query_args.update(overrides)
-    query = urlencode({k: v for k, v in query_args.items() if v is not None})
-    return base_url + (f"?{query}" if query else "")
 
 
 def page_document(record_type: str, data: list[Any], page: lists.Page, limit: int, lang: str,
@@ -77,15 +65,6 @@ def page_document(record_type: str, data: list[Any], page: lists.Page, limit: in
     if guidance is not None:
         meta["guidance"] = guidance
     return {"data": data, "meta": meta, "links": {"self": self_url, "next": next_url}}
-
-
-def next_link(url: str) -> str:
-    """The ``Link`` header of a page that has a next one."""
-    return f'<{url}>; rel="next"'
-
-
-def record_url(collection: str, record_id: str) -> str:
-    return f"{request.host_url.rstrip('/')}/api/v1/{collection}/{record_id}"
 
 
 def list_collection(record_type: str) -> Response:
@@ -252,7 +231,13 @@ def make_namespace(record_type: str) -> Namespace:
         def get(self, record_id: str, version: int) -> Response:
             return get_revision(record_type, record_id, version)
 
+    class Verification(Resource):
+        def post(self, record_id: str) -> Response:
+            return editing.verify(record_type, record_id)
+
     ns.add_resource(Collection, "", endpoint=list_endpoint(record_type))
+    ns.add_resource(Verification, "/<string:record_id>/verification",
+                    endpoint=f"{record_type}_verification")
     ns.add_resource(Item, "/<string:record_id>", endpoint=item_endpoint(record_type))
     ns.add_resource(Revisions, "/<string:record_id>/revisions",
                     endpoint=f"{record_type}_revisions")

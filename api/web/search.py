@@ -19,8 +19,14 @@ from api.web.contract import (
     problems,
 )
 from api.web.errors import bad_request
-from api.web.http import cached_json, current_viewer, negotiate_language, parse_args
-from api.web.records import page_url, record_url
+from api.web.http import (
+    cached_json,
+    current_viewer,
+    negotiate_language,
+    page_url,
+    parse_args,
+    record_url,
+)
 from schemas.fields import ID_PATTERN
 from schemas.params import SearchArgs
 from schemas.records import SCHEMAS

@@ -114,6 +114,14 @@ class Converter:
         assert converter is not None
         return converter.field2property(field)  # type: ignore[no-any-return]
 
+    def component(self, schema_cls: type[Schema], mode: str = "output") -> str:
+        """A whole marshmallow schema as a component (through apispec); its name."""
+        name = component_name(schema_cls) + self.MODES[mode]
+        spec = self.specs[mode]
+        if name not in spec.components.schemas:
+            spec.components.schema(name, schema=schema_cls)
+        return name
+
     def shapes(self) -> dict[str, Any]:
         """Every component: the nested shapes apispec registered, and the records."""
         out = dict(self.components)

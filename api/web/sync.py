@@ -23,9 +23,9 @@ from api.web.http import (
     cached_response,
     current_viewer,
     negotiate_language,
+    page_url,
     parse_args,
 )
-from api.web.records import page_url
 from api.web.shapes import component_name
 from schemas import hsds
 from schemas.fields import ID_PATTERN

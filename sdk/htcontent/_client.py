@@ -211,6 +211,21 @@ class Client(Collections):
         body = self.request("GET", "/api/v1/search", params=params).body
         return [SearchHit(**hit) for hit in body["data"]]
 
+    def review(self, *, limit: int = 100) -> Iterator[dict[str, Any]]:
+        """The review queue, page after page: every published record to check now (its check
+        ran out, never checked, unverified, disputed, or a change waiting for approval), oldest
+        first, each with its ``reasons``. Needs a key with the ``write`` scope.
+
+        :calls: ``GET /api/v1/review``
+        """
+        params: dict[str, Any] = {"limit": limit}
+        while True:
+            body = self.request("GET", "/api/v1/review", params=params).body
+            yield from body["data"]
+            if not body["meta"]["next_cursor"]:
+                return
+            params = {"limit": limit, "cursor": body["meta"]["next_cursor"]}
+
     def vocabularies(self) -> list[dict[str, Any]]:
         """Every controlled vocabulary, with English and Spanish labels.
 
@@ -394,6 +409,24 @@ class Collection:
         etag = if_match or self._etag(record_id)
         body = self._client.request("PATCH", self._path(record_id), json_body=changes,
                                     headers={"If-Match": etag}).body
+        return self.model.from_dict(body["data"])
+
+    def verify(self, record_id: str, *, status: str, method: str,
+               source_url: str | None = None, note: str | None = None,
+               if_match: str | None = None) -> Any:
+        """Record a check of a published record: what it found (``"verified"``,
+        ``"unverified"``, ``"disputed"``), how (``"called the number"``), from where, and a
+        note. The record gets a new version with ``verified_on`` today. Without ``if_match``,
+        the current ETag is read first.
+
+        :calls: ``POST /api/v1/{collection}/{id}/verification``
+        """
+        check = {"status": status, "method": method, "source_url": source_url, "note": note}
+        etag = if_match or self._etag(record_id)
+        body = self._client.request(
+            "POST", self._path(record_id, "verification"),
+            json_body={k: v for k, v in check.items() if v is not None},
+            headers={"If-Match": etag}).body
         return self.model.from_dict(body["data"])
 
     def retire(self, record_id: str, *, if_match: str | None = None) -> None:

@@ -95,6 +95,24 @@ def test_editors_create_update_and_retire(api):
     assert gone.value.retired_at
 
 
+def test_editors_read_the_review_queue_and_record_checks(api):
+    with Client(api["url"], api_key=api["editor_key"]) as client:
+        queue = list(client.review(limit=2))
+        assert queue[0]["id"] == "ice-victim-assistance-program"
+        assert "unverified" in queue[0]["reasons"]
+        assert len(queue) == len({item["id"] for item in queue}) > 2  # every page
+        checked = client.hotlines.verify("ice-victim-assistance-program", status="verified",
+                                         method="called the number",
+                                         source_url="https://www.ice.gov/")
+        assert checked.verification_status == "verified" and checked.verified_on
+        assert "ice-victim-assistance-program" not in [item["id"] for item in client.review()]
+        with pytest.raises(UnprocessableEntityError) as invalid:
+            client.hotlines.verify("eeoc", status="fine", method="guessed")
+        assert "status" in invalid.value.errors
+    with Client(api["url"]) as anonymous, pytest.raises(AuthenticationError):
+        list(anonymous.review())
+
+
 def test_sync_keeps_a_mirror_and_a_no_op_sync_is_one_request(api, tmp_path):
     mirror = tmp_path / "partner.sqlite"
     with Client(api["url"]) as client:
