@@ -223,6 +223,13 @@ class ReviewArgs(StrictArgs):
     cursor = _cursor(REVIEW_CURSOR_PATTERN)
 
 
+class DiffArgs(StrictArgs):
+    since = fields.Integer(
+        data_key="from", validate=validate.Range(0, 2147483647),
+        metadata={"description": "The version to compare with (default: the one before; `0`: "
+                                 "nothing, so every field is added)."})
+
+
 class RevisionArgs(StrictArgs):
     lang = _lang()
 

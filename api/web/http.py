@@ -64,7 +64,8 @@ def parse_args(schema: type[Schema]) -> dict[str, Any]:
         loaded = _instance(schema).load(raw)
     except ValidationError as exc:
         messages = exc.normalized_messages()
-        allowed = ", ".join(sorted(schema._declared_fields))
+        allowed = ", ".join(sorted(field.data_key or name
+                                   for name, field in schema._declared_fields.items()))
         for name, message in messages.items():
             if message == ["Unknown field."]:
                 message = [f"Unknown parameter; allowed: {allowed}."]

@@ -13,8 +13,8 @@ from flask_restx import Namespace, Resource
 
 from api.services import items
 from api.services.csv_export import records_csv
-from api.storage import clock, db, feeds, lists, store
-from api.web import editing
+from api.storage import clock, db, lists, store
+from api.web import editing, revisions
 from api.web.contract import (
     CONDITIONAL,
     ID_PARAM,
@@ -26,7 +26,6 @@ from api.web.contract import (
     Contract,
     body_of,
     follow_ups,
-    get_op,
     headers_of,
     not_modified_response,
     ok,
@@ -48,12 +47,12 @@ from api.web.http import (
     record_url,
 )
 from api.web.shapes import article
-from schemas.fields import DEFAULT_LANGUAGE, ID_RE
+from schemas.fields import ID_RE
 from schemas.guidance import guidance_for
-from schemas.params import LIST_ARGS, RECORD_ARGS, NoArgs, RevisionArgs
+from schemas.params import LIST_ARGS, RECORD_ARGS
 from schemas.records import SCHEMAS
 from schemas.registry import REGISTRY
-from schemas.render import ALL_LANGUAGES, available_languages, render
+from schemas.render import ALL_LANGUAGES, render
 
 
 def page_document(record_type: str, data: list[Any], page: lists.Page, limit: int, lang: str,
@@ -141,53 +140,6 @@ def get_one(record_type: str, record_id: str) -> Response:
     )
 
 
-def _history_of(record_type: str, record_id: str) -> Any:
-    """The record whose history this viewer may read (retired ones included), else 404."""
-    viewer = current_viewer()
-    record = None
-    if ID_RE.fullmatch(record_id):
-        record = store.get_record(db.session(), record_id, record_type)
-    if (record is None or record.visibility not in viewer.visibilities
-            or (record.version == 0 and not viewer.editor)):
-        raise not_found()
-    return record
-
-
-def list_revisions(record_type: str, record_id: str) -> Response:
-    parse_args(NoArgs)
-    record = _history_of(record_type, record_id)
-    viewer = current_viewer()
-    collection = SCHEMAS[record_type].COLLECTION
-
-    def build() -> dict[str, Any]:
-        versions = [v for v in feeds.revisions(db.session(), record_id)
-                    if v.visibility in viewer.visibilities]
-        base = record_url(collection, record_id)
-        return {"data": [{"version": v.version, "status": v.status, "visibility": v.visibility,
-                          "published_at": clock.rfc3339(v.published_at),
-                          "link": f"{base}/revisions/{v.version}"} for v in versions],
-                "meta": {"count": len(versions), "current_version": record.version}}
-
-    return cached_json(record.seq, record.updated_at, None, build, viewer)
-
-
-def get_revision(record_type: str, record_id: str, number: int) -> Response:
-    args = parse_args(RevisionArgs)
-    lang = negotiate_language(args.get("lang"))
-    record = _history_of(record_type, record_id)
-    viewer = current_viewer()
-    version = feeds.revision(db.session(), record_id, number)
-    if version is None or version.visibility not in viewer.visibilities:
-        raise not_found("version")
-    if lang != ALL_LANGUAGES and lang not in available_languages(record_type, version.content):
-        lang = DEFAULT_LANGUAGE
-    # A published version never changes: its ETag names it.
-    return cached_json(f"v{number}", version.published_at, lang,
-                       lambda: {"data": feeds.render_version(db.session(), version,
-                                                             record.created_at, lang)},
-                       viewer)
-
-
 def item_endpoint(record_type: str) -> str:
     """The endpoint name of ``GET /api/v1/{collection}/{id}`` for ``record_type``."""
     return f"{record_type}_item"
@@ -225,11 +177,11 @@ def make_namespace(record_type: str) -> Namespace:
 
     class Revisions(Resource):
         def get(self, record_id: str) -> Response:
-            return list_revisions(record_type, record_id)
+            return revisions.list_revisions(record_type, record_id)
 
     class Revision(Resource):
         def get(self, record_id: str, version: int) -> Response:
-            return get_revision(record_type, record_id, version)
+            return revisions.get_revision(record_type, record_id, version)
 
     class Verification(Resource):
         def post(self, record_id: str) -> Response:
@@ -241,8 +193,15 @@ def make_namespace(record_type: str) -> Namespace:
     ns.add_resource(Item, "/<string:record_id>", endpoint=item_endpoint(record_type))
     ns.add_resource(Revisions, "/<string:record_id>/revisions",
                     endpoint=f"{record_type}_revisions")
-    ns.add_resource(Revision, "/<string:record_id>/revisions/<int(min=1, max=2147483647):version>",
+    class Diff(Resource):
+        def get(self, record_id: str, version: int) -> Response:
+            return revisions.diff(record_type, record_id, version)
+
+    version = "<int(min=1, max=2147483647):version>"
+    ns.add_resource(Revision, f"/<string:record_id>/revisions/{version}",
                     endpoint=f"{record_type}_revision")
+    ns.add_resource(Diff, f"/<string:record_id>/revisions/{version}/diff",
+                    endpoint=f"{record_type}_diff")
     return ns
 
 
@@ -255,27 +214,6 @@ def namespaces() -> list[Namespace]:
 
 def contract(doc: Contract) -> None:
     """The collections' operations and shapes, for ``openapi.yaml``."""
-    doc.schemas["RevisionList"] = {
-        "type": "object", "required": ["data", "meta"],
-        "properties": {
-            "data": {"type": "array", "items": {
-                "type": "object",
-                "required": ["version", "status", "visibility", "published_at", "link"],
-                "properties": {
-                    "version": {"type": "integer", "minimum": 1},
-                    "status": {"type": "string", "enum": ["published", "retired"]},
-                    "visibility": {"type": "string", "enum": ["public", "law_enforcement"]},
-                    "published_at": {"type": "string", "format": "date-time"},
-                    "link": {"type": "string", "format": "uri"},
-                },
-                "additionalProperties": False}},
-            "meta": {"type": "object", "required": ["count", "current_version"],
-                     "properties": {"count": {"type": "integer", "minimum": 0},
-                                    "current_version": {"type": "integer", "minimum": 0}},
-                     "additionalProperties": False},
-        },
-        "additionalProperties": False,
-    }
     for record_type, schema_cls in SCHEMAS.items():
         _collection_contract(doc, record_type, schema_cls)
         _record_contract(doc, record_type, schema_cls)
@@ -331,22 +269,6 @@ def _record_contract(doc: Contract, record_type: str, schema_cls: Any) -> None:
     replacement_name = conv.record_input(schema_cls, "Replacement")
     update_errors = problems(*WRITES, "NotFound", "Conflict", "PreconditionFailed",
                             "PreconditionRequired")
-    paths[f"/api/v1/{collection}/{{record_id}}/revisions"] = get_op(
-        f"list{name}Revisions", f"The versions of {article(label)}",
-        collection, [ID_PARAM, *CONDITIONAL[:1]],
-        {"200": ok("RevisionList", "Every published version, oldest first.",
-                    language=False),
-         "304": not_modified_response(), **problems("BadRequest", "NotFound")},
-        description="Retired records keep their history.")
-    paths[f"/api/v1/{collection}/{{record_id}}/revisions/{{version}}"] = get_op(
-        f"get{name}Revision", f"{article(label).capitalize()} as published at a version",
-        collection,
-        [ID_PARAM, {"name": "version", "in": "path", "required": True,
-                    "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}},
-         *conv.parameters(RevisionArgs), *CONDITIONAL],
-        {"200": ok(f"{name}Item", "The record exactly as it was published then."),
-         "304": not_modified_response(), **problems("BadRequest", "NotFound")},
-        description="What an officer saw then: an RMS cites id and version.")
     paths[f"/api/v1/{collection}"]["post"]["responses"]["201"]["links"] = follow_ups(name,
         "get", "patch", "replace", "retire")
     paths[f"/api/v1/{collection}/{{record_id}}"] = {

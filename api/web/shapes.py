@@ -207,7 +207,8 @@ class Converter:
         out = []
         for name, field in args._declared_fields.items():
             schema = self.field(field)
-            param: dict[str, Any] = {"name": name, "in": "query", "required": field.required}
+            param: dict[str, Any] = {"name": field.data_key or name, "in": "query",
+                                     "required": field.required}
             if isinstance(field, CommaList):
                 schema = {"type": "array", "minItems": 1,
                           "items": {"type": "string", "enum": list(field.choices)}}

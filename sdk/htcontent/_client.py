@@ -384,6 +384,18 @@ class Collection:
         """
         return list(self._client.request("GET", self._path(record_id, "revisions")).body["data"])
 
+    def diff(self, record_id: str, version: int, *,
+             from_version: int | None = None) -> builtins.list[dict[str, Any]]:
+        """What changed at ``version``: an RFC 6902 JSON Patch that turns the record as
+        published at ``from_version`` (default: the version before; 0: nothing) into the record
+        as published at ``version``, both in every language (``lang="*"``).
+
+        :calls: ``GET /api/v1/{collection}/{id}/revisions/{version}/diff``
+        """
+        params = {} if from_version is None else {"from": from_version}
+        path = self._path(record_id, "revisions", str(version), "diff")
+        return list(self._client.request("GET", path, params=params).body)
+
     def _etag(self, record_id: str) -> str:
         response = self._client.request("GET", self._path(record_id), params={"lang": "*"})
         return response.headers["ETag"]

@@ -84,6 +84,10 @@ def test_editors_create_update_and_retire(api):
         assert created.version == 1
         updated = client.hotlines.update("sdk-line", {"notes": {"en": "Nights."}})
         assert updated.version == 2 and updated.notes == {"en": "Nights."}
+        changed = client.hotlines.diff("sdk-line", 2)
+        assert {"op": "add", "path": "/notes", "value": {"en": "Nights."}} in changed
+        assert {op["op"] for op in client.hotlines.diff("sdk-line", 1)} == {"add"}
+        assert client.hotlines.diff("sdk-line", 2, from_version=2) == []
         with pytest.raises(PreconditionFailedError):
             client.hotlines.update("sdk-line", {"notes": None}, if_match='"r1-0"')
         with pytest.raises(UnprocessableEntityError) as invalid:
