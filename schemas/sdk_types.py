@@ -39,12 +39,11 @@ the record was read with ``lang="*"``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from ._base import Model, Text, TextList
 
-if TYPE_CHECKING:
-    from ._client import Collection
+C = TypeVar("C")
 '''
 
 
@@ -182,9 +181,10 @@ def generate() -> str:
     filters = _dict({f'"{k}"': f'"{v}"' for k, v in _filter_fields().items()})
     labels = _dict({f'"{t}"': f'"{REGISTRY[t].label}"' for t in SCHEMAS})
     attributes = {c.COLLECTION: c.COLLECTION.replace("-", "_") for c in SCHEMAS.values()}
-    blocks.append(["class Collections:",
-                   '    """The client\'s collections, one attribute each (``client.hotlines``)."""',
-                   "", *(f"    {name}: Collection" for name in attributes.values())])
+    blocks.append(["class Collections(Generic[C]):",
+                   '    """The client\'s collections, one attribute each (``client.hotlines``), of',
+                   '    the client\'s collection class ``C``."""',
+                   "", *(f"    {name}: C" for name in attributes.values())])
     tail = [
         "#: The client attribute of each collection (URL name).",
         "COLLECTION_ATTRIBUTES: dict[str, str] = "

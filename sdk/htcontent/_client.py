@@ -42,7 +42,7 @@ class Response:
         self.source = source
 
 
-class Client(Collections):
+class Client(Collections["Collection"]):
     """A client of the HT Content API.
 
     ``base_url`` and ``api_key`` default to ``HTCONTENT_BASE_URL`` and ``HTCONTENT_API_KEY``.

@@ -8,12 +8,11 @@ the record was read with ``lang="*"``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from ._base import Model, Text, TextList
 
-if TYPE_CHECKING:
-    from ._client import Collection
+C = TypeVar("C")
 
 
 @dataclass(frozen=True)
@@ -135,13 +134,14 @@ class Hotline(Record):
     notes: Text | None = None
 
 
-class Collections:
-    """The client's collections, one attribute each (``client.hotlines``)."""
+class Collections(Generic[C]):
+    """The client's collections, one attribute each (``client.hotlines``), of
+    the client's collection class ``C``."""
 
-    resources: Collection
-    indicators: Collection
-    relief_options: Collection
-    hotlines: Collection
+    resources: C
+    indicators: C
+    relief_options: C
+    hotlines: C
 
 
 #: The client attribute of each collection (URL name).
