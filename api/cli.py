@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from api.storage import db as database
+from api.web.auth import SCOPES
 
 db_cli = AppGroup("db", help="Database migrations.")
 
@@ -134,10 +135,11 @@ def review_command() -> None:
     checked, unverified, disputed, or a change waiting for approval), oldest first; restricted
     records included. For a scheduled mail."""
     from api.services import review
-    from api.storage import clock
+    from api.storage import clock, proposals
 
     session = database.session()
-    items = review.queue(session, ("public", "law_enforcement"), clock.utcnow().date())
+    items = review.queue(session, ("public", "law_enforcement"), clock.utcnow().date(),
+                         proposals.pending_records(session))
     labels = review.labels(session, items)
     click.echo(f"{'REVIEW DUE':11} {'TYPE':14} {'ID':44} REASONS")
     for item in items:
@@ -153,7 +155,7 @@ keys_cli = AppGroup("keys", help="API keys: create, list, revoke.")
 @keys_cli.command("create")
 @click.option("--name", required=True, help="Who holds the key (shown in the audit trail).")
 @click.option("--scope", "scopes", multiple=True,
-              type=click.Choice(["read:restricted", "write", "admin"]),
+              type=click.Choice(SCOPES),
               help="A scope to grant; repeat for several. None: a read-only key.")
 def keys_create(name: str, scopes: tuple[str, ...]) -> None:
     """Create a key and print it once; only its hash is stored."""

@@ -166,7 +166,8 @@ class SearchArgs(StrictArgs):
 
 
 AUDIT_CURSOR_PATTERN = r"^a\.[0-9]{1,9}$"  # within a 32-bit integer column
-AUDIT_ACTIONS = ("create", "replace", "patch", "retire", "verify", "seed")
+AUDIT_ACTIONS = ("create", "replace", "patch", "retire", "verify", "propose", "approve",
+                 "reject", "seed")
 
 
 class AuditArgs(StrictArgs):
@@ -228,6 +229,21 @@ class DiffArgs(StrictArgs):
         data_key="from", validate=validate.Range(0, 2147483647),
         metadata={"description": "The version to compare with (default: the one before; `0`: "
                                  "nothing, so every field is added)."})
+
+
+PROPOSAL_CURSOR_PATTERN = r"^p\.[0-9]{1,9}$"  # within a 32-bit integer column
+PROPOSAL_STATUSES = ("pending", "outdated", "approved", "rejected")
+
+
+class ProposalArgs(StrictArgs):
+    status = fields.String(
+        validate=validate.OneOf(PROPOSAL_STATUSES, error="Must be one of: {choices}."),
+        metadata={"description": "Only proposals in this state (`outdated`: pending, but the "
+                                 "record changed since; it cannot be approved)."})
+    record_id = fields.String(validate=FullMatch(ID_PATTERN),
+                              metadata={"description": "Only proposals for this record."})
+    limit = _limit()
+    cursor = _cursor(PROPOSAL_CURSOR_PATTERN)
 
 
 class RevisionArgs(StrictArgs):

@@ -79,7 +79,12 @@ class RecordType:
       name), whatever order the modules are imported in;
     - ``csv``: its spreadsheet form, if it has one (:class:`CsvExport`);
     - ``hsds``: how its rendered records become Open Referral HSDS organizations (with their
-      services), if they are services (``/api/v1/export/hsds``).
+      services), if they are services (``/api/v1/export/hsds``);
+    - ``contact_fields``: fields that say how to reach someone (numbers, addresses, URLs,
+      channel kinds, the hotlines named): changing them on a published record waits for a
+      second person (:mod:`schemas.approval`);
+    - ``withdrawal_needs_approval``: taking a published record off the screens (retired, or
+      back to draft) waits for a second person too.
     """
 
     schema: type[RecordSchema]
@@ -91,6 +96,8 @@ class RecordType:
     order: int = 1000
     csv: CsvExport | None = None
     hsds: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
+    contact_fields: tuple[str, ...] = ()
+    withdrawal_needs_approval: bool = False
     all_filters: tuple[Filter, ...] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -135,6 +136,19 @@ class Keys:
             self.admin = make("auditor", "admin")
             self.chief = make("chief-editor", "write", "read:restricted", "admin")
             self.plain = make("plain")
+            self.approver = make("second-person", "approve", "read:restricted")
+
+
+def second_person(client: Any, answer: Any, keys: Keys) -> Any:
+    """``answer`` to a write; when it became a proposal (202: the two-person rule, see
+    tests/web/test_proposals.py), the answer of ``keys.approver`` approving it, so that tests
+    about what a write does see it published."""
+    if answer.status_code != 202:
+        return answer
+    number = answer.get_json()["data"]["id"]
+    approved = client.post(f"/api/v1/proposals/{number}/approve", headers=keys.approver)
+    assert approved.status_code == 200, approved.get_json()
+    return approved
 
 
 @pytest.fixture

@@ -179,3 +179,30 @@ class WriteLock(Base):
     #: Random, new with every change of a record (migration 0004): with the counter, a version
     #: that never comes back (not after a rebuild, nor after restoring a backup).
     epoch: Mapped[str] = mapped_column(String(32), server_default="")
+
+
+class Proposal(Base):
+    """A write that needs a second person (:mod:`schemas.approval`): the content it would
+    publish, against which revision, by whom, and what became of it."""
+
+    __tablename__ = "proposals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)
+    record_type: Mapped[str] = mapped_column(String(32))
+    #: The write proposed: ``replace``, ``patch`` or ``retire``.
+    action: Mapped[str] = mapped_column(String(16))
+    #: ``pending``, ``approved`` or ``rejected``.
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    reasons: Mapped[list[str]]
+    content: Mapped[dict[str, Any]]
+    #: The record's revision and version it was proposed against (approval needs them current).
+    base_revision: Mapped[int] = mapped_column(Integer)
+    base_version: Mapped[int] = mapped_column(Integer)
+    proposed_by: Mapped[str] = mapped_column(String(100))
+    proposed_at: Mapped[datetime]
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None]
+    #: Why it was rejected.
+    note: Mapped[str | None] = mapped_column(Text)
+    published_version: Mapped[int | None] = mapped_column(Integer)

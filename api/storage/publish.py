@@ -96,7 +96,8 @@ def _bump_version(session: Session) -> None:
         session.info[CHANGED] = True
 
 
-def _diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any]:
+def changes_between(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any]:
+    """What the audit trail keeps of a change: ``{"from", "to"}`` by field that differs."""
     before = before or {}
     return {name: {"from": before.get(name), "to": after.get(name)}
             for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)}
@@ -172,7 +173,7 @@ def save(session: Session, record_type: str, content: dict[str, Any], *, actor: 
     index_record(session, record_type, content)
     session.add(AuditEntry(at=now, actor=actor, action=action, record_type=record_type,
                            record_id=record_id, version=record.version, status=status,
-                           changes={**_diff(before, {**content, "status": status}),
+                           changes={**changes_between(before, {**content, "status": status}),
                                     **(noted or {})},
                            request_id=request_id))
     return SaveResult(record, created=created, changed=True)

@@ -30,7 +30,7 @@ from api.web.errors import Problem
 #: WSGI ``environ`` key where the edge leaves who asks (a :class:`Viewer`, None: no key).
 VIEWER_KEY = "htcontent.viewer"
 ANONYMOUS = Viewer()
-SCOPES = ("read:restricted", "write", "admin")
+SCOPES = ("read:restricted", "write", "approve", "admin")
 KEY_RE = re.compile(r"^htc_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 _DUMMY_HASH = hashlib.sha256(b"htc_000000000000_" + b"0" * 43).hexdigest()
 

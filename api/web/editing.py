@@ -9,8 +9,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -18,11 +16,13 @@ from flask import Response, request
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from api.storage import clock, db, publish, store
+from api.storage import clock, db, proposals, publish, store
 from api.storage.models import IdempotencyRecord, Record
+from api.web import proposals as web_proposals
 from api.web.auth import require
 from api.web.errors import Problem, request_id
-from api.web.http import IF_MATCH_RE, etag_for, revisions_in
+from api.web.http import IF_MATCH_RE, etag_for, revisions_in, write_conflicts
+from schemas import approval
 from schemas.base import CheckSchema
 from schemas.records import SCHEMAS, SYSTEM_FIELDS, load_content
 from schemas.registry import REGISTRY
@@ -127,21 +127,9 @@ def _record_etag(record: Record) -> str:
     return etag_for(record.revision, ALL_LANGUAGES, store.Viewer(), revision=record.revision)
 
 
-@contextmanager
-def _conflicts() -> Iterator[None]:
-    """A write the record's state refuses (:class:`publish.WriteConflict`) as its problem."""
-    try:
-        yield
-    except publish.WriteConflict as exc:
-        db.session().rollback()
-        slug = {404: "not-found", 409: "conflict", 412: "precondition-failed",
-                422: "invalid-record"}[exc.status]
-        raise Problem(exc.status, exc.detail, slug=slug) from exc
-
-
 def _save(record_type: str, content: dict[str, Any], action: str, **guards: Any) -> Any:
     viewer = require("write")
-    with _conflicts():
+    with write_conflicts():
         return publish.save(db.session(), record_type, content, actor=viewer.name or "",
                             action=action, request_id=request_id(), **guards)
 
@@ -193,6 +181,22 @@ def _current(record_type: str, record_id: str) -> Record:
     return record
 
 
+def _proposed(record_type: str, record: Record, content: dict[str, Any],
+              action: str) -> Response | None:
+    """A write that needs a second person (:mod:`schemas.approval`) filed as a proposal: its
+    ``202 Accepted``; None when this key may write it alone."""
+    reasons = approval.reasons_for(record_type, record.status, record.visibility,
+                                   record.content, content)
+    if not reasons:
+        return None
+    viewer = require("write")
+    proposal = proposals.propose(db.session(), record, content, action, reasons,
+                                 actor=viewer.name or "", request_id=request_id(),
+                                 now=clock.utcnow())
+    db.session().commit()
+    return web_proposals.accepted(proposal, record)
+
+
 def replace(record_type: str, record_id: str) -> Response:
     """PUT /api/v1/{collection}/{id}: the whole record, in the multilingual form."""
     require("write")
@@ -203,6 +207,9 @@ def replace(record_type: str, record_id: str) -> Response:
     record = _current(record_type, record_id)
     content = _validate(record_type, {**body, "id": record_id})  # 422 before 412
     _check_revision(record, expected)
+    proposed = _proposed(record_type, record, content, "replace")
+    if proposed is not None:
+        return proposed
     result = _save(record_type, content, "replace", must_exist=True,
                    expected_revision=expected or None)
     db.session().commit()
@@ -241,6 +248,9 @@ def patch(record_type: str, record_id: str) -> Response:
     merged = merge_patch({**current, "status": record.status}, changes)
     content = _validate(record_type, {**merged, "id": record_id})  # 422 before 412
     _check_revision(record, expected)
+    proposed = _proposed(record_type, record, content, "patch")
+    if proposed is not None:
+        return proposed
     result = _save(record_type, content, "patch", must_exist=True,
                    expected_revision=record.revision)
     db.session().commit()
@@ -257,6 +267,9 @@ def retire(record_type: str, record_id: str) -> Response:
         raise Problem(410, f"{record_id} is already retired.", slug="retired", title="Retired",
                       retired_at=clock.rfc3339(record.retired_at))
     content = {**record.content, "status": store.RETIRED}
+    proposed = _proposed(record_type, record, content, "retire")
+    if proposed is not None:
+        return proposed
     result = _save(record_type, content, "retire", must_exist=True,
                    expected_revision=record.revision)
     db.session().commit()
@@ -280,7 +293,7 @@ def verify(record_type: str, record_id: str) -> Response:
                       errors=exc.normalized_messages()) from exc
     record = _current(record_type, record_id)
     _check_revision(record, expected)
-    with _conflicts():
+    with write_conflicts():
         result = publish.verify(db.session(), record_type, record_id, check,
                                 actor=viewer.name or "", request_id=request_id(),
                                 expected_revision=record.revision, now=clock.utcnow())

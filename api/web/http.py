@@ -6,7 +6,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -19,7 +20,9 @@ from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
+from api.storage import db
 from api.storage.clock import as_utc
+from api.storage.publish import WriteConflict
 from api.storage.store import Viewer
 from api.web.auth import current_viewer
 from api.web.errors import Problem, bad_request
@@ -203,3 +206,16 @@ def next_link(url: str) -> str:
 
 def record_url(collection: str, record_id: str) -> str:
     return f"{request.host_url.rstrip('/')}/api/v1/{collection}/{record_id}"
+
+
+@contextmanager
+def write_conflicts() -> Iterator[None]:
+    """A write the data's state refuses (:class:`api.storage.publish.WriteConflict`), as its
+    problem (the transaction rolled back)."""
+    try:
+        yield
+    except WriteConflict as exc:
+        db.session().rollback()
+        slug = {403: "forbidden", 404: "not-found", 409: "conflict",
+                412: "precondition-failed", 422: "invalid-record"}[exc.status]
+        raise Problem(exc.status, exc.detail, slug=slug) from exc

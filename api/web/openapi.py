@@ -14,7 +14,17 @@ from typing import Any
 
 import yaml
 
-from api.web import audit, meta, records, review, revisions, search, sync, vocabularies
+from api.web import (
+    audit,
+    meta,
+    proposals,
+    records,
+    review,
+    revisions,
+    search,
+    sync,
+    vocabularies,
+)
 from api.web.contract import HEADERS, PROBLEMS, Contract, meta_page, page_links
 from api.web.meta import API_VERSION
 from schemas.fields import LANGUAGES
@@ -22,8 +32,8 @@ from schemas.fields import LANGUAGES
 OPENAPI_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
 #: The modules that declare operations, in the order of the contract's paths.
 DECLARING = (meta.index_contract, records.contract, revisions.contract, search.contract,
-             vocabularies.contract, sync.contract, review.contract, audit.contract,
-             meta.ops_contract)
+             vocabularies.contract, sync.contract, review.contract, proposals.contract,
+             audit.contract, meta.ops_contract)
 
 
 def build() -> dict[str, Any]:

@@ -269,6 +269,14 @@ def _record_contract(doc: Contract, record_type: str, schema_cls: Any) -> None:
     replacement_name = conv.record_input(schema_cls, "Replacement")
     update_errors = problems(*WRITES, "NotFound", "Conflict", "PreconditionFailed",
                             "PreconditionRequired")
+    proposed = {"202": {
+        "description": "Accepted, not published: a change that needs a second person (a "
+                       "published record's contact channels, a restricted record made public, "
+                       "a hotline taken off the screens) became a proposal, at `Location`; "
+                       "every read stays as it was until a key with the `approve` scope "
+                       "approves it.",
+        "headers": headers_of("Location"),
+        "content": {"application/json": {"schema": {"$ref": REF + "ProposalItem"}}}}}
     paths[f"/api/v1/{collection}"]["post"]["responses"]["201"]["links"] = follow_ups(name,
         "get", "patch", "replace", "retire")
     paths[f"/api/v1/{collection}/{{record_id}}"] = {
@@ -286,14 +294,14 @@ def _record_contract(doc: Contract, record_type: str, schema_cls: Any) -> None:
             f"replace{name}", f"Replace {article(label)}", collection,
             [ID_PARAM, IF_MATCH],
             {"200": {**saved(f"{name}Item", "Saved."), "links": follow_ups(name, "get", "retire")},
-             **update_errors},
+             **proposed, **update_errors},
             description="The whole record, multilingual form. Needs the `write` scope.",
             body=body_of(replacement_name), security=KEY),
         "patch": operation(
             f"patch{name}", f"Change fields of {article(label)}",
             collection, [ID_PARAM, IF_MATCH],
             {"200": {**saved(f"{name}Item", "Saved."), "links": follow_ups(name, "get", "patch")},
-             **update_errors},
+             **proposed, **update_errors},
             description="An RFC 7396 merge patch. Needs the `write` scope.",
             body=body_of(patch_name, ("application/merge-patch+json", "application/json")),
             security=KEY),
@@ -302,8 +310,8 @@ def _record_contract(doc: Contract, record_type: str, schema_cls: Any) -> None:
             [ID_PARAM, IF_MATCH],
             {"204": {"description": "Retired: reads answer 410 from now on; every version "
                                     "stays in the history.", "headers": headers_of("ETag")},
-             **problems("BadRequest", "Forbidden", "NotFound", "Gone", "PreconditionFailed",
-                       "PreconditionRequired")},
+             **proposed, **problems("BadRequest", "Forbidden", "NotFound", "Gone",
+                                    "PreconditionFailed", "PreconditionRequired")},
             description="A tombstone, not a hard delete. Needs the `write` scope.",
             security=KEY),
     }

@@ -10,7 +10,7 @@ from flask import Response
 from flask_restx import Namespace, Resource
 
 from api.services import review
-from api.storage import clock, db, store
+from api.storage import clock, db, proposals, store
 from api.web.auth import require
 from api.web.contract import (
     CONDITIONAL,
@@ -56,7 +56,8 @@ class Review(Resource):
         next_urls: list[str] = []
 
         def build() -> dict[str, Any]:
-            due = review.queue(session, viewer.visibilities, today)
+            due = review.queue(session, viewer.visibilities, today,
+                               proposals.pending_records(session))
             after = tuple(args["cursor"][2:].split(".", 1)) if args.get("cursor") else None
             rest = [item for item in due if after is None or item.position > after]
             page = rest[:args["limit"]]
@@ -71,7 +72,8 @@ class Review(Resource):
                     "links": {"self": page_url(), "next": next_urls[0] if next_urls else None}}
 
         # The queue changes with the data and with the day.
-        response = cached_json((seq, today.isoformat()), at, None, build, viewer)
+        response = cached_json((seq, today.isoformat(), proposals.state(session)), at, None,
+                               build, viewer)
         if next_urls:
             response.headers["Link"] = next_link(next_urls[0])
         return response

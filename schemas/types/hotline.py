@@ -110,4 +110,6 @@ HOTLINE = register(RecordType(
     csv=CsvExport(columns=CSV_COLUMNS, rows=csv_rows, shape="a row per channel",
                   filename="hotlines.csv"),
     hsds=hsds.organizations,
+    contact_fields=("channels",),
+    withdrawal_needs_approval=True,
 ))

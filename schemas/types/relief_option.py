@@ -40,5 +40,6 @@ RELIEF_OPTION = register(RecordType(
     label="name",
     filters=(Filter("requested_by", "requested_by", "requested_by"),),
     review_days=180,
+    contact_fields=("contacts",),
     order=30,
 ))

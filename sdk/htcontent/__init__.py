@@ -22,7 +22,7 @@ from ._errors import (
     RateLimitError,
     UnprocessableEntityError,
 )
-from ._models import SearchHit, SyncResult
+from ._models import Proposal, SearchHit, SyncResult
 from ._records import (
     Channel,
     Conflict,
@@ -40,7 +40,7 @@ __all__ = [
     "BadRequestError", "Channel", "Client", "Collection", "Conflict", "Form", "GoneError",
     "HTContentError",
     "Hotline", "Indicator", "InternalServerError", "Mirror", "NotFoundError",
-    "PermissionDeniedError", "PreconditionFailedError", "RateLimitError", "Record",
+    "PermissionDeniedError", "PreconditionFailedError", "Proposal", "RateLimitError", "Record",
     "ReliefOption", "Resource", "SearchHit", "Source", "SyncResult",
     "UnprocessableEntityError", "__version__", "localize", "read_mirror",
 ]

@@ -20,7 +20,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from ._errors import APIConnectionError, APITimeoutError, HTContentError, error_for
-from ._models import SearchHit, SyncResult, record_from_dict
+from ._models import Proposal, SearchHit, SyncResult, record_from_dict
 from ._records import COLLECTION_ATTRIBUTES, COLLECTION_TYPES, MODELS, Collections, Record
 from ._snapshot import SnapshotError, SnapshotStore, write_snapshot
 
@@ -226,6 +226,47 @@ class Client(Collections["Collection"]):
                 return
             params = {"limit": limit, "cursor": body["meta"]["next_cursor"]}
 
+    def proposals(self, *, status: str | None = None, record_id: str | None = None,
+                  limit: int = 100) -> Iterator[Proposal]:
+        """Writes that wait for a second person (``status``: ``pending``, ``outdated``,
+        ``approved``, ``rejected``), oldest first, page after page. Needs the ``write`` or the
+        ``approve`` scope.
+
+        :calls: ``GET /api/v1/proposals``
+        """
+        params: dict[str, Any] = {"status": status, "record_id": record_id, "limit": limit}
+        while True:
+            body = self.request("GET", "/api/v1/proposals", params=params).body
+            yield from (Proposal.from_dict(item) for item in body["data"])
+            if not body["meta"]["next_cursor"]:
+                return
+            params = {**params, "cursor": body["meta"]["next_cursor"]}
+
+    def proposal(self, proposal_id: int) -> Proposal:
+        """One proposal, with its patch against the record as it is now while it waits.
+
+        :calls: ``GET /api/v1/proposals/{id}``
+        """
+        return Proposal.from_dict(
+            self.request("GET", f"/api/v1/proposals/{proposal_id}").body["data"])
+
+    def approve(self, proposal_id: int) -> Proposal:
+        """Publish a proposal. Needs the ``approve`` scope and another key than the proposer's.
+
+        :calls: ``POST /api/v1/proposals/{id}/approve``
+        """
+        return Proposal.from_dict(
+            self.request("POST", f"/api/v1/proposals/{proposal_id}/approve").body["data"])
+
+    def reject(self, proposal_id: int, reason: str) -> Proposal:
+        """Reject a proposal, saying why. Needs the ``approve`` scope and another key.
+
+        :calls: ``POST /api/v1/proposals/{id}/reject``
+        """
+        return Proposal.from_dict(self.request(
+            "POST", f"/api/v1/proposals/{proposal_id}/reject",
+            json_body={"reason": reason}).body["data"])
+
     def vocabularies(self) -> list[dict[str, Any]]:
         """Every controlled vocabulary, with English and Spanish labels.
 
@@ -414,14 +455,15 @@ class Collection:
     def update(self, record_id: str, changes: dict[str, Any], *,
                if_match: str | None = None) -> Any:
         """Change some fields (an RFC 7396 merge patch; ``None`` removes a field). Without
-        ``if_match``, the current ETag is read first.
+        ``if_match``, the current ETag is read first. Returns the record, or a
+        :class:`Proposal` when the change waits for a second person (``202 Accepted``).
 
         :calls: ``PATCH /api/v1/{collection}/{id}``
         """
         etag = if_match or self._etag(record_id)
-        body = self._client.request("PATCH", self._path(record_id), json_body=changes,
-                                    headers={"If-Match": etag}).body
-        return self.model.from_dict(body["data"])
+        response = self._client.request("PATCH", self._path(record_id), json_body=changes,
+                                        headers={"If-Match": etag})
+        return _saved(self.model, response)
 
     def verify(self, record_id: str, *, status: str, method: str,
                source_url: str | None = None, note: str | None = None,
@@ -441,13 +483,23 @@ class Collection:
             headers={"If-Match": etag}).body
         return self.model.from_dict(body["data"])
 
-    def retire(self, record_id: str, *, if_match: str | None = None) -> None:
-        """Retire a record (reads answer 410 from then on; the history stays).
+    def retire(self, record_id: str, *, if_match: str | None = None) -> Proposal | None:
+        """Retire a record (reads answer 410 from then on; the history stays). Returns None, or
+        a :class:`Proposal` when retiring it waits for a second person (a hotline).
 
         :calls: ``DELETE /api/v1/{collection}/{id}``
         """
         etag = if_match or self._etag(record_id)
-        self._client.request("DELETE", self._path(record_id), headers={"If-Match": etag})
+        response = self._client.request("DELETE", self._path(record_id),
+                                        headers={"If-Match": etag})
+        return Proposal.from_dict(response.body["data"]) if response.status == 202 else None
+
+
+def _saved(model: Any, response: Response) -> Any:
+    """The record a write answered with, or the :class:`Proposal` it became (202)."""
+    if response.status == 202:
+        return Proposal.from_dict(response.body["data"])
+    return model.from_dict(response.body["data"])
 
 
 def _shown(data: dict[str, Any], lang: str) -> dict[str, Any]:

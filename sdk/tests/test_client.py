@@ -15,6 +15,7 @@ from htcontent import (
     Hotline,
     Indicator,
     NotFoundError,
+    PermissionDeniedError,
     PreconditionFailedError,
     UnprocessableEntityError,
 )
@@ -78,7 +79,21 @@ def test_errors_carry_status_problem_and_request_id(api):
         client.hotlines.get("hsi-tip-line")
 
 
-def test_editors_create_update_and_retire(api):
+@pytest.fixture(scope="module")
+def approver_key(api):
+    """A key with the approve scope, of another name than the editor's."""
+    from api.storage import db
+    from api.web.auth import create_key
+    from tests.conftest import migrated_app
+
+    app = migrated_app(api["database_url"])
+    with app.app_context():
+        key = create_key(db.session(), "sdk-approver", ["approve"]).key
+    app.extensions["db_engine"].dispose()
+    return key
+
+
+def test_editors_create_update_and_retire(api, approver_key):
     with Client(api["url"], api_key=api["editor_key"]) as client:
         created = client.hotlines.create(NEW)
         assert created.version == 1
@@ -93,7 +108,10 @@ def test_editors_create_update_and_retire(api):
         with pytest.raises(UnprocessableEntityError) as invalid:
             client.hotlines.update("sdk-line", {"purpose": "gossip"})
         assert "purpose" in invalid.value.errors
-        client.hotlines.retire("sdk-line")
+        proposal = client.hotlines.retire("sdk-line")  # a hotline: a second person approves
+        assert proposal is not None and proposal.reasons == ("withdrawn",)
+    with Client(api["url"], api_key=approver_key) as approver:
+        approver.approve(proposal.id)
     with Client(api["url"]) as anonymous, pytest.raises(GoneError) as gone:
         anonymous.hotlines.get("sdk-line")
     assert gone.value.retired_at
@@ -208,3 +226,29 @@ def test_an_interrupted_sync_is_completed_by_the_next(api, tmp_path):
     exported = json.loads((tmp_path / "snapshot.json").read_text())["data"]
     assert {rid: r.version for rid, r in read_mirror(mirror).items()} == {
         r["id"]: r["version"] for r in exported}
+
+
+def test_a_change_that_needs_a_second_person_comes_back_as_a_proposal(api, approver_key):
+    from htcontent import Proposal
+
+    with Client(api["url"], api_key=api["editor_key"]) as editor:
+        before = editor.hotlines.get("fbi-tips", lang="*")
+        channels = [*before.raw["channels"], {"kind": "web", "value": "https://tips.fbi.gov/"}]
+        proposal = editor.hotlines.update("fbi-tips", {"channels": channels})
+        assert isinstance(proposal, Proposal) and proposal.status == "pending"
+        assert proposal.reasons == ("contact_channels",)
+        assert any(op["path"].startswith("/channels") for op in proposal.patch or [])
+        assert proposal.id in [p.id for p in editor.proposals(status="pending")]
+        with pytest.raises(PermissionDeniedError):  # a second person approves, not this key
+            editor.approve(proposal.id)
+        withdrawn = editor.hotlines.retire("fbi-tips")
+        assert isinstance(withdrawn, Proposal) and withdrawn.reasons == ("withdrawn",)
+        assert editor.proposal(withdrawn.id).action == "retire"
+    with Client(api["url"]) as anonymous:
+        assert anonymous.hotlines.get("fbi-tips").version == before.version  # unchanged
+    with Client(api["url"], api_key=approver_key) as approver:
+        assert approver.approve(proposal.id).published_version == before.version + 1
+        assert approver.reject(withdrawn.id, "Still answered.").status == "rejected"
+    with Client(api["url"]) as anonymous:
+        after = anonymous.hotlines.get("fbi-tips")
+        assert after.version == before.version + 1 and after.channels[-1].kind == "web"

@@ -12,6 +12,7 @@ from werkzeug.test import EnvironBuilder
 
 from api.accel.record_reads import RecordReads
 from tests.accel.test_fastpath import cache_of
+from tests.conftest import second_person
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -81,7 +82,8 @@ def test_records_not_public_and_published_are_left_to_the_view(editor_app):
     assert reads_of(editor_app).answer(environ(f"/api/v1/hotlines/{restricted[0]}")) is None
     retired = "/api/v1/hotlines/hsi-tip-line"
     etag = client.get(retired).headers["ETag"]
-    assert client.delete(retired, headers={**keys.editor, "If-Match": etag}).status_code == 204
+    answer = client.delete(retired, headers={**keys.editor, "If-Match": etag})
+    assert second_person(client, answer, keys).status_code in (200, 204)
     assert reads_of(editor_app).answer(environ(retired)) is None
     assert client.get(retired).status_code == 410
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import orjson
 
+from tests.conftest import second_person
 from tests.web.test_writes import NEW_HOTLINE
 
 
@@ -53,8 +54,9 @@ def comparable(state: dict[str, dict]) -> dict[str, tuple]:
 
 def edit(client, headers, collection, record_id, changes):
     etag = client.get(f"/api/v1/{collection}/{record_id}", headers=headers).headers["ETag"]
-    response = client.patch(f"/api/v1/{collection}/{record_id}", json=changes,
-                            headers={**headers, "If-Match": etag})
+    response = second_person(client, client.patch(
+        f"/api/v1/{collection}/{record_id}", json=changes, headers={**headers, "If-Match": etag}),
+        client.application.keys)  # a change a second person must approve: approved
     assert response.status_code == 200, response.get_json()
     return response
 
@@ -166,7 +168,8 @@ def test_revisions_show_each_version_exactly_as_published(editor_app):
     assert client.get("/api/v1/hotlines/hsi-tip-line/revisions/3").status_code == 404
     assert client.get("/api/v1/hotlines/hsi-tip-line/revisions/0").status_code == 404
     etag = client.get("/api/v1/hotlines/hsi-tip-line").headers["ETag"]
-    client.delete("/api/v1/hotlines/hsi-tip-line", headers={**keys.editor, "If-Match": etag})
+    second_person(client, client.delete("/api/v1/hotlines/hsi-tip-line",
+                                        headers={**keys.editor, "If-Match": etag}), keys)
     assert client.get("/api/v1/hotlines/hsi-tip-line").status_code == 410
     retired = client.get("/api/v1/hotlines/hsi-tip-line/revisions").get_json()["data"]
     assert [r["status"] for r in retired] == ["published", "published", "retired"]

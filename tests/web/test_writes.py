@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from api.storage import db
 from api.storage.models import Change, RecordVersion
-from tests.conftest import serving
+from tests.conftest import second_person, serving
 
 NEW_HOTLINE = {
     "id": "county-crisis-line",
@@ -65,7 +65,8 @@ def test_create_read_update_retire(editor_app):
 
     retired = client.delete("/api/v1/hotlines/county-crisis-line",
                             headers={**keys.editor, "If-Match": replaced.headers["ETag"]})
-    assert retired.status_code == 204
+    assert retired.status_code == 202  # a hotline off the screens: a second person approves
+    assert second_person(client, retired, keys).status_code == 200
     gone = client.get("/api/v1/hotlines/county-crisis-line")
     assert gone.status_code == 410 and gone.get_json()["retired_at"]
     listed = client.get("/api/v1/hotlines?limit=200").get_json()["data"]
