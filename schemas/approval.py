@@ -19,24 +19,33 @@ REASONS = {
     "contact_channels": "It changes how to reach someone (a number, address, URL, channel "
                         "kind, or the hotlines a record names).",
     "made_public": "It shows the public a record meant for law enforcement only.",
-    "withdrawn": "It takes a hotline off the screens (retired, or back to draft).",
+    "withdrawn": "It takes a hotline off the screens (retired, back to draft, or restricted to "
+                 "law enforcement).",
 }
 
 
-def reasons_for(record_type: str, status: str, visibility: str, content: dict[str, Any],
+def reasons_for(record_type: str, on_screens: dict[str, Any] | None,
                 proposed: dict[str, Any]) -> list[str]:
-    """Why writing ``proposed`` over a record (its ``status``, ``visibility`` and stored
-    ``content``) needs a second person; empty when one key may write it."""
-    if status != "published":
+    """Why writing ``proposed`` (content with its ``status`` and ``visibility``) needs a second
+    person; empty when one key may write it. ``on_screens`` is what readers see or last saw:
+    the record's latest published or retired version (its content, status and visibility), None
+    for a record never published. Comparing with it, not with a draft in between, means a
+    record cannot be moved to draft by one write and published changed by the next."""
+    if on_screens is None:
         return []
+    shown = on_screens.get("status") == "published"
+    publishes = proposed.get("status", "published") == "published"
+    if not (shown or publishes):
+        return []  # it stays off the screens
     kind = REGISTRY[record_type]
+    was_public = on_screens.get("visibility", "public") == "public"
+    public = proposed.get("visibility", "public") == "public"
     return [reason for reason, applies in (
-        ("contact_channels", any(content.get(name) != proposed.get(name)
-                                 for name in kind.contact_fields)),
-        ("made_public", visibility != "public"
-         and proposed.get("visibility", "public") == "public"),
-        ("withdrawn", kind.withdrawal_needs_approval
-         and proposed.get("status", "published") != "published")) if applies]
+        ("contact_channels", publishes and any(on_screens.get(name) != proposed.get(name)
+                                               for name in kind.contact_fields)),
+        ("made_public", publishes and public and not was_public),
+        ("withdrawn", kind.withdrawal_needs_approval and shown
+         and (not publishes or (was_public and not public)))) if applies]
 
 
 class RejectionSchema(StrictSchema):

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .base import verification_status_of
 from .fields import Text
 from .records import SCHEMAS
 from .registry import REGISTRY
@@ -35,6 +36,8 @@ MAX_ORGANIZATION = 120
 SENTENCE = re.compile(r"[;:]|\b[a-z]{3,}\. |\b(since|formerly|until|operated by|from \d{4}|"
                       r"desde|anteriormente|hasta|operad[oa] por)\b", re.IGNORECASE)
 PHONE_KINDS = ("voice", "text", "tty", "video")
+#: A number spelled with keypad letters: "1-866-DHS-2-ICE" (upper case, digits, separators).
+SPELLED = re.compile(r"(?=(?:[^0-9A-Z]*[0-9A-Z]){7})(?=.*[0-9])[0-9A-Z][0-9A-Z .-]*")
 #: Letters on a phone keypad (vanity numbers such as 1-866-DHS-2-ICE).
 KEYPAD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "22233344455566677778889999")
 
@@ -62,7 +65,7 @@ def check(records: Iterable[tuple[str, dict[str, Any]]]) -> list[Finding]:
 
 def verified_but_notes_say_not(records: Records) -> Iterable[Finding]:
     for _, content in records:
-        if content.get("verification_status", "verified") != "verified":
+        if verification_status_of(content) != "verified":
             continue
         for language, text in _texts(content.get("notes")):
             if UNVERIFIED_WORDS.search(text):
@@ -109,10 +112,14 @@ def phone_display_differs(records: Records) -> Iterable[Finding]:
             if channel.get("kind") not in PHONE_KINDS or not display:
                 continue
             dialed = re.sub(r"\D", "", value)
-            # The number, and any spelled-out form in parentheses: "1-866-DHS-2-ICE"
-            forms = [re.sub(r"\(.*?\)", "", display),
-                     *(inner for inner in re.findall(r"\((.*?)\)", display)
-                       if re.search(r"\d", inner))]
+            # The number (an area code in parentheses is part of it), and any spelled-out
+            # form in parentheses, "1-866-DHS-2-ICE"; other notes in parentheses ("TTY") aside
+            notes = [inner for inner in re.findall(r"\(([^()]*)\)", display)
+                     if re.search(r"[A-Za-z]", inner)]
+            dialable = display
+            for note in notes:
+                dialable = dialable.replace(f"({note})", "")
+            forms = [dialable, *(note for note in notes if SPELLED.fullmatch(note))]
             for form in forms:
                 shown = re.sub(r"\D", "", form.upper().translate(KEYPAD))
                 if shown != dialed and not (value.startswith("+1") and shown == dialed[1:]):

@@ -123,8 +123,8 @@ class RecordReads:
             connection.close()
 
     def _transaction(self, work: Callable[[Any], T]) -> T:
-        """``work(cursor)`` in a read transaction of its own on a kept connection (ended at
-        once: the next one sees every write committed since)."""
+        """``work(cursor)`` on a kept connection, ended with a rollback (the next one sees every
+        write committed since)."""
         with self._lock:
             connection = self._idle.pop() if self._idle else None
         if connection is None:
@@ -209,8 +209,10 @@ class RecordReads:
         limit = asked["limit"]
 
         def read(cursor: Any) -> tuple[Any, int, list[Any]]:
-            version = tuple(self._version.run(cursor).fetchone() or ("", 0))
+            # As the view: the change sequence (the ETag) first, then the data version the
+            # total is kept under, so what follows is never older than the ETag says.
             state = self._state.run(cursor).fetchone()
+            version = tuple(self._version.run(cursor).fetchone() or ("", 0))
             total = self._totals.get((version, record_type))
             if total is None:
                 total = self._total.run(cursor, record_type=record_type).fetchone()[0]

@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from marshmallow import ValidationError
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from api.storage import publish
-from api.storage.models import AuditEntry, Proposal, Record
+from api.storage.models import AuditEntry, Proposal, Record, RecordVersion
 from api.storage.publish import WriteConflict, lock_writes
+from api.storage.store import PUBLISHED, data_version
+from schemas.records import load_content
 
 PENDING, APPROVED, REJECTED, OUTDATED = "pending", "approved", "rejected", "outdated"
 STATUSES = (PENDING, OUTDATED, APPROVED, REJECTED)
@@ -38,6 +41,25 @@ class Shown:
                 and self.record.revision != self.proposal.base_revision):
             return OUTDATED
         return self.proposal.status
+
+
+def on_screens(session: Session, record: Record) -> dict[str, Any] | None:
+    """What readers see or last saw of ``record`` (its latest published or retired version's
+    content, with its status and visibility, as this release's schema loads it), for
+    :func:`schemas.approval.reasons_for`; None when it was never published."""
+    if record.status == PUBLISHED:
+        content, status, visibility = record.content, record.status, record.visibility
+    elif record.version > 0:
+        version = session.get(RecordVersion, (record.id, record.version))
+        assert version is not None  # every version a record names is kept
+        content, status, visibility = version.content, version.status, version.visibility
+    else:
+        return None
+    try:  # content stored before a field had a default reads as this release writes it
+        content = load_content(record.type, content)
+    except ValidationError:
+        pass
+    return {**content, "status": status, "visibility": visibility}
 
 
 def propose(session: Session, record: Record, content: dict[str, Any], action: str,
@@ -107,7 +129,9 @@ def page(session: Session, visibilities: tuple[str, ...], *, status: str | None,
          record_id: str | None, after: int, limit: int) -> tuple[list[Shown], int]:
     """Proposals for records of these visibilities, oldest first, after id ``after``; and how
     many there are in all."""
-    query = _shown().where(Record.visibility.in_(visibilities))
+    query = _shown().where(Record.visibility.in_(visibilities),
+                           or_(Proposal.content["visibility"].as_string().is_(None),
+                               Proposal.content["visibility"].as_string().in_(visibilities)))
     if record_id:
         query = query.where(Proposal.record_id == record_id)
     if status is not None:
@@ -122,10 +146,11 @@ def page(session: Session, visibilities: tuple[str, ...], *, status: str | None,
 
 
 def state(session: Session) -> tuple[Any, ...]:
-    """What changes when a proposal is made or decided (with the change sequence, whose
-    writes make proposals outdated: every list of proposals depends on no more)."""
-    return tuple(session.execute(select(func.max(Proposal.id),
-                                        func.count(Proposal.decided_at))).one())
+    """What every list of proposals depends on: the proposals made and decided, and the data
+    version (any write to a record, drafts included, changes a patch or makes one outdated)."""
+    made, decided = session.execute(select(func.max(Proposal.id),
+                                           func.count(Proposal.decided_at))).one()
+    return (made, decided, *data_version(session))
 
 
 def pending_records(session: Session) -> set[str]:

@@ -185,8 +185,8 @@ def _proposed(record_type: str, record: Record, content: dict[str, Any],
               action: str) -> Response | None:
     """A write that needs a second person (:mod:`schemas.approval`) filed as a proposal: its
     ``202 Accepted``; None when this key may write it alone."""
-    reasons = approval.reasons_for(record_type, record.status, record.visibility,
-                                   record.content, content)
+    reasons = approval.reasons_for(record_type, proposals.on_screens(db.session(), record),
+                                   content)
     if not reasons:
         return None
     viewer = require("write")

@@ -103,8 +103,10 @@ def _reviewer() -> Any:
 
 def _visible(proposal_id: int) -> proposals.Shown:
     shown = proposals.get(db.session(), proposal_id)
-    if shown is None or shown.record.visibility not in current_viewer().visibilities:
-        raise not_found("proposal")
+    visibilities = current_viewer().visibilities
+    if (shown is None or shown.record.visibility not in visibilities
+            or shown.proposal.content.get("visibility", "public") not in visibilities):
+        raise not_found("proposal")  # what it shows, now or once approved, is not for this key
     return shown
 
 
@@ -126,9 +128,9 @@ class Proposals(Resource):
                 "meta": {"total": total, "count": len(page), "limit": args["limit"],
                          "next_cursor": next_cursor},
                 "links": {"self": page_url(), "next": next_url}}
-        seq, at = store.state(session)
+        _, at = store.state(session)
         # Proposals change without a change to any record: their own state is in the ETag.
-        response = cached_json((seq, proposals.state(session)), at, None, lambda: body, viewer)
+        response = cached_json(proposals.state(session), at, None, lambda: body, viewer)
         if next_url:
             response.headers["Link"] = next_link(next_url)
         return response

@@ -72,7 +72,7 @@ class Review(Resource):
                     "links": {"self": page_url(), "next": next_urls[0] if next_urls else None}}
 
         # The queue changes with the data and with the day.
-        response = cached_json((seq, today.isoformat(), proposals.state(session)), at, None,
+        response = cached_json((seq, today.isoformat(), *proposals.state(session)), at, None,
                                build, viewer)
         if next_urls:
             response.headers["Link"] = next_link(next_urls[0])

@@ -171,7 +171,7 @@ def contract(doc: Contract) -> None:
             collection, [ID_PARAM, VERSION_PARAM, *conv.parameters(DiffArgs), *CONDITIONAL[:1]],
             {"200": {"description": "The patch: applied to the record as published at `from` "
                                     "(`lang=*`), it gives the record as published at `version`.",
-                     "headers": ok("JsonPatch", "")["headers"],
+                     "headers": ok("JsonPatch", "", language=False)["headers"],
                      "content": {JSON_PATCH: {"schema": {"$ref": "#/components/schemas/"
                                                                  "JsonPatch"}}}},
              "304": not_modified_response(), **problems("BadRequest", "NotFound")},

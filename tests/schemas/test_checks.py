@@ -62,6 +62,13 @@ def test_a_display_that_dials_another_number_is_found():
     assert "does not dial +18006694000" in found[0].message
 
 
+def test_an_area_code_in_parentheses_and_notes_are_part_of_a_display():
+    channels = copy.deepcopy(_eeoc()["channels"])
+    channels[0]["display"] = "(800) 669-4000"
+    channels[1]["display"] = "1-800-669-6820 (TTY, option 2)"
+    assert check(_with("eeoc", channels=channels)) == []
+
+
 def test_untranslated_nested_text_is_found():
     channels = copy.deepcopy(_eeoc()["channels"])
     channels[2]["notes"] = {"en": "ASL video phone.", "es": "ASL video phone."}

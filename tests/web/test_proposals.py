@@ -172,3 +172,46 @@ def test_proposals_are_for_reviewers_only(editor_app, approver):
     assert client.get("/api/v1/proposals/999", headers=keys.editor).status_code == 404
     assert client.post("/api/v1/proposals/999/approve",
                        headers=approver["other"]).status_code == 404
+
+
+def test_a_detour_through_draft_does_not_skip_the_second_person(editor_app):
+    """Moved to draft by one write (allowed: not a hotline), published changed by the next: the
+    change is compared with what readers last saw, not with the draft."""
+    client, keys = editor_app.test_client(), editor_app.keys
+    relief = next(item for item in client.get("/api/v1/relief-options?lang=*&limit=50")
+                  .get_json()["data"] if item.get("contacts"))
+    url = f"/api/v1/relief-options/{relief['id']}"
+    etag = client.get(url).headers["ETag"]
+    drafted = client.patch(url, json={"status": "draft"}, headers={**keys.editor,
+                                                                    "If-Match": etag})
+    assert drafted.status_code == 200
+    back = client.patch(url, json={"status": "published", "contacts": []},
+                        headers={**keys.editor, "If-Match": drafted.headers["ETag"]})
+    assert back.status_code == 202 and back.get_json()["data"]["reasons"] == ["contact_channels"]
+    same = client.patch(url, json={"status": "published"},
+                        headers={**keys.editor, "If-Match": drafted.headers["ETag"]})
+    assert same.status_code == 200  # published again as it was: nothing to approve
+
+
+def test_restricting_a_hotline_takes_it_off_public_screens_and_waits(editor_app):
+    client, keys = editor_app.test_client(), editor_app.keys
+    etag = client.get(HOTLINE).headers["ETag"]
+    restricted = client.patch(HOTLINE, json={"visibility": "law_enforcement"},
+                              headers={**keys.chief, "If-Match": etag})
+    assert restricted.status_code == 202
+    assert restricted.get_json()["data"]["reasons"] == ["withdrawn"]
+    assert client.get(HOTLINE).status_code == 200
+
+
+def test_a_proposal_that_would_restrict_a_record_is_only_for_restricted_keys(editor_app, approver):
+    client, keys = editor_app.test_client(), editor_app.keys
+    etag = client.get(HOTLINE).headers["ETag"]
+    number = client.patch(HOTLINE, json={"visibility": "law_enforcement"},
+                          headers={**keys.chief, "If-Match": etag}).get_json()["data"]["id"]
+    public_approver = {"Authorization": approver["self"]["Authorization"]}  # no read:restricted
+    assert client.get(f"/api/v1/proposals/{number}", headers=public_approver).status_code == 404
+    assert client.post(f"/api/v1/proposals/{number}/approve",
+                       headers=public_approver).status_code == 404
+    listed = client.get("/api/v1/proposals", headers=public_approver).get_json()["data"]
+    assert number not in [p["id"] for p in listed]
+    assert client.get(f"/api/v1/proposals/{number}", headers=approver["other"]).status_code == 200
