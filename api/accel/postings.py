@@ -95,27 +95,51 @@ class Postings:
         """(rowids, bm25) of the documents containing every one of ``words`` (each one FTS5
         phrase), in rowid order: what ``SELECT rowid, bm25(...) ... MATCH`` returns. None when
         FTS5 must answer (a word is not one token, or this index is not usable)."""
-        if not self.usable or not words:
+        return self.hits_any([[word] for word in words])
+
+    def hits_any(self, groups: list[list[str]]) -> tuple[np.ndarray, np.ndarray] | None:
+        """Like :meth:`hits` for ``("a" OR "b") AND ("c")``: the documents containing a word of
+        every group, ranked over every word (phrase) in order, as FTS5 ranks such a query (a
+        phrase a document lacks adds nothing)."""
+        if not self.usable or not groups or not all(groups):
             return None
-        lists: list[tuple[np.ndarray, np.ndarray]] = []
-        for word in words:
-            token = self.token(word)
-            if token is None:
-                return None
-            number = self.terms.get(token)
-            if number is None:
-                return np.zeros(0, dtype=np.int64), np.zeros(0)
-            start, end = int(self.bounds[number]), int(self.bounds[number + 1])
-            lists.append((self.documents[start:end], self.counts[start:end]))
-        found = min((documents for documents, _ in lists), key=len)
-        for documents, _ in lists:
-            if documents is not found and len(found):
-                at = np.minimum(np.searchsorted(documents, found), len(documents) - 1)
-                found = found[documents[at] == found]
+        phrases: list[tuple[np.ndarray, np.ndarray]] = []
+        members_of: list[list[np.ndarray]] = []
+        for group in groups:
+            members = []
+            for word in group:
+                token = self.token(word)
+                if token is None:
+                    return None
+                number = self.terms.get(token)
+                if number is None:
+                    listed = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+                else:
+                    start, end = int(self.bounds[number]), int(self.bounds[number + 1])
+                    listed = (self.documents[start:end], self.counts[start:end])
+                phrases.append(listed)
+                members.append(listed[0])
+            members_of.append(members)
+        if all(len(members) == 1 for members in members_of):  # sorted lists: intersect
+            found = min((members[0] for members in members_of), key=len)
+            for (documents,) in members_of:
+                if documents is not found and len(found):
+                    found = found[_present(documents, found)]
+        else:  # a word or another: a mask over every document (a union by sorting is slower)
+            mask = np.ones(len(self.norms), dtype=bool)
+            for members in members_of:
+                either = np.zeros(len(self.norms), dtype=bool)
+                for documents in members:
+                    either[documents] = True
+                mask &= either
+            found = np.flatnonzero(mask).astype(np.int32)
         norms = self.norms[found]
         score = np.zeros(len(found))
-        for documents, counts in lists:  # phrase by phrase, as fts5Bm25Function adds them
-            frequency = counts[np.searchsorted(documents, found)].astype(np.float64)
+        for documents, counts in phrases:  # phrase by phrase, as fts5Bm25Function adds them
+            frequency = np.zeros(len(found))
+            if len(documents) and len(found):
+                at = np.minimum(np.searchsorted(documents, found), len(documents) - 1)
+                frequency = np.where(documents[at] == found, counts[at], 0).astype(np.float64)
             idf = math.log((self.rows - len(documents) + 0.5) / (len(documents) + 0.5))
             if idf <= 0.0:
                 idf = 1e-6
@@ -125,6 +149,14 @@ class Postings:
     def token(self, word: str) -> str | None:
         """The one token FTS5 makes of ``word`` for a query, or None if it makes none or several."""
         return self.tokenizer.token(word)
+
+
+def _present(documents: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """Which of ``found`` (sorted) are in ``documents`` (sorted), as a mask."""
+    if not len(documents):
+        return np.zeros(len(found), dtype=bool)
+    at = np.minimum(np.searchsorted(documents, found), len(documents) - 1)
+    return documents[at] == found  # type: ignore[no-any-return]
 
 
 def build(session: Session, table: str, weights: tuple[float, ...]) -> Postings:

@@ -70,11 +70,20 @@ def _match_expression(terms: list[str], spanish: bool = False) -> str:
     """An FTS5 query for documents containing every term (each quoted: no operators); with
     ``spanish``, a term or its Spanish stem (:mod:`api.storage.stemming`)."""
     out = []
-    for term in terms:
-        quoted = '"' + term.replace('"', "") + '"'
-        root = stemming.stem(term) if spanish else term
-        out.append(f'({quoted} OR "{root.replace(chr(34), "")}")' if root != term else quoted)
+    for group in _groups(terms, spanish):
+        quoted = ['"' + word.replace('"', "") + '"' for word in group]
+        out.append(f"({' OR '.join(quoted)})" if len(quoted) > 1 else quoted[0])
     return " AND ".join(out) if spanish else " ".join(out)
+
+
+def _groups(terms: list[str], spanish: bool) -> list[list[str]]:
+    """The words :func:`_match_expression` asks for, term by term: a term, or (``spanish``)
+    a term and its Spanish stem."""
+    out = []
+    for term in terms:
+        root = stemming.stem(term) if spanish else term
+        out.append([term, root] if root != term else [term])
+    return out
 
 
 def _spanish(terms: list[str], lang: str) -> bool:
@@ -179,7 +188,7 @@ def _ranking(session: Session, q: str, types: list[str] | None,
             # the version read and this query makes the ranking newer than its version, never
             # older; documents the map does not know are left out.)
             terms = _terms(q)
-            found = held.hits(terms) if held is not None and not spanish else None
+            found = None if held is None else held.hits_any(_groups(terms, spanish))
             if found is None:
                 connection = session.connection().connection.driver_connection
                 found = fts5_hits(connection, _match_expression(terms, spanish))

@@ -32,8 +32,14 @@ def _table(documents: list[tuple[str, str]], deleted: list[int], weights: tuple[
     connection.commit()
     weights_sql = ", ".join(str(weight) for weight in weights)
 
-    def fts5(words: list[str]) -> list[tuple[int, float]]:
-        expression = " ".join(f'"{word}"' for word in words)
+    def fts5(words: list[str] | list[list[str]]) -> list[tuple[int, float]]:
+        """Words (all of them), or groups of words (a word of every group: how a Spanish
+        search asks for a word or its stem)."""
+        if words and isinstance(words[0], list):
+            expression = " AND ".join("(" + " OR ".join(f'"{word}"' for word in group) + ")"
+                                      for group in words)
+        else:
+            expression = " ".join(f'"{word}"' for word in words)
         return connection.execute(f"SELECT rowid, bm25(docs, {weights_sql}) FROM docs"
                                   " WHERE docs MATCH ?", (expression,)).fetchall()
 
@@ -63,6 +69,23 @@ def test_postings_give_the_documents_and_the_bm25_doubles_fts5_gives(
             rowids, ranks = found
             # bit for bit: equal doubles, not close ones
             assert list(zip(rowids.tolist(), ranks.tolist(), strict=True)) == fts5(words)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents=st.lists(st.tuples(_text, _text), min_size=1, max_size=30),
+       queries=st.lists(st.lists(st.lists(st.sampled_from(WORDS), min_size=1, max_size=2),
+                                 min_size=1, max_size=3), min_size=1, max_size=6),
+       weights=st.sampled_from([(10.0, 1.0), (1.0, 1.0)]))
+def test_a_word_or_another_ranks_as_fts5_ranks_it(documents, queries, weights):
+    """("víctimas" OR "victim") AND ("trabajo"): a Spanish search with its stems."""
+    session, fts5 = _table(documents, [], weights)
+    with session:
+        held = postings.build(session, "docs", weights)
+        for groups in queries:
+            found = held.hits_any(groups)
+            assert found is not None
+            rowids, ranks = found
+            assert list(zip(rowids.tolist(), ranks.tolist(), strict=True)) == fts5(groups)
 
 
 def test_an_empty_table_matches_nothing():
