@@ -21,7 +21,7 @@ from api.web.contract import (
     page_of,
     problems,
 )
-from api.web.http import cached_json, next_link, page_url, parse_args
+from api.web.http import paged_json, parse_args
 from schemas.params import AUDIT_ACTIONS, AuditArgs
 from schemas.records import SCHEMAS
 
@@ -55,9 +55,8 @@ class Audit(Resource):
         session = db.session()
         latest = session.execute(select(AuditEntry.id, AuditEntry.at)
                                  .order_by(AuditEntry.id.desc()).limit(1)).first()
-        next_urls: list[str] = []
 
-        def build() -> dict[str, Any]:
+        def page() -> tuple[list[Any], int, int, str | None]:
             total = session.scalar(select(func.count()).select_from(AuditEntry)
                                    .where(*conditions))
             query = select(AuditEntry).where(*conditions)
@@ -69,17 +68,10 @@ class Audit(Resource):
             if len(rows) > args["limit"]:
                 rows = rows[: args["limit"]]
                 next_cursor = f"a.{rows[-1].id}"
-                next_urls.append(page_url(cursor=next_cursor))
-            return {"data": [_entry(row) for row in rows],
-                    "meta": {"total": total or 0, "count": len(rows), "limit": args["limit"],
-                             "next_cursor": next_cursor},
-                    "links": {"self": page_url(), "next": next_urls[0] if next_urls else None}}
+            return [_entry(row) for row in rows], total or 0, args["limit"], next_cursor
 
-        response = cached_json(latest[0] if latest else 0, latest[1] if latest else None, None,
-                               build, viewer)
-        if next_urls:
-            response.headers["Link"] = next_link(next_urls[0])
-        return response
+        return paged_json(latest[0] if latest else 0, latest[1] if latest else None, page,
+                          viewer)
 
 
 # ------------------------------------------------------------------------ the contract

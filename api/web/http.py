@@ -169,6 +169,29 @@ def cached_json(state: object, last_modified: datetime | None, lang: str | None,
                            "application/json", viewer, status, headers, revision)
 
 
+def paged_json(state: object, last_modified: datetime | None,
+               page: Callable[[], tuple[list[Any], int, int, str | None]],
+               viewer: Viewer | None = None) -> Response:
+    """A page of a list as lists answer it: ``data``, ``meta`` (total, count, limit,
+    next_cursor) and ``links``, and a ``Link`` header when there is a next page. ``page()``
+    gives (items, total, limit, next cursor)."""
+    next_urls: list[str] = []
+
+    def build() -> dict[str, Any]:
+        data, total, limit, next_cursor = page()
+        next_url = page_url(cursor=next_cursor) if next_cursor else None
+        if next_url:
+            next_urls.append(next_url)
+        return {"data": data, "meta": {"total": total, "count": len(data), "limit": limit,
+                                       "next_cursor": next_cursor},
+                "links": {"self": page_url(), "next": next_url}}
+
+    response = cached_json(state, last_modified, None, build, viewer)
+    if next_urls:
+        response.headers["Link"] = next_link(next_urls[0])
+    return response
+
+
 def cached_response(state: object, last_modified: datetime | None, lang: str | None,
                     build: Callable[[], bytes], mimetype: str, viewer: Viewer | None = None,
                     status: int = 200, headers: dict[str, str] | None = None,

@@ -29,10 +29,8 @@ from api.web.contract import (
 )
 from api.web.errors import Problem, request_id
 from api.web.http import (
-    cached_json,
-    next_link,
     not_found,
-    page_url,
+    paged_json,
     parse_args,
     record_url,
     write_conflicts,
@@ -117,23 +115,20 @@ class Proposals(Resource):
         args = parse_args(ProposalArgs)
         session = db.session()
         after = int(args["cursor"][2:]) if args.get("cursor") else 0
-        page, total = proposals.page(session, viewer.visibilities, status=args.get("status"),
-                                     record_id=args.get("record_id"), after=after,
-                                     limit=args["limit"] + 1)
-        next_cursor = f"p.{page[args['limit'] - 1].proposal.id}" \
-            if len(page) > args["limit"] else None
-        page = page[:args["limit"]]
-        next_url = page_url(cursor=next_cursor) if next_cursor else None
-        body = {"data": [document(shown) for shown in page],
-                "meta": {"total": total, "count": len(page), "limit": args["limit"],
-                         "next_cursor": next_cursor},
-                "links": {"self": page_url(), "next": next_url}}
         _, at = store.state(session)
+
+        def page() -> tuple[list[Any], int, int, str | None]:
+            found, total = proposals.page(session, viewer.visibilities,
+                                          status=args.get("status"),
+                                          record_id=args.get("record_id"), after=after,
+                                          limit=args["limit"] + 1)
+            next_cursor = f"p.{found[args['limit'] - 1].proposal.id}" \
+                if len(found) > args["limit"] else None
+            return ([document(shown) for shown in found[:args["limit"]]], total, args["limit"],
+                    next_cursor)
+
         # Proposals change without a change to any record: their own state is in the ETag.
-        response = cached_json(proposals.state(session), at, None, lambda: body, viewer)
-        if next_url:
-            response.headers["Link"] = next_link(next_url)
-        return response
+        return paged_json(proposals.state(session), at, page, viewer)
 
 
 @ns.route(f"/{ID}", endpoint="proposal")

@@ -28,7 +28,7 @@ from api.web.contract import (
     problems,
     saved,
 )
-from api.web.http import cached_json, next_link, page_url, parse_args, record_url
+from api.web.http import paged_json, parse_args, record_url
 from api.web.shapes import article, component_name
 from schemas.base import CheckSchema
 from schemas.fields import ID_PATTERN
@@ -53,30 +53,22 @@ class Review(Resource):
         session = db.session()
         seq, at = store.state(session)
         today = clock.utcnow().date()
-        next_urls: list[str] = []
 
-        def build() -> dict[str, Any]:
+        def page() -> tuple[list[Any], int, int, str | None]:
             due = review.queue(session, viewer.visibilities, today,
                                proposals.pending_records(session))
             after = tuple(args["cursor"][2:].split(".", 1)) if args.get("cursor") else None
             rest = [item for item in due if after is None or item.position > after]
-            page = rest[:args["limit"]]
-            next_cursor = None
-            if len(rest) > args["limit"]:
-                next_cursor = "r.{}.{}".format(*page[-1].position)
-                next_urls.append(page_url(cursor=next_cursor))
-            labels = review.labels(session, page)
-            return {"data": [_item(item, labels.get(item.record_id, "")) for item in page],
-                    "meta": {"total": len(due), "count": len(page), "limit": args["limit"],
-                             "next_cursor": next_cursor},
-                    "links": {"self": page_url(), "next": next_urls[0] if next_urls else None}}
+            shown = rest[:args["limit"]]
+            next_cursor = "r.{}.{}".format(*shown[-1].position) \
+                if len(rest) > args["limit"] else None
+            labels = review.labels(session, shown)
+            return ([_item(item, labels.get(item.record_id, "")) for item in shown], len(due),
+                    args["limit"], next_cursor)
 
         # The queue changes with the data and with the day.
-        response = cached_json((seq, today.isoformat(), *proposals.state(session)), at, None,
-                               build, viewer)
-        if next_urls:
-            response.headers["Link"] = next_link(next_urls[0])
-        return response
+        return paged_json((seq, today.isoformat(), *proposals.state(session)), at, page,
+                          viewer)
 
 
 # ------------------------------------------------------------------------ the contract
