@@ -53,6 +53,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             keys = {scope: create_key(db.session(), f"{scope}-{suffix}", scopes).key
                     for scope, scopes in {"editor": ["write", "read:restricted"],
                                           "reader": ["read:restricted"],
+                                          "approver": ["approve", "read:restricted"],
                                           "limited": []}.items()}
         app.extensions["db_engine"].dispose()
         yield {"proxy": f"http://127.0.0.1:{ports[0]}",
@@ -97,9 +98,13 @@ def test_a_retired_record_leaves_both_instances_and_the_proxy_within_max_age(clu
     assert cached.headers["X-Cache-Status"] == "HIT"
     editor = cluster["keys"]["editor"]
     etag = requests.get(cluster["a"] + url, headers=editor, timeout=10).headers["ETag"]
-    retired = requests.delete(cluster["a"] + url, headers={**editor, "If-Match": etag},
-                              timeout=10)
-    assert retired.status_code == 204
+    proposed = requests.delete(cluster["a"] + url, headers={**editor, "If-Match": etag},
+                               timeout=10)
+    assert proposed.status_code == 202  # a hotline off the screens: a second person approves
+    assert requests.get(cluster["b"] + url, timeout=10).status_code == 200
+    approved = requests.post(f"{cluster['b']}/api/v1/proposals/{proposed.json()['data']['id']}"
+                             "/approve", headers=cluster["keys"]["approver"], timeout=10)
+    assert approved.status_code == 200, approved.text
     retired_at = time.monotonic()
     assert requests.get(cluster["a"] + url, timeout=10).status_code == 410
     assert requests.get(cluster["b"] + url, timeout=10).status_code == 410
