@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 from marshmallow import Schema, ValidationError
-from sqlalchemy import Engine, and_, bindparam, func, select
+from sqlalchemy import Engine, bindparam, func, select
 from sqlalchemy.sql import Select
 from werkzeug.routing import Map
 from werkzeug.wrappers import Request
@@ -55,10 +55,8 @@ PAGE_ARGS = frozenset({"limit", "cursor", "lang", "fields", "sort", "format"})
 #: ``""`` for the first page: every id is longer): ids and renditions (a join: a third
 #: faster than the view's correlated lookup; no rendition of this code's format gives None).
 PAGE = (select(Record.id, Rendition.body)
-        .outerjoin(Rendition, and_(Rendition.record_id == Record.id,
-                                   Rendition.version == Record.version,
-                                   Rendition.lang == bindparam("lang"),
-                                   Rendition.format == renditions.RENDER_FORMAT))
+        .outerjoin(Rendition, store.current_rendition(bindparam("lang"), Record.id,
+                                                      Record.version))
         .where(Record.type == bindparam("record_type"), store.visible(ANONYMOUS),
                Record.id > bindparam("after"))
         .order_by(Record.id).limit(bindparam("limit")))

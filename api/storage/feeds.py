@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from api.storage import renditions
 from api.storage.models import Change, Record, RecordVersion, Rendition
-from api.storage.renditions import RENDER_FORMAT
-from api.storage.store import PUBLISHED, Viewer
+from api.storage.store import PUBLISHED, Viewer, current_rendition
 
 UPSERT, DELETE = "upsert", "delete"
 
@@ -40,12 +39,6 @@ def render_version(session: Session, version: RecordVersion, created_at: datetim
     if stored is None:
         return orjson.Fragment(renditions.rendered_version(session, version, created_at, lang))
     return orjson.Fragment(stored)
-
-
-def _rendition(lang: str, record_id: Any, version: Any) -> Any:
-    """An outer-join condition: the current-format rendition of a version in ``lang``."""
-    return and_(Rendition.record_id == record_id, Rendition.version == version,
-                Rendition.lang == lang, Rendition.format == RENDER_FORMAT)
 
 
 @dataclass
@@ -80,7 +73,7 @@ def feed(session: Session, since: int, types: list[str] | None, viewer: Viewer, 
                                        RecordVersion.version == Change.version))
              .join(Record, Record.id == Change.record_id)
              .outerjoin(before, before.seq == prior_seq)
-             .outerjoin(Rendition, _rendition(lang, Change.record_id, Change.version))
+             .outerjoin(Rendition, current_rendition(lang, Change.record_id, Change.version))
              .where(Change.seq > since, Change.seq <= latest)
              .order_by(Change.seq).limit(limit + 1))
     if types:
@@ -116,7 +109,7 @@ def snapshot(session: Session, at: int, viewer: Viewer, lang: str) -> list[orjso
                                 Change.version == RecordVersion.version))
              .join(last, last.c.seq == Change.seq)
              .join(Record, Record.id == RecordVersion.record_id)
-             .outerjoin(Rendition, _rendition(lang, RecordVersion.record_id,
+             .outerjoin(Rendition, current_rendition(lang, RecordVersion.record_id,
                                               RecordVersion.version))
              .where(Change.op == UPSERT, Change.visibility.in_(viewer.visibilities),
                     RecordVersion.status == PUBLISHED)

@@ -154,9 +154,14 @@ def system_fields(record: Any) -> dict[str, Any]:
 
 #: The current version's rendition in the language asked (bound as ``lang``): none for a draft
 #: (its content is not a published version) or a rendition of another format.
+def current_rendition(lang: Any, record_id: Any, version: Any) -> Any:
+    """A join condition: the current-format rendition of a version in ``lang``."""
+    return and_(Rendition.record_id == record_id, Rendition.version == version,
+                Rendition.lang == lang, Rendition.format == RENDER_FORMAT)
+
+
 RENDERED = (select(Rendition.body)
-            .where(Rendition.record_id == Record.id, Rendition.version == Record.version,
-                   Rendition.lang == bindparam("lang"), Rendition.format == RENDER_FORMAT,
+            .where(current_rendition(bindparam("lang"), Record.id, Record.version),
                    Record.status != DRAFT)
             .correlate(Record).scalar_subquery().label("rendered"))
 

@@ -211,6 +211,15 @@ class Client(Collections["Collection"]):
         body = self.request("GET", "/api/v1/search", params=params).body
         return [SearchHit(**hit) for hit in body["data"]]
 
+    def _pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Every item of a paged list, following ``meta.next_cursor``."""
+        while True:
+            body = self.request("GET", path, params=params).body
+            yield from body["data"]
+            if not body["meta"]["next_cursor"]:
+                return
+            params = {**params, "cursor": body["meta"]["next_cursor"]}
+
     def review(self, *, limit: int = 100) -> Iterator[dict[str, Any]]:
         """The review queue, page after page: every published record to check now (its check
         ran out, never checked, unverified, disputed, or a change waiting for approval), oldest
@@ -218,13 +227,7 @@ class Client(Collections["Collection"]):
 
         :calls: ``GET /api/v1/review``
         """
-        params: dict[str, Any] = {"limit": limit}
-        while True:
-            body = self.request("GET", "/api/v1/review", params=params).body
-            yield from body["data"]
-            if not body["meta"]["next_cursor"]:
-                return
-            params = {"limit": limit, "cursor": body["meta"]["next_cursor"]}
+        yield from self._pages("/api/v1/review", {"limit": limit})
 
     def proposals(self, *, status: str | None = None, record_id: str | None = None,
                   limit: int = 100) -> Iterator[Proposal]:
@@ -234,13 +237,8 @@ class Client(Collections["Collection"]):
 
         :calls: ``GET /api/v1/proposals``
         """
-        params: dict[str, Any] = {"status": status, "record_id": record_id, "limit": limit}
-        while True:
-            body = self.request("GET", "/api/v1/proposals", params=params).body
-            yield from (Proposal.from_dict(item) for item in body["data"])
-            if not body["meta"]["next_cursor"]:
-                return
-            params = {**params, "cursor": body["meta"]["next_cursor"]}
+        params = {"status": status, "record_id": record_id, "limit": limit}
+        yield from (Proposal.from_dict(item) for item in self._pages("/api/v1/proposals", params))
 
     def proposal(self, proposal_id: int) -> Proposal:
         """One proposal, with its patch against the record as it is now while it waits.
