@@ -109,6 +109,7 @@ class SearchMap:
     kinds: np.ndarray  # record number -> position of its type in ``type_names``
     type_names: list[str]
     order: np.ndarray  # record number -> position of its id in sorted(ids)
+    per_record: int  # the most documents one record has (one per language)
 
     @classmethod
     def of(cls, records: np.ndarray, ids: list[str], types: list[str]) -> SearchMap:
@@ -118,7 +119,9 @@ class SearchMap:
         order = np.empty(len(ids), dtype=np.int32)
         order[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
         kinds = np.array([type_names.index(kind) for kind in types], dtype=np.int32)
-        return cls(records, ids, kinds, type_names, order)
+        mapped = records[records >= 0]
+        per_record = int(np.bincount(mapped).max()) if len(mapped) else 1
+        return cls(records, ids, kinds, type_names, order, per_record)
 
     def rank(self, documents: np.ndarray, ranks: np.ndarray, types: tuple[str, ...]) -> Ranking:
         """(record id, best rank) of every visible record among the documents (ids and
@@ -130,28 +133,49 @@ class SearchMap:
         if types:
             wanted = [code for code, name in enumerate(self.type_names) if name in types]
             keep &= np.isin(self.kinds[np.maximum(numbers, 0)], wanted)
-        numbers, ranks = numbers[keep], ranks[keep]
-        # A record's best rank: its documents sorted by rank, the first of each record.
-        by_record = np.lexsort((ranks, numbers))
-        numbers, ranks = numbers[by_record], ranks[by_record]
-        first = np.ones(len(numbers), dtype=bool)
-        first[1:] = numbers[1:] != numbers[:-1]
-        numbers, ranks = numbers[first], ranks[first]
-        best = np.lexsort((self.order[numbers], ranks))
-        return Ranking(numbers[best], ranks[best], self.ids)
+        return Ranking(numbers[keep], ranks[keep], self)
 
 
-@dataclass(frozen=True, eq=False)
 class Ranking(Sequence[tuple[str, float]]):
-    """Records best first, as (record id, rank) pairs: a sequence whose pairs are made only
-    for what is asked for (a page's slice), not for every match."""
+    """Records best first, as (record id, rank) pairs, from the matching documents' records
+    and ranks: a sequence sorted only as far as it is read (a page's worth, doubling), since
+    a common word matches tens of thousands of records and a page shows ten. Its length is
+    the number of records matched."""
 
-    numbers: np.ndarray  # record numbers (in ``ids``), best first
-    ranks: np.ndarray
-    ids: list[str]
+    def __init__(self, numbers: np.ndarray, ranks: np.ndarray, mapped: SearchMap) -> None:
+        self._numbers, self._ranks, self._mapped = numbers, ranks, mapped
+        if mapped.per_record == 1:
+            self._total = len(numbers)
+        else:
+            seen = np.zeros(len(mapped.ids), dtype=bool)
+            seen[numbers] = True
+            self._total = int(np.count_nonzero(seen))
+        self._sorted: tuple[np.ndarray, np.ndarray] = (numbers[:0], ranks[:0])
 
     def __len__(self) -> int:
-        return len(self.numbers)
+        return self._total
+
+    def _first(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """The best ``count`` (or more) records and their ranks, in order."""
+        done = self._sorted
+        if len(done[0]) >= min(count, self._total):
+            return done
+        count = max(count, 2 * len(done[0]), 16)
+        numbers, ranks = self._numbers, self._ranks
+        # The best ``count`` records have their best documents among the best ``count`` x
+        # per_record documents (ties included): more records than that rank before any other.
+        documents = count * self._mapped.per_record
+        if documents < len(ranks):
+            threshold = np.partition(ranks, documents - 1)[documents - 1]
+            some = np.flatnonzero(ranks <= threshold)
+            numbers, ranks = numbers[some], ranks[some]
+        by_rank = np.lexsort((self._mapped.order[numbers], ranks))
+        numbers, ranks = numbers[by_rank], ranks[by_rank]
+        # A record's first document in that order is its best.
+        _, first = np.unique(numbers, return_index=True)
+        first.sort()
+        done = self._sorted = (numbers[first][:count], ranks[first][:count])
+        return done
 
     @overload
     def __getitem__(self, part: int) -> tuple[str, float]: ...
@@ -160,11 +184,17 @@ class Ranking(Sequence[tuple[str, float]]):
     def __getitem__(self, part: slice) -> list[tuple[str, float]]: ...
 
     def __getitem__(self, part: int | slice) -> tuple[str, float] | list[tuple[str, float]]:
-        ids = self.ids
+        ids = self._mapped.ids
         if isinstance(part, slice):
+            start, stop, step = part.indices(self._total)
+            numbers, ranks = self._first(stop if step > 0 else self._total)
             return [(ids[number], rank) for number, rank
-                    in zip(self.numbers[part].tolist(), self.ranks[part].tolist(), strict=True)]
-        return ids[int(self.numbers[part])], float(self.ranks[part])
+                    in zip(numbers[part].tolist(), ranks[part].tolist(), strict=True)]
+        index = part + self._total if part < 0 else part
+        if not 0 <= index < self._total:
+            raise IndexError(part)
+        numbers, ranks = self._first(index + 1)
+        return ids[int(numbers[index])], float(ranks[index])
 
 
 def build_search_map(session: Session, visible: Any) -> SearchMap:

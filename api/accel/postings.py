@@ -34,6 +34,10 @@ B = 0.75
 MAX_BYTES = 256 * 1024 * 1024
 #: Instances (word occurrences) read per statement while building, to bound its memory.
 CHUNK = 1_000_000
+#: A query of words or others (a Spanish search with stems) unites each group's documents by
+#: sorting when all its words together are in under 1/SORT_UNIONS of the documents; else with
+#: a mask over every document.
+SORT_UNIONS = 64
 #: Words whose tokens are remembered per index.
 MAX_WORDS = 100_000
 
@@ -121,11 +125,14 @@ class Postings:
                 members.append(listed[0])
             members_of.append(members)
         if all(len(members) == 1 for members in members_of):  # sorted lists: intersect
-            found = min((members[0] for members in members_of), key=len)
-            for (documents,) in members_of:
-                if documents is not found and len(found):
-                    found = found[_present(documents, found)]
-        else:  # a word or another: a mask over every document (a union by sorting is slower)
+            found, frequencies = _intersect(phrases)
+        elif sum(len(documents) for documents, _ in phrases) * SORT_UNIONS < len(self.norms):
+            # a word or another, few documents: each group's union (by sorting), intersected
+            found = np.unique(np.concatenate(members_of[0]))
+            for members in members_of[1:]:
+                found = found[_present(np.unique(np.concatenate(members)), found)]
+            frequencies = [_frequency(documents, counts, found) for documents, counts in phrases]
+        else:  # a word or another, many documents: a mask over every document
             mask = np.ones(len(self.norms), dtype=bool)
             for members in members_of:
                 either = np.zeros(len(self.norms), dtype=bool)
@@ -133,13 +140,15 @@ class Postings:
                     either[documents] = True
                 mask &= either
             found = np.flatnonzero(mask).astype(np.int32)
+            frequencies = []
+            for documents, counts in phrases:  # a count per document, read at each found
+                dense = np.zeros(len(self.norms), dtype=np.float32)
+                dense[documents] = counts
+                frequencies.append(dense[found].astype(np.float64))
         norms = self.norms[found]
         score = np.zeros(len(found))
-        for documents, counts in phrases:  # phrase by phrase, as fts5Bm25Function adds them
-            frequency = np.zeros(len(found))
-            if len(documents) and len(found):
-                at = np.minimum(np.searchsorted(documents, found), len(documents) - 1)
-                frequency = np.where(documents[at] == found, counts[at], 0).astype(np.float64)
+        for (documents, _), frequency in zip(phrases, frequencies, strict=True):
+            # phrase by phrase, as fts5Bm25Function adds them
             idf = math.log((self.rows - len(documents) + 0.5) / (len(documents) + 0.5))
             if idf <= 0.0:
                 idf = 1e-6
@@ -151,12 +160,45 @@ class Postings:
         return self.tokenizer.token(word)
 
 
+
+def _intersect(phrases: list[tuple[np.ndarray, np.ndarray]]
+               ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The documents in every one of ``phrases`` (each sorted documents and their counts),
+    and each phrase's count in each of them: from the shortest list, keeping what every other
+    list also has (each list is searched once)."""
+    shortest = min(range(len(phrases)), key=lambda number: len(phrases[number][0]))
+    found = phrases[shortest][0]
+    positions: list[np.ndarray | None] = [None] * len(phrases)
+    positions[shortest] = np.arange(len(found))
+    for number, (documents, _) in enumerate(phrases):
+        if number == shortest:
+            continue
+        if len(documents):
+            at = np.minimum(np.searchsorted(documents, found), len(documents) - 1)
+            present = documents[at] == found
+        else:
+            at, present = np.zeros(len(found), np.int64), np.zeros(len(found), bool)
+        found = found[present]
+        positions = [None if earlier is None else earlier[present] for earlier in positions]
+        positions[number] = at[present]
+    return found, [counts[at].astype(np.float64) for (_, counts), at
+                   in zip(phrases, positions, strict=True) if at is not None]
+
+
 def _present(documents: np.ndarray, found: np.ndarray) -> np.ndarray:
     """Which of ``found`` (sorted) are in ``documents`` (sorted), as a mask."""
     if not len(documents):
         return np.zeros(len(found), dtype=bool)
     at = np.minimum(np.searchsorted(documents, found), len(documents) - 1)
     return documents[at] == found  # type: ignore[no-any-return]
+
+
+def _frequency(documents: np.ndarray, counts: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """The counts of ``documents`` (sorted) at ``found`` (sorted), 0 where absent."""
+    if not len(documents) or not len(found):
+        return np.zeros(len(found))
+    at = np.minimum(np.searchsorted(documents, found), len(documents) - 1)
+    return np.where(documents[at] == found, counts[at], 0).astype(np.float64)
 
 
 def build(session: Session, table: str, weights: tuple[float, ...]) -> Postings:

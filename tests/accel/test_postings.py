@@ -75,11 +75,14 @@ def test_postings_give_the_documents_and_the_bm25_doubles_fts5_gives(
 @given(documents=st.lists(st.tuples(_text, _text), min_size=1, max_size=30),
        queries=st.lists(st.lists(st.lists(st.sampled_from(WORDS), min_size=1, max_size=2),
                                  min_size=1, max_size=3), min_size=1, max_size=6),
-       weights=st.sampled_from([(10.0, 1.0), (1.0, 1.0)]))
-def test_a_word_or_another_ranks_as_fts5_ranks_it(documents, queries, weights):
-    """("víctimas" OR "victim") AND ("trabajo"): a Spanish search with its stems."""
+       weights=st.sampled_from([(10.0, 1.0), (1.0, 1.0)]),
+       sort_unions=st.sampled_from([0, 10 ** 9]))
+def test_a_word_or_another_ranks_as_fts5_ranks_it(documents, queries, weights, sort_unions):
+    """("víctimas" OR "victim") AND ("trabajo"): a Spanish search with its stems, its unions
+    made by sorting (few documents) or with a mask (many)."""
     session, fts5 = _table(documents, [], weights)
-    with session:
+    with session, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(postings, "SORT_UNIONS", sort_unions)
         held = postings.build(session, "docs", weights)
         for groups in queries:
             found = held.hits_any(groups)

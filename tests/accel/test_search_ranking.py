@@ -5,6 +5,8 @@ after writes."""
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from api.accel import facets, memo
 from api.storage import db, publish, store
@@ -34,6 +36,31 @@ def test_a_ranking_takes_each_records_best_document_and_breaks_ties_by_id():
     assert mapped.rank(documents, ranks, ("vocabulary",))[:] == []  # a type with no records
     empty = mapped.rank(np.array([], dtype=np.int64), np.array([]), ())
     assert len(empty) == 0 and empty[0:10] == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.sampled_from([-3.0, -2.5, -1.0, -0.25])),
+                max_size=120),
+       st.integers(0, 50), st.integers(1, 30))
+def test_a_page_of_a_ranking_is_the_page_of_the_whole_sort(pairs, offset, limit):
+    """A ranking sorts only as far as a page asks; any page (and the length) is what sorting
+    every match gives: each record's best document, then by id; three documents a record."""
+    ids = [f"r{number:02d}" for number in range(14)]
+    mapped = _map([number // 3 for number in range(42)], ids, ["hotline"] * 14)
+    documents = np.array([document for document, _ in pairs], dtype=np.int64)
+    ranks = np.array([rank for _, rank in pairs])
+    best: dict[str, float] = {}
+    for document, rank in pairs:
+        record_id = ids[document // 3] if document < 42 else None
+        if record_id is not None:
+            best[record_id] = min(rank, best.get(record_id, rank))
+    everything = sorted(best.items(), key=lambda pair: (pair[1], pair[0]))
+    ranked = mapped.rank(documents, ranks, ())
+    assert len(ranked) == len(everything)
+    assert ranked[offset:offset + limit] == everything[offset:offset + limit]
+    assert ranked[:] == everything
+    if everything:
+        assert ranked[-1] == everything[-1] and ranked[0] == everything[0]
 
 
 def test_search_answers_follow_writes_and_match_sql(tmp_path, monkeypatch):
