@@ -25,7 +25,7 @@ install: $(STAMP) ## Create .venv and install the app and its test tools
 run: install ## Migrate, seed and serve on http://127.0.0.1:8000 (SQLite under instance/)
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed --quiet
-	$(BIN)/gunicorn -c gunicorn.conf.py
+	HTCONTENT_WEBHOOKS_INLINE=$${HTCONTENT_WEBHOOKS_INLINE:-1} $(BIN)/gunicorn -c gunicorn.conf.py
 
 seed: install ## Load the seed files (idempotent)
 	$(BIN)/flask seed

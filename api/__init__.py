@@ -59,10 +59,11 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     from api.web.search import ns as search_ns
     from api.web.sync import ns_changes, ns_export
     from api.web.vocabularies import ns as vocabularies_ns
+    from api.web.webhooks import ns as webhooks_ns
 
     api.add_resource(meta.Index, "", endpoint="index")
     for namespace in (*namespaces(), search_ns, vocabularies_ns, review_ns, proposals_ns,
-                      audit_ns, ns_changes, ns_export):
+                      webhooks_ns, audit_ns, ns_changes, ns_export):
         api.add_namespace(namespace)
     meta.init_app(app)
     cli.init_app(app)

@@ -1,5 +1,5 @@
 """Command line: `flask --app api db upgrade`, `... seed`, `... renditions`, `... openapi`,
-`... content check`, `... review`, `... keys`."""
+`... content check`, `... review`, `... keys`, `... webhooks work`."""
 
 from __future__ import annotations
 
@@ -197,7 +197,45 @@ def keys_revoke(name_or_prefix: str) -> None:
     click.echo(f"revoked key {found.name!r}")
 
 
+webhooks_cli = AppGroup("webhooks", help="Webhook delivery.")
+
+
+@webhooks_cli.command("work")
+@click.option("--threads", type=click.IntRange(1, 256), default=None,
+              help="Delivery threads (default: HTCONTENT_WEBHOOKS_THREADS, 8).")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+def webhooks_work(threads: int | None, once: bool) -> None:
+    """Deliver webhooks until stopped (SIGTERM or Ctrl-C finish the delivery in flight).
+
+    Run as many as you like on PostgreSQL (they share the work; one event is never sent by
+    two at once); on SQLite one process delivers, and others wait their turn."""
+    import signal
+    import threading
+
+    from api.services import delivery
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if once:
+        deliverer = delivery.deliverer_for(app, 1)
+        with delivery.turn(app) as mine:
+            if not mine:
+                raise click.ClickException("another process delivers webhooks for this "
+                                           "SQLite database")
+            steps = 0
+            while deliverer.step():
+                steps += 1
+        click.echo(f"webhooks: {steps} step(s) done, nothing more due")
+        return
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    delivery.work(app, stop, threads, say=lambda line: click.echo(f"webhooks: {line}",
+                                                                   err=True))
+    click.echo("webhooks: stopped", err=True)
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(webhooks_cli)
     app.cli.add_command(keys_cli)
     app.cli.add_command(content_cli)
     app.cli.add_command(review_command)

@@ -14,6 +14,23 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _floats(name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        values = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        raise ValueError(f"{name} must be seconds separated by commas, like 5,300,1800") from None
+    if not values or any(value < 0 for value in values):
+        raise ValueError(f"{name} must be seconds separated by commas, like 5,300,1800")
+    return values
+
+
 class Config:
     """Settings for a running server; every value can be overridden by an environment variable."""
 
@@ -46,6 +63,25 @@ class Config:
         #: anywhere is seen at once. N > 0: the version is checked at most every N ms, so
         #: cached answers touch no database, and another process's writes show up to N ms late.
         self.RESPONSE_CACHE_TRUST_MS = _int("HTCONTENT_RESPONSE_CACHE_TRUST_MS", 0)
+        #: Webhooks (api/services/delivery.py): retry delays in seconds (the last repeats),
+        #: the time a receiver has to answer, private and loopback targets and plain http
+        #: (tests, closed networks), how long failing lasts before a subscription stops,
+        #: how often idle workers look for work, and delivery threads per worker.
+        self.WEBHOOKS_RETRY_SCHEDULE = _floats("HTCONTENT_WEBHOOKS_RETRY_SCHEDULE",
+                                               (5, 300, 1800, 7200, 18000, 36000, 86400))
+        self.WEBHOOKS_TIMEOUT = float(os.environ.get("HTCONTENT_WEBHOOKS_TIMEOUT") or 10)
+        self.WEBHOOKS_ALLOW_PRIVATE = _flag("HTCONTENT_WEBHOOKS_ALLOW_PRIVATE")
+        self.WEBHOOKS_DISABLE_AFTER = _int("HTCONTENT_WEBHOOKS_DISABLE_AFTER", 3 * 24 * 3600)
+        self.WEBHOOKS_POLL_MS = _int("HTCONTENT_WEBHOOKS_POLL_MS", 200)
+        self.WEBHOOKS_THREADS = _int("HTCONTENT_WEBHOOKS_THREADS", 8)
+        #: Days delivery attempts are kept (``/webhooks/{id}/deliveries``).
+        self.WEBHOOKS_KEEP_DAYS = _int("HTCONTENT_WEBHOOKS_KEEP_DAYS", 30)
+        #: Deliver in a thread of each server process too (``make run``; on SQLite one
+        #: process delivers at a time). Otherwise run ``flask --app api webhooks work``.
+        self.WEBHOOKS_INLINE = _flag("HTCONTENT_WEBHOOKS_INLINE")
+        #: Encrypts webhook signing secrets at rest; required with PostgreSQL (every instance
+        #: the same). Unset with SQLite: a key file made once under instance/.
+        self.SECRETS_KEY = os.environ.get("HTCONTENT_SECRET_KEY") or None
         self.BASE_PATH = "/api/v1"
         # flask-restx defaults that would leak internals into error bodies.
         self.ERROR_INCLUDE_MESSAGE = False
@@ -67,5 +103,7 @@ class TestConfig(Config):
         if database_url:
             self.DATABASE_URL = database_url
         self.TESTING = True
+        # Webhook secrets are encrypted with a key of the tests' own (no key file made).
+        self.SECRETS_KEY = self.SECRETS_KEY or "test-only-secrets-key"
         # Tests that are about limits set their own; the rest should never meet one.
         self.RATE_LIMIT_ANON = self.RATE_LIMIT_KEY = "100000/minute"

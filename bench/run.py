@@ -10,6 +10,8 @@ Sections (``--only`` takes the number or the name):
 3. ``scale``       median latency at 1k, 10k and 100k indicators; no-op sync size on the wire
 4. ``proxy``       reads through the cluster's caching nginx vs nginx serving the same bytes
 5. ``sdk``         ``bench/sdk_bench.py``, when it exists, run as it is
+6. ``webhooks``    ``bench/webhooks_bench.py``: deliveries per second and the time from a
+                   write to its delivery, with 1,000 subscriptions (PostgreSQL, two workers)
 
 Every server is started by this script with gunicorn and the app's own ``gunicorn.conf.py``
 (its worker class, ``Worker`` there: an event loop per worker; ``HTCONTENT_WORKERS``
@@ -34,6 +36,7 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import signal
 import socket
@@ -75,7 +78,8 @@ SINGLE_ID = "isolated-from-family"  # a seed indicator, present at every scale
 LIST_PATH = "/api/v1/indicators?limit=50"
 SEARCH_TERM = "passport"  # middling selectivity: ~5% of the records
 FILTER = "category=financial"
-SECTIONS = {"1": "throughput", "2": "conditional", "3": "scale", "4": "proxy", "5": "sdk"}
+SECTIONS = {"1": "throughput", "2": "conditional", "3": "scale", "4": "proxy", "5": "sdk",
+            "6": "webhooks"}
 
 
 # ----------------------------------------------------------------------------- processes
@@ -1075,6 +1079,41 @@ def section_sdk(settings: Settings, quick: bool) -> None:
                     "see its output", None if process.returncode == 0 else False))
 
 
+# ---------------------------------------------------------------------------- section 6
+
+
+def section_webhooks(quick: bool) -> None:
+    """``bench/webhooks_bench.py`` (its own servers, receiver and workers), as rows."""
+    print("\n== section 6: webhooks", flush=True)
+    cmd = [str(BIN / "python"), str(BENCH / "webhooks_bench.py"), "--workdir", str(CACHE),
+           "--writes", "3" if quick else "5"]
+    print(f"  {' '.join(cmd[1:])}", flush=True)
+    log = RUN / "webhooks_bench.log"
+    log.unlink(missing_ok=True)
+    process = PROCS.start("webhooks_bench", cmd, _base_env(), log)
+    try:
+        process.wait(timeout=900)
+    except subprocess.TimeoutExpired:
+        PROCS.stop(process)
+    output = log.read_text(errors="replace")
+    print(output, flush=True)
+    found = re.search(r"^BENCHJSON (.*)$", output, re.MULTILINE)
+    expect(found is not None, f"bench/webhooks_bench.py printed no result; see {log}")
+    result = json.loads(found.group(1))  # type: ignore[union-attr]
+    setup = (f"{result['subscriptions']:,} subscriptions, {result['workers']} workers x "
+             f"{result['threads']} threads on {result['database']}")
+    ROWS.append(Row("6", f"webhook deliveries per second ({setup})",
+                    f"{result['deliveries_per_s']:,.0f} /s", "", None, "", None))
+    ROWS.append(Row("6", "write to delivery p50", f"{result['p50_s'] * 1000:,.0f} ms",
+                    "1 s", result["p50_s"], "< 1 s", result["p50_s"] < 1.0))
+    ROWS.append(Row("6", "write to delivery p99", f"{result['p99_s'] * 1000:,.0f} ms", "",
+                    None, "", None))
+    ROWS.append(Row("6", "events lost (all delivered)", f"{result['lost']}", "0", None, "0",
+                    result["lost"] == 0))
+    NOTES.append(f"webhooks: {setup}; {result['writes']} writes; {result['deliveries']:,} "
+                 f"deliveries, {result['duplicates']} sent twice")
+
+
 # ---------------------------------------------------------------------------------- main
 
 
@@ -1102,8 +1141,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: fewer, shorter rounds")
     parser.add_argument("--only", action="append", default=[],
-                        help="sections to run (1-5 or throughput, conditional, scale, proxy, "
-                             "sdk; comma-separated or repeated)")
+                        help="sections to run (1-6 or throughput, conditional, scale, proxy, "
+                             "sdk, webhooks; comma-separated or repeated)")
     parser.add_argument("--markdown", type=Path, help="also write the results to this file")
     parser.add_argument("--scales", default=",".join(map(str, SCALES)),
                         help="indicator counts of section 3, the first is the reference "
@@ -1148,6 +1187,8 @@ def main() -> int:
         steps.append(("4", lambda: section_proxy(settings)))
     if "sdk" in sections:
         steps.append(("5", lambda: section_sdk(settings, args.quick)))
+    if "webhooks" in sections:
+        steps.append(("6", lambda: section_webhooks(args.quick)))
     for name, step in steps:
         try:
             step()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make cluster` / `make cluster-stop`: two gunicorn instances of the API (two workers each)
-# on PostgreSQL and Redis, behind a caching nginx, all on loopback. Every process it starts is
+# on PostgreSQL and Redis, behind a caching nginx, and two webhook delivery workers, all on
+# loopback. Every process it starts is
 # recorded under $HTCONTENT_CLUSTER_DIR and stopped by `stop`; nothing else is touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,9 +27,15 @@ wait_for() {  # url, seconds
 
 start() {
   mkdir -p "$STATE"
-  if [ -e "$STATE/nginx.pid" ] || ls "$STATE"/api-*.pid >/dev/null 2>&1; then
+  if [ -e "$STATE/nginx.pid" ] || ls "$STATE"/api-*.pid "$STATE"/webhooks-*.pid >/dev/null 2>&1; then
     log "already running (state in $STATE); run: make cluster-stop"; exit 1
   fi
+  # Webhook secrets are encrypted with one key shared by every process (made once per state).
+  if [ -z "${HTCONTENT_SECRET_KEY:-}" ]; then
+    [ -s "$STATE/secret.key" ] || (umask 077; head -c 32 /dev/urandom | base64 > "$STATE/secret.key")
+    HTCONTENT_SECRET_KEY=$(cat "$STATE/secret.key")
+  fi
+  export HTCONTENT_SECRET_KEY
   log "database $DATABASE_URL"
   "$BIN/python" - <<'PY'
 import os
@@ -58,6 +65,12 @@ PY
     log "api instance $n on 127.0.0.1:$port"
   done
   for port in $API_PORTS; do wait_for "http://127.0.0.1:$port/readyz" 30; done
+  for n in 1 2; do  # webhook workers: they share the work through row locks (SKIP LOCKED)
+    PROMETHEUS_MULTIPROC_DIR="$STATE/metrics-1" setsid "$BIN/flask" --app api webhooks work \
+      >>"$STATE/webhooks-$n.log" 2>&1 < /dev/null &
+    echo $! > "$STATE/webhooks-$n.pid"
+    log "webhook worker $n (pid $(cat "$STATE/webhooks-$n.pid"))"
+  done
   mkdir -p "$STATE"/nginx-{body,proxy,fastcgi,uwsgi,scgi,cache}
   # Started as root, nginx would run its workers as nobody, who may not reach a private state
   # directory; the workers run as the user who started the cluster instead.
@@ -80,7 +93,7 @@ stop() {
     for _ in $(seq 1 50); do [ -e "$STATE/nginx.pid" ] || break; sleep 0.1; done
     rm -f "$STATE/nginx.pid"; stopped=$((stopped + 1))
   fi
-  for pidfile in "$STATE"/api-*.pid; do
+  for pidfile in "$STATE"/api-*.pid "$STATE"/webhooks-*.pid; do
     [ -e "$pidfile" ] || continue
     pid=$(cat "$pidfile")
     kill -TERM "$pid" 2>/dev/null || true

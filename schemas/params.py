@@ -246,6 +246,20 @@ class ProposalArgs(StrictArgs):
     cursor = _cursor(PROPOSAL_CURSOR_PATTERN)
 
 
+WEBHOOK_CURSOR_PATTERN = r"^w\.wh_[0-9a-f]{16}$"
+DELIVERY_CURSOR_PATTERN = r"^d\.[0-9]{1,9}$"  # within a 32-bit integer column
+
+
+class WebhookArgs(StrictArgs):
+    limit = _limit()
+    cursor = _cursor(WEBHOOK_CURSOR_PATTERN)
+
+
+class DeliveryArgs(StrictArgs):
+    limit = _limit()
+    cursor = _cursor(DELIVERY_CURSOR_PATTERN)
+
+
 class RevisionArgs(StrictArgs):
     lang = _lang()
 

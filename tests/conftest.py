@@ -137,6 +137,8 @@ class Keys:
             self.chief = make("chief-editor", "write", "read:restricted", "admin")
             self.plain = make("plain")
             self.approver = make("second-person", "approve", "read:restricted")
+            self.partner = make("partner-site", "webhooks")
+            self.agency = make("agency-cad", "webhooks", "read:restricted")
 
 
 def second_person(client: Any, answer: Any, keys: Keys) -> Any:
@@ -170,7 +172,8 @@ def serving(database_url: str, log: Path, **env_overrides: str) -> Iterator[str]
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "HTCONTENT_BIND": f"127.0.0.1:{port}",
            "HTCONTENT_ACCESS_LOG": str(log), "HTCONTENT_RATE_LIMIT_ANON": "100000/minute",
-           "HTCONTENT_RATE_LIMIT_KEY": "100000/minute", **env_overrides}
+           "HTCONTENT_RATE_LIMIT_KEY": "100000/minute",
+           "HTCONTENT_SECRET_KEY": "test-only-secrets-key", **env_overrides}
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     log_file = open(log, "ab")  # noqa: SIM115 - open for the server's whole life
     process = subprocess.Popen([gunicorn, "-c", str(ROOT / "gunicorn.conf.py")], cwd=ROOT,

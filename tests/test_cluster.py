@@ -38,7 +38,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
            "HTCONTENT_CLUSTER_PORT": str(ports[0]),
            "HTCONTENT_CLUSTER_API_PORTS": f"{ports[1]} {ports[2]}",
            "HTCONTENT_CACHE_MAX_AGE": "2", "HTCONTENT_RATE_LIMIT_ANON": "100000/minute",
-           "HTCONTENT_RATE_LIMIT_KEY": "40/minute"}
+           "HTCONTENT_RATE_LIMIT_KEY": "40/minute",
+           # its webhook workers may send to a receiver on loopback, retrying each second
+           "HTCONTENT_WEBHOOKS_ALLOW_PRIVATE": "1", "HTCONTENT_WEBHOOKS_RETRY_SCHEDULE": "1,1,1",
+           "HTCONTENT_WEBHOOKS_POLL_MS": "100"}
     started = subprocess.run([str(ROOT / "deploy" / "cluster.sh"), "start"], env=env,
                              capture_output=True, text=True, timeout=180)
     try:
@@ -54,6 +57,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
                     for scope, scopes in {"editor": ["write", "read:restricted"],
                                           "reader": ["read:restricted"],
                                           "approver": ["approve", "read:restricted"],
+                                          "hooks": ["webhooks"],
                                           "limited": []}.items()}
         app.extensions["db_engine"].dispose()
         yield {"proxy": f"http://127.0.0.1:{ports[0]}",
@@ -139,3 +143,43 @@ def test_keyed_responses_never_reach_anonymous_callers_from_the_cache(cluster):
     assert "hstu-operational-line" in ids and agency.headers["X-Cache-Status"] == "BYPASS"
     again = requests.get(cluster["proxy"] + listing, timeout=10).json()
     assert "hstu-operational-line" not in {r["id"] for r in again["data"]}
+
+
+def test_the_clusters_two_webhook_workers_deliver_each_event_once_in_order(cluster):
+    """A subscription made through the proxy is served by the cluster's two workers (on
+    PostgreSQL row locks): every write through either instance arrives once, in order, signed."""
+    import json
+
+    import standardwebhooks
+
+    from tests.webhooks.receiver import Receiver
+
+    receiver = Receiver().start()
+    try:
+        made = requests.post(f"{cluster['proxy']}/api/v1/webhooks", timeout=10,
+                             headers=cluster["keys"]["hooks"],
+                             json={"url": receiver.url, "types": ["indicator"]})
+        assert made.status_code == 201, made.text
+        secret = made.json()["data"]["secret"]
+        editor = cluster["keys"]["editor"]
+        for n, instance in enumerate(("a", "b", "a", "b")):
+            answer = requests.patch(
+                f"{cluster[instance]}/api/v1/indicators/isolated-from-family", timeout=10,
+                json={"guidance": {"en": f"Cluster edit {n}."}},
+                headers={**editor, "If-Match": "*"})
+            assert answer.status_code == 200, answer.text
+        received = receiver.wait_for(4, timeout=30)
+        time.sleep(1.0)  # nothing more arrives
+        assert len(receiver.requests) == 4
+        events = [json.loads(got.body) for got in received]
+        assert [e["data"]["record"]["guidance"]["en"] for e in events] == [
+            f"Cluster edit {n}." for n in range(4)]  # every language: lang=*
+        seqs = [e["data"]["seq"] for e in events]
+        assert seqs == sorted(seqs) and len(set(seqs)) == 4
+        for got in received:
+            assert standardwebhooks.Webhook(secret).verify(got.body, got.headers)
+        workers = sorted(cluster["state"].glob("webhooks-*.log"))
+        assert len(workers) == 2 and all(
+            "delivering webhooks" in log.read_text() for log in workers)
+    finally:
+        receiver.stop()

@@ -189,4 +189,9 @@ def create_asgi_app() -> Front:
     threads = int(os.environ.get("HTCONTENT_THREADS", "4"))
     if threads < 1:
         raise ValueError(f"HTCONTENT_THREADS must be 1 or more, not {threads}")
-    return Front(create_app(), threads)
+    app = create_app()
+    if app.config["WEBHOOKS_INLINE"]:
+        from api.services import delivery
+
+        delivery.start_inline(app)
+    return Front(app, threads)

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session, aliased
 from api.storage import renditions
 from api.storage.models import Change, Record, RecordVersion, Rendition
 from api.storage.store import PUBLISHED, Viewer, current_rendition
+from api.storage.store import RETIRED as RETIRED_STATUS
+from schemas.webhooks import EVENT_TYPES
 
 UPSERT, DELETE = "upsert", "delete"
 
@@ -48,20 +50,11 @@ class FeedPage:
     has_more: bool
 
 
-def feed(session: Session, since: int, types: list[str] | None, viewer: Viewer, lang: str,
-         limit: int, latest: int) -> FeedPage:
-    """Changes after ``since`` as this viewer sees them.
-
-    A change that makes a record visible (or changes a visible one) is an ``upsert`` of the
-    version it published; one that retires it, returns it to draft or takes it out of the
-    viewer's sight is a ``delete`` -- but only when the viewer could see it just before, so
-    records a caller may not see never show up, not even as deletions.
-
-    ``latest`` is the change the page ends at (the one its ETag names); a client that has it
-    already (a no-op sync, the common case) gets its empty page without a query.
-    """
-    if since >= latest:
-        return FeedPage([], since, False)
+def _rows(session: Session, since: int, types: list[str] | None, lang: str, limit: int,
+          latest: int) -> tuple[list[Any], bool]:
+    """Up to ``limit`` changes after ``since`` (to ``latest``), each with its version, its
+    record's creation time, the record's change before it (op, visibility) and its rendition
+    in ``lang``; and whether there are more."""
     previous = aliased(Change)
     prior_seq = (select(func.max(previous.seq))
                  .where(previous.record_id == Change.record_id, previous.seq < Change.seq)
@@ -79,8 +72,24 @@ def feed(session: Session, since: int, types: list[str] | None, viewer: Viewer, 
     if types:
         query = query.where(Change.type.in_(types))
     rows = session.execute(query).all()
-    has_more = len(rows) > limit
-    rows = rows[:limit]
+    return rows[:limit], len(rows) > limit
+
+
+def feed(session: Session, since: int, types: list[str] | None, viewer: Viewer, lang: str,
+         limit: int, latest: int) -> FeedPage:
+    """Changes after ``since`` as this viewer sees them.
+
+    A change that makes a record visible (or changes a visible one) is an ``upsert`` of the
+    version it published; one that retires it, returns it to draft or takes it out of the
+    viewer's sight is a ``delete`` -- but only when the viewer could see it just before, so
+    records a caller may not see never show up, not even as deletions.
+
+    ``latest`` is the change the page ends at (the one its ETag names); a client that has it
+    already (a no-op sync, the common case) gets its empty page without a query.
+    """
+    if since >= latest:
+        return FeedPage([], since, False)
+    rows, has_more = _rows(session, since, types, lang, limit, latest)
     entries = []
     for change, version, created_at, before_op, before_visibility, stored in rows:
         visible_now = change.op == UPSERT and change.visibility in viewer.visibilities
@@ -98,6 +107,55 @@ def feed(session: Session, since: int, types: list[str] | None, viewer: Viewer, 
         })
     next_seq = rows[-1][0].seq if has_more else max(latest, since)
     return FeedPage(entries, next_seq, has_more)
+
+
+#: What a change is to someone following the feed (a webhook's event types).
+CREATED, UPDATED, RETIRED, WITHDRAWN = EVENT_TYPES
+
+
+@dataclass(frozen=True)
+class Event:
+    """A change as one follower sees it: ``record`` (every language, JSON) unless it left
+    their sight; ``reason`` says how it left (``retired``, ``draft``, ``restricted``)."""
+
+    seq: int
+    kind: str
+    type: str
+    id: str
+    version: int
+    at: datetime
+    record: str | bytes | None
+    reason: str | None
+
+    @property
+    def size(self) -> int:
+        """Roughly the bytes it takes."""
+        return 300 + len(self.record or "")
+
+
+def events(session: Session, since: int, types: list[str] | None, viewer: Viewer, limit: int,
+           latest: int) -> tuple[list[Event], int]:
+    """The feed's changes after ``since`` (up to ``limit`` read) as events for ``viewer``, in
+    order, and the change sequence number they reach (events or not)."""
+    if since >= latest:
+        return [], since
+    rows, has_more = _rows(session, since, types, "*", limit, latest)
+    found = []
+    for change, version, created_at, before_op, before_visibility, stored in rows:
+        visible_now = change.op == UPSERT and change.visibility in viewer.visibilities
+        visible_before = before_op == UPSERT and before_visibility in viewer.visibilities
+        if visible_now:
+            found.append(Event(change.seq, UPDATED if visible_before else CREATED, change.type,
+                               change.record_id, change.version, change.at,
+                               stored if stored is not None else renditions.rendered_version(
+                                   session, version, created_at, "*"), None))
+        elif visible_before:
+            reason = ("restricted" if change.op == UPSERT else
+                      "retired" if version.status == RETIRED_STATUS else "draft")
+            found.append(Event(change.seq, RETIRED if reason == "retired" else WITHDRAWN,
+                               change.type, change.record_id, change.version, change.at, None,
+                               reason))
+    return found, rows[-1][0].seq if has_more else max(latest, since)
 
 
 def snapshot(session: Session, at: int, viewer: Viewer, lang: str) -> list[orjson.Fragment]:

@@ -206,3 +206,66 @@ class Proposal(Base):
     #: Why it was rejected.
     note: Mapped[str | None] = mapped_column(Text)
     published_version: Mapped[int | None] = mapped_column(Integer)
+
+
+class Webhook(Base):
+    """A subscription to the change feed (:mod:`api.services.delivery`): where to send which
+    events, signed with its secret, and how far it has got (``cursor``, a change sequence
+    number: every change up to it was delivered or not for it). Events are not stored: each is
+    the change feed read after the cursor, as the owning key sees it."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: The API key that made it: what it may read decides what it is sent.
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    types: Mapped[list[str]]
+    events: Mapped[list[str]]
+    description: Mapped[str | None] = mapped_column(Text)
+    paused: Mapped[bool] = mapped_column(default=False)
+    #: Set when deliveries stopped for good (a 410, three days of failures, the key revoked).
+    disabled_at: Mapped[datetime | None]
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    #: The signing secrets, encrypted (:mod:`api.storage.webhooks`); the previous one signs too
+    #: until ``previous_until`` (a rotation's grace period).
+    secret: Mapped[str] = mapped_column(Text)
+    previous_secret: Mapped[str | None] = mapped_column(Text)
+    previous_until: Mapped[datetime | None]
+    cursor: Mapped[int] = mapped_column(Integer)
+    #: The failing event's attempts so far, when to try it next, since when it fails.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    failing_since: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class WebhookDelivery(Base):
+    """One attempt to deliver one event (or a queued resend, ``outcome`` ``queued``)."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    webhook_id: Mapped[str] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    #: The change it tells of (0: a test event).
+    seq: Mapped[int] = mapped_column(Integer)
+    #: ``webhook-id``: the same for every attempt at one event.
+    event_id: Mapped[str] = mapped_column(String(80))
+    event_type: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[str | None] = mapped_column(String(64))
+    attempt: Mapped[int] = mapped_column(Integer)
+    #: ``succeeded``, ``failed``, ``queued`` (a resend asked for) or ``gone`` (410).
+    outcome: Mapped[str] = mapped_column(String(16))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[float | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    #: The start of the receiver's answer (at most 1 KB).
+    response: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_webhook_deliveries_webhook_id", "webhook_id", "id"),
+                      Index("ix_webhook_deliveries_outcome", "outcome", "webhook_id"),
+                      Index("ix_webhook_deliveries_at", "at"))

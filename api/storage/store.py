@@ -67,6 +67,14 @@ class Viewer:
     def editor(self) -> bool:
         return "write" in self.scopes
 
+    @classmethod
+    def of_key(cls, name: str, scopes: frozenset[str]) -> Viewer:
+        """The holder of the key ``name`` with ``scopes``: restricted records need
+        ``read:restricted``."""
+        visibilities = (("public", "law_enforcement") if "read:restricted" in scopes
+                        else ("public",))
+        return cls(visibilities=visibilities, keyed=True, name=name, scopes=scopes)
+
 
 def data_version(session: Session) -> tuple[str, int]:
     """The random epoch and the counter every transaction that changes a record sets (see

@@ -30,7 +30,7 @@ from api.web.errors import Problem
 #: WSGI ``environ`` key where the edge leaves who asks (a :class:`Viewer`, None: no key).
 VIEWER_KEY = "htcontent.viewer"
 ANONYMOUS = Viewer()
-SCOPES = ("read:restricted", "write", "approve", "admin")
+SCOPES = ("read:restricted", "write", "approve", "webhooks", "admin")
 KEY_RE = re.compile(r"^htc_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 _DUMMY_HASH = hashlib.sha256(b"htc_000000000000_" + b"0" * 43).hexdigest()
 
@@ -104,9 +104,7 @@ def viewer_for_key(session: Session, key: str) -> Viewer:
         raise _unauthorized("The API key is not valid.", KeyRefused)
     if found.revoked_at is not None:
         raise _unauthorized("The API key has been revoked.", KeyRefused)
-    scopes = frozenset(found.scopes)
-    visibilities = ("public", "law_enforcement") if "read:restricted" in scopes else ("public",)
-    return Viewer(visibilities=visibilities, keyed=True, name=found.name, scopes=scopes)
+    return Viewer.of_key(found.name, frozenset(found.scopes))
 
 
 def identifier(sessions: sessionmaker[Session]) -> Callable[[dict[str, Any]], Viewer | None]:

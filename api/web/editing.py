@@ -21,7 +21,7 @@ from api.storage.models import IdempotencyRecord, Record
 from api.web import proposals as web_proposals
 from api.web.auth import require
 from api.web.errors import Problem, request_id
-from api.web.http import IF_MATCH_RE, etag_for, revisions_in, write_conflicts
+from api.web.http import IF_MATCH_RE, etag_for, json_object, revisions_in, write_conflicts
 from schemas import approval
 from schemas.base import CheckSchema
 from schemas.records import SCHEMAS, SYSTEM_FIELDS, load_content
@@ -38,21 +38,6 @@ def unprocessable(errors: dict[str, Any], detail: str | None = None) -> Problem:
     names = ", ".join(sorted(map(str, errors)))
     return Problem(422, detail or f"The record is not valid: {names}.", slug="invalid-record",
                    title="Invalid record", errors=errors)
-
-
-def _body(allowed_types: tuple[str, ...]) -> dict[str, Any]:
-    if request.mimetype not in allowed_types:
-        raise Problem(415, f"Send the record as {' or '.join(allowed_types)}.",
-                      slug="unsupported-media-type", title="Unsupported media type")
-    raw = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: 413
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise Problem(400, f"The body is not valid JSON: {exc}.", slug="malformed-json",
-                      title="Malformed JSON") from exc
-    if not isinstance(body, dict):
-        raise unprocessable({"_schema": ["The body must be a JSON object (one record)."]})
-    return body
 
 
 def _validate(record_type: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -143,7 +128,7 @@ def create(record_type: str) -> Response:
         raise Problem(400, "Idempotency-Key must be 1-255 visible ASCII characters.",
                       slug="invalid-parameters", title="Invalid header",
                       errors={"Idempotency-Key": ["1-255 visible ASCII characters."]})
-    body = _body(JSON_TYPES)
+    body = json_object(JSON_TYPES)
     session = db.session()
     if key is not None:
         fingerprint = request.path.encode() + b"\n" + request.get_data()
@@ -201,7 +186,7 @@ def replace(record_type: str, record_id: str) -> Response:
     """PUT /api/v1/{collection}/{id}: the whole record, in the multilingual form."""
     require("write")
     expected = _expected_revision()
-    body = _body(JSON_TYPES)
+    body = json_object(JSON_TYPES)
     if body.get("id", record_id) != record_id:
         raise unprocessable({"id": ["Differs from the id in the URL; ids never change."]})
     record = _current(record_type, record_id)
@@ -233,7 +218,7 @@ def patch(record_type: str, record_id: str) -> Response:
     """PATCH /api/v1/{collection}/{id}: an RFC 7396 merge patch of the multilingual form."""
     require("write")
     expected = _expected_revision()
-    changes = _body(PATCH_TYPES)
+    changes = json_object(PATCH_TYPES)
     record = _current(record_type, record_id)
     if "id" in changes and changes["id"] != record_id:
         raise unprocessable({"id": ["Ids never change."]})
@@ -283,7 +268,7 @@ def verify(record_type: str, record_id: str) -> Response:
     method, source, note); a new version with ``verified_on`` today, audited with the check."""
     viewer = require("write")
     expected = _expected_revision()
-    body = _body(JSON_TYPES)
+    body = json_object(JSON_TYPES)
     try:
         check = CheckSchema().load(body)
     except ValidationError as exc:

@@ -205,6 +205,25 @@ def cached_response(state: object, last_modified: datetime | None, lang: str | N
     return _cache_headers(response, etag, last_modified, viewer, lang)
 
 
+def json_object(allowed_types: tuple[str, ...], what: str = "record") -> dict[str, Any]:
+    """The request's body, a JSON object: 415 for another media type, 400 for broken JSON,
+    422 for JSON that is not an object."""
+    if request.mimetype not in allowed_types:
+        raise Problem(415, f"Send the {what} as {' or '.join(allowed_types)}.",
+                      slug="unsupported-media-type", title="Unsupported media type")
+    raw = request.get_data(cache=True)  # over MAX_CONTENT_LENGTH: 413
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise Problem(400, f"The body is not valid JSON: {exc}.", slug="malformed-json",
+                      title="Malformed JSON") from exc
+    if not isinstance(body, dict):
+        raise Problem(422, f"The {what} is not valid: _schema.", slug=f"invalid-{what}",
+                      title=f"Invalid {what}",
+                      errors={"_schema": [f"The body must be a JSON object (one {what})."]})
+    return body
+
+
 def not_found(what: str = "record") -> Problem:
     return Problem(404, f"No such {what}.", slug="not-found", title="Not found")
 

@@ -24,6 +24,7 @@ from api.web import (
     search,
     sync,
     vocabularies,
+    webhooks,
 )
 from api.web.contract import HEADERS, PROBLEMS, Contract, meta_page, page_links
 from api.web.meta import API_VERSION
@@ -33,7 +34,7 @@ OPENAPI_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
 #: The modules that declare operations, in the order of the contract's paths.
 DECLARING = (meta.index_contract, records.contract, revisions.contract, search.contract,
              vocabularies.contract, sync.contract, review.contract, proposals.contract,
-             audit.contract, meta.ops_contract)
+             webhooks.contract, audit.contract, meta.ops_contract)
 
 
 def build() -> dict[str, Any]:

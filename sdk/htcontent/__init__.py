@@ -34,6 +34,7 @@ from ._records import (
     Resource,
     Source,
 )
+from .webhooks import Delivery, Webhook, WebhookVerificationError
 
 __all__ = [
     "APIConnectionError", "APIStatusError", "APITimeoutError", "AuthenticationError",
@@ -42,5 +43,6 @@ __all__ = [
     "Hotline", "Indicator", "InternalServerError", "Mirror", "NotFoundError",
     "PermissionDeniedError", "PreconditionFailedError", "Proposal", "RateLimitError", "Record",
     "ReliefOption", "Resource", "SearchHit", "Source", "SyncResult",
-    "UnprocessableEntityError", "__version__", "localize", "read_mirror",
+    "UnprocessableEntityError", "Delivery", "Webhook", "WebhookVerificationError",
+    "__version__", "localize", "read_mirror",
 ]

@@ -23,6 +23,7 @@ from ._errors import APIConnectionError, APITimeoutError, HTContentError, error_
 from ._models import Proposal, SearchHit, SyncResult, record_from_dict
 from ._records import COLLECTION_ATTRIBUTES, COLLECTION_TYPES, MODELS, Collections, Record
 from ._snapshot import SnapshotError, SnapshotStore, write_snapshot
+from .webhooks import Webhooks
 
 __version__ = "0.1.1"
 USER_AGENT = f"htcontent/{__version__} python/{platform.python_version()}"
@@ -83,6 +84,8 @@ class Client(Collections["Collection"]):
         #: The ``meta`` of the last list page read from the API (an indicator list's carries
         #: ``guidance``: what to keep in mind when showing indicators).
         self.last_list_meta: dict[str, Any] | None = None
+        #: Webhook subscriptions of this key (:class:`htcontent.webhooks.Webhooks`).
+        self.webhooks = Webhooks(self)
         for name, record_type in COLLECTION_TYPES.items():  # client.hotlines, ...
             setattr(self, COLLECTION_ATTRIBUTES[name], Collection(self, name, record_type))
 

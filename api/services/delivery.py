@@ -1,0 +1,387 @@
+"""Delivering webhooks: the change feed, as each subscription's key sees it, sent in order,
+signed as the Standard Webhooks specification (1.0) says.
+
+Events are not stored. A subscription keeps a cursor into the change feed; its next event is
+the first change after the cursor that it wants (its record types and event types, what its
+key may read: :func:`api.storage.feeds.events`). A worker (:class:`Deliverer`) claims a due
+subscription (:mod:`api.storage.webhooks`), sends that one event and records the attempt; only
+a success moves the cursor, so an event is sent until it is delivered (or the subscription
+stops), one at a time and in feed order: a later event waits while an earlier one retries.
+Every attempt at one event carries the same ``webhook-id`` (``msg_<subscription>_<change>``) and
+the same body, so receivers can drop a duplicate (a worker killed after sending but before
+recording sends it again).
+
+Failures (no answer, a timeout, anything but a 2xx; redirects are not followed) are retried
+after the delays of ``HTCONTENT_WEBHOOKS_RETRY_SCHEDULE`` (seconds; by default about 5 s, 5 min,
+30 min, 2 h, 5 h, 10 h, then daily), each with up to 20% jitter. A subscription that has failed
+for ``HTCONTENT_WEBHOOKS_DISABLE_AFTER`` seconds (3 days), that answers ``410 Gone``, or whose key
+is revoked stops; its ``disabled_reason`` says why, and ``PATCH {"paused": false}`` resumes it
+from the event it stopped at.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from prometheus_client import Counter, Gauge, Histogram
+from sqlalchemy.orm import Session, sessionmaker
+
+from api import accel
+from api.services import targets
+from api.storage import clock, feeds
+from api.storage import webhooks as store
+from api.storage.models import Webhook, WebhookDelivery
+from api.storage.store import Viewer
+from schemas.webhooks import TEST_EVENT
+
+LOG = logging.getLogger("htcontent.webhooks")
+DEFAULT_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 86400)
+#: Changes read per look at the feed for one subscription.
+FEED_STEP = 200
+USER_AGENT = "htcontent-webhooks/1"
+
+DELIVERIES = Counter("htcontent_webhook_deliveries_total",
+                     "Webhook delivery attempts, by outcome.", ["outcome"])
+RETRIES = Counter("htcontent_webhook_retries_total",
+                  "Webhook delivery attempts that were retries of a failed one.")
+LATENCY = Histogram("htcontent_webhook_delivery_seconds",
+                    "Time from sending a webhook to the receiver's answer.",
+                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+LAG = Gauge("htcontent_webhook_lag_seconds",
+            "Age of the oldest change an active subscription has not been sent yet.",
+            multiprocess_mode="max")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How deliveries are made (``HTCONTENT_WEBHOOKS_*``)."""
+
+    schedule: tuple[float, ...] = DEFAULT_SCHEDULE
+    timeout: float = 10.0
+    allow_private: bool = False
+    disable_after: timedelta = timedelta(days=3)
+    poll: float = 0.2
+    threads: int = 8
+    keep: timedelta = timedelta(days=30)
+
+    @classmethod
+    def of(cls, config: Any) -> Settings:
+        return cls(schedule=tuple(config["WEBHOOKS_RETRY_SCHEDULE"]),
+                   timeout=config["WEBHOOKS_TIMEOUT"],
+                   allow_private=config["WEBHOOKS_ALLOW_PRIVATE"],
+                   disable_after=timedelta(seconds=config["WEBHOOKS_DISABLE_AFTER"]),
+                   poll=config["WEBHOOKS_POLL_MS"] / 1000, threads=config["WEBHOOKS_THREADS"],
+                   keep=timedelta(days=config["WEBHOOKS_KEEP_DAYS"]))
+
+
+def secret_box(app: Any) -> store.SecretBox:
+    """The app's :class:`~api.storage.webhooks.SecretBox` (made on first use); RuntimeError
+    when the server has no key to make it with."""
+    box = app.extensions.get("webhook_secret_box")
+    if box is None:
+        key = store.server_key(app.config.get("SECRETS_KEY"), app.config["DATABASE_URL"])
+        box = app.extensions["webhook_secret_box"] = store.SecretBox(key)
+    return box  # type: ignore[no-any-return]
+
+
+def now() -> datetime:
+    """Now in UTC, as stored (no zone), to the microsecond (retries may be a second apart)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def event_id(hook_id: str, seq: int) -> str:
+    return f"msg_{hook_id}_{seq}"
+
+
+def body_of(kind: str, at: datetime, data: dict[str, Any]) -> bytes:
+    """The JSON an event is sent as: its type, when it happened, and its data."""
+    return orjson.dumps({"type": kind, "timestamp": clock.rfc3339(at), "data": data})
+
+
+def event_data(event: feeds.Event) -> dict[str, Any]:
+    """A change as an event's data: the record in every language (``lang=*``) and its version,
+    or, when it left the subscription's sight, a tombstone saying how."""
+    data: dict[str, Any] = {"seq": event.seq, "type": event.type, "id": event.id,
+                            "version": event.version,
+                            "record": None if event.record is None else orjson.Fragment(
+                                event.record)}
+    if event.reason:
+        data["reason"] = event.reason
+    return data
+
+
+def sign(message_id: str, timestamp: int, body: bytes, keys: list[bytes]) -> str:
+    """``webhook-signature``: ``v1,`` and base64 of HMAC-SHA256 over ``id.timestamp.body``,
+    one per key, separated by spaces."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return " ".join("v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest())
+                    .decode() for key in keys)
+
+
+def retry_delay(attempts: int, schedule: tuple[float, ...], rng: random.Random) -> float:
+    """Seconds before the next try after ``attempts`` failed ones (the last delay repeats),
+    with up to 20% jitter either way."""
+    base = schedule[min(attempts, len(schedule)) - 1] if schedule else 60.0
+    return base * rng.uniform(0.8, 1.2)
+
+
+#: Events after a cursor, per database, cursor, feed end, types and visibilities: the same
+#: for every subscription that far along (history does not change), read once.
+_EVENTS: accel.SizedCache[tuple[Any, ...], tuple[list[feeds.Event], int]] = accel.SizedCache(
+    32 * 1024 * 1024, lambda key, value: 200 + sum(event.size for event in value[0]))
+
+
+class Deliverer:
+    """Delivers for the subscriptions of one database: :meth:`step` sends one event (or
+    skips changes a subscription does not want) and records it; :meth:`run` does so on
+    ``settings.threads`` threads until stopped."""
+
+    def __init__(self, sessions: sessionmaker[Session], box: store.SecretBox,
+                 settings: Settings) -> None:
+        self.sessions, self.box, self.settings = sessions, box, settings
+        bind = sessions.kw["bind"]
+        self.database = str(bind.url)
+        self.postgres = bind.dialect.name == "postgresql"
+        self.local = None if self.postgres else store.LocalClaims()
+        self.manager = targets.pool_manager(settings.allow_private)
+        self.rng = random.Random()
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self, stop: threading.Event, log: Callable[[str], None] | None = None) -> None:
+        """Deliver on ``settings.threads`` threads until ``stop`` is set."""
+        workers = [threading.Thread(target=self._loop, args=(stop,), daemon=True,
+                                    name=f"webhooks-{n}")
+                   for n in range(self.settings.threads)]
+        for worker in workers:
+            worker.start()
+        pruned = 0.0
+        while not stop.wait(5.0):
+            self.measure_lag()
+            if time.monotonic() - pruned > 600:
+                self.prune()
+                pruned = time.monotonic()
+        for worker in workers:
+            worker.join()
+
+    def _loop(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                busy = self.step()
+            except Exception:  # a database that went away, a bug: logged, tried again
+                LOG.exception("webhook delivery step failed")
+                busy = False
+            if not busy:
+                stop.wait(self.settings.poll)
+
+    def measure_lag(self) -> None:
+        with self.sessions() as session:
+            LAG.set(store.oldest_waiting(session, now()))
+
+    def prune(self) -> None:
+        """Forget delivery attempts older than ``settings.keep``."""
+        with self.sessions() as session:
+            store.prune(session, now() - self.settings.keep)
+            session.commit()
+
+    def step(self) -> bool:
+        """Claim a due subscription and deliver (or skip) its next event; False when none is
+        due (or every due one is being delivered by someone else)."""
+        with self.sessions() as session:
+            moment = now()
+            head = store.latest_seq(session)
+            if self.local is None:
+                claimed = store.claim(session, head, moment)
+                if claimed is None:
+                    session.rollback()
+                    return False
+                self._deliver(session, claimed, head)
+                session.commit()  # records the attempt and releases the row lock
+                return True
+            with self.local.claim(session, head, moment) as claimed:
+                if claimed is None:
+                    return False
+                self._deliver(session, claimed, head)
+                session.commit()
+                return True
+
+    # ------------------------------------------------------------- one delivery
+
+    def _deliver(self, session: Session, claimed: store.Claimed, head: int) -> None:
+        hook, scopes = claimed.hook, claimed.scopes
+        if scopes is None:
+            self._stop(hook, "The API key that made this subscription was revoked.")
+            return
+        queued = store.next_queued(session, hook) if claimed.queued else None
+        if queued is not None:
+            self._send_queued(session, hook, queued, scopes)
+            return
+        viewer = Viewer.of_key(hook.owner, scopes)
+        events, reached = self._events(session, hook, viewer, head)
+        wanted = next((event for event in events if event.kind in hook.events), None)
+        if wanted is None:  # nothing here for it: move on
+            hook.cursor = reached
+            return
+        message = event_id(hook.id, wanted.seq)
+        body = body_of(wanted.kind, wanted.at, event_data(wanted))
+        delivery = self._send(session, hook, message, body, wanted.kind, wanted.seq, wanted.id,
+                              hook.attempts + 1)
+        if delivery.outcome == store.SUCCEEDED:
+            hook.cursor = wanted.seq
+            hook.attempts, hook.next_attempt_at, hook.failing_since = 0, None, None
+            hook.last_error = None
+        else:
+            self._failed(hook, delivery)
+
+    def _events(self, session: Session, hook: Webhook, viewer: Viewer,
+                head: int) -> tuple[list[feeds.Event], int]:
+        key = (self.database, hook.cursor, head, tuple(hook.types), viewer.visibilities)
+        found = _EVENTS.get(key)
+        if found is None:
+            found = feeds.events(session, hook.cursor, hook.types or None, viewer, FEED_STEP,
+                                 head)
+            _EVENTS.put(key, found)
+        return found
+
+    def _send_queued(self, session: Session, hook: Webhook, queued: WebhookDelivery,
+                     scopes: frozenset[str]) -> None:
+        """A test event, or a resend asked for: sent once, out of turn."""
+        if queued.seq == 0:
+            body = body_of(TEST_EVENT, queued.at, {"webhook": hook.id})
+        else:
+            viewer = Viewer.of_key(hook.owner, scopes)
+            events, _ = feeds.events(session, queued.seq - 1, None, viewer, 1, queued.seq)
+            if not events:  # no longer for this key
+                queued.outcome, queued.error = store.FAILED, "not visible to this key any more"
+                return
+            body = body_of(events[0].kind, events[0].at, event_data(events[0]))
+        attempt = store.attempts_of(session, hook.id, queued.event_id) + 1
+        answer = self._post(hook, queued.event_id, body, retry=attempt > 1)
+        _record(queued, answer, attempt)
+        if answer.status == 410:
+            self._stop(hook, "The receiver answered 410 Gone.")
+
+    def _send(self, session: Session, hook: Webhook, message: str, body: bytes, kind: str,
+              seq: int, record_id: str, attempt: int) -> WebhookDelivery:
+        answer = self._post(hook, message, body, retry=attempt > 1)
+        delivery = WebhookDelivery(webhook_id=hook.id, seq=seq, event_id=message,
+                                   event_type=kind, record_id=record_id, outcome=store.QUEUED,
+                                   attempt=attempt, at=now())
+        _record(delivery, answer, attempt)
+        session.add(delivery)
+        return delivery
+
+    def _post(self, hook: Webhook, message: str, body: bytes, retry: bool) -> targets.Answer:
+        moment = now()
+        timestamp = int(time.time())
+        headers = {
+            "content-type": "application/json", "user-agent": USER_AGENT,
+            "webhook-id": message, "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(message, timestamp, body,
+                                      store.signing_keys(hook, self.box, moment)),
+        }
+        answer = targets.post(self.manager, hook.url, body, headers, self.settings.timeout,
+                              self.settings.allow_private)
+        outcome = ("succeeded" if answer.succeeded else
+                   "gone" if answer.status == 410 else "failed")
+        DELIVERIES.labels(outcome).inc()
+        if retry:
+            RETRIES.inc()
+        LATENCY.observe(answer.latency_ms / 1000)
+        return answer
+
+    def _failed(self, hook: Webhook, delivery: WebhookDelivery) -> None:
+        moment = now()
+        if delivery.status_code == 410:
+            self._stop(hook, "The receiver answered 410 Gone.")
+            return
+        hook.attempts += 1
+        hook.failing_since = hook.failing_since or moment
+        hook.last_error = delivery.error or f"HTTP {delivery.status_code}"
+        if moment - hook.failing_since >= self.settings.disable_after:
+            self._stop(hook, f"Deliveries failed since {clock.rfc3339(hook.failing_since)} "
+                             f"(last: {hook.last_error}).")
+            return
+        hook.next_attempt_at = moment + timedelta(
+            seconds=retry_delay(hook.attempts, self.settings.schedule, self.rng))
+        delivery.next_attempt_at = hook.next_attempt_at
+
+    def _stop(self, hook: Webhook, reason: str) -> None:
+        moment = now()
+        hook.disabled_at, hook.disabled_reason = moment, reason
+        hook.next_attempt_at = None
+        hook.updated_at = moment
+        LOG.warning("webhook %s disabled: %s", hook.id, reason)
+
+
+def _record(delivery: WebhookDelivery, answer: targets.Answer, attempt: int) -> None:
+    delivery.attempt = attempt
+    delivery.outcome = (store.SUCCEEDED if answer.succeeded else
+                        store.GONE if answer.status == 410 else store.FAILED)
+    delivery.status_code = answer.status
+    delivery.latency_ms = answer.latency_ms
+    delivery.error = answer.error if not answer.succeeded and answer.error else (
+        None if answer.succeeded else f"HTTP {answer.status}")
+    delivery.response = answer.body
+    delivery.at = now()
+
+
+def deliverer_for(app: Any, threads: int | None = None) -> Deliverer:
+    """A :class:`Deliverer` for ``app``'s database and settings."""
+    settings = Settings.of(app.config)
+    if threads is not None:
+        settings = Settings(**{**settings.__dict__, "threads": threads})
+    return Deliverer(app.extensions["db_sessionmaker"], secret_box(app), settings)
+
+
+@contextmanager
+def turn(app: Any) -> Iterator[bool]:
+    """Whether this process may deliver for ``app``'s database now (for as long as the context
+    lasts): always on PostgreSQL (row locks share the work); on SQLite, when no other process
+    holds the database's delivery lock."""
+    engine = app.extensions["db_engine"]
+    database = engine.url.database
+    if engine.dialect.name == "postgresql" or not database or database == ":memory:":
+        yield True
+        return
+    with store.local_claims(database) as mine:
+        yield mine
+
+
+def work(app: Any, stop: threading.Event, threads: int | None = None,
+         say: Callable[[str], None] = LOG.info) -> None:
+    """Deliver for ``app`` until ``stop`` is set; on SQLite, first wait (if need be) for
+    the process that delivers for the same database to stop."""
+    deliverer = deliverer_for(app, threads)
+    announced = False
+    while not stop.is_set():
+        with turn(app) as mine:
+            if mine:
+                say(f"delivering webhooks on {deliverer.settings.threads} threads")
+                deliverer.run(stop)
+                return
+        if not announced:
+            say("another process delivers webhooks for this SQLite database; waiting")
+            announced = True
+        stop.wait(2.0)
+
+
+def start_inline(app: Any) -> threading.Thread:
+    """Deliver in a background thread of this server process (``HTCONTENT_WEBHOOKS_INLINE``:
+    ``make run``): fine on SQLite, where one process delivers at a time."""
+    thread = threading.Thread(target=work, args=(app, threading.Event()), daemon=True,
+                              name="webhooks")
+    thread.start()
+    return thread
