@@ -212,12 +212,12 @@ def webhooks_work(threads: int | None, once: bool) -> None:
     import signal
     import threading
 
-    from api.services import delivery
+    from api.services import workers
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if once:
-        deliverer = delivery.deliverer_for(app, 1)
-        with delivery.turn(app) as mine:
+        deliverer = workers.deliverer_for(app, 1)
+        with workers.turn(app) as mine:
             if not mine:
                 raise click.ClickException("another process delivers webhooks for this "
                                            "SQLite database")
@@ -229,7 +229,7 @@ def webhooks_work(threads: int | None, once: bool) -> None:
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stop.set())
-    delivery.work(app, stop, threads, say=lambda line: click.echo(f"webhooks: {line}",
+    workers.work(app, stop, threads, say=lambda line: click.echo(f"webhooks: {line}",
                                                                    err=True))
     click.echo("webhooks: stopped", err=True)
 

@@ -74,6 +74,8 @@ class Config:
         self.WEBHOOKS_DISABLE_AFTER = _int("HTCONTENT_WEBHOOKS_DISABLE_AFTER", 3 * 24 * 3600)
         self.WEBHOOKS_POLL_MS = _int("HTCONTENT_WEBHOOKS_POLL_MS", 200)
         self.WEBHOOKS_THREADS = _int("HTCONTENT_WEBHOOKS_THREADS", 8)
+        #: Subscriptions one thread claims at a time (their events are sent side by side).
+        self.WEBHOOKS_BATCH = _int("HTCONTENT_WEBHOOKS_BATCH", 16)
         #: Days delivery attempts are kept (``/webhooks/{id}/deliveries``).
         self.WEBHOOKS_KEEP_DAYS = _int("HTCONTENT_WEBHOOKS_KEEP_DAYS", 30)
         #: Deliver in a thread of each server process too (``make run``; on SQLite one

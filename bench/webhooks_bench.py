@@ -110,7 +110,7 @@ def main() -> int:
     parser.add_argument("--subscriptions", type=int, default=1000)
     parser.add_argument("--writes", type=int, default=5)
     parser.add_argument("--gap", type=float, default=4.0, help="seconds between writes")
-    parser.add_argument("--threads", type=int, default=16, help="threads per worker")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker")
     parser.add_argument("--workers", type=int, default=None,
                         help="worker processes (default: 2 on PostgreSQL, 1 on SQLite)")
     parser.add_argument("--sqlite", action="store_true", help="a SQLite file, not PostgreSQL")

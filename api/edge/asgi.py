@@ -191,7 +191,7 @@ def create_asgi_app() -> Front:
         raise ValueError(f"HTCONTENT_THREADS must be 1 or more, not {threads}")
     app = create_app()
     if app.config["WEBHOOKS_INLINE"]:
-        from api.services import delivery
+        from api.services import workers
 
-        delivery.start_inline(app)
+        workers.start_inline(app)
     return Front(app, threads)

@@ -28,7 +28,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -74,6 +75,7 @@ class Settings:
     disable_after: timedelta = timedelta(days=3)
     poll: float = 0.2
     threads: int = 8
+    batch: int = 16
     keep: timedelta = timedelta(days=30)
 
     @classmethod
@@ -83,6 +85,7 @@ class Settings:
                    allow_private=config["WEBHOOKS_ALLOW_PRIVATE"],
                    disable_after=timedelta(seconds=config["WEBHOOKS_DISABLE_AFTER"]),
                    poll=config["WEBHOOKS_POLL_MS"] / 1000, threads=config["WEBHOOKS_THREADS"],
+                   batch=config["WEBHOOKS_BATCH"],
                    keep=timedelta(days=config["WEBHOOKS_KEEP_DAYS"]))
 
 
@@ -143,9 +146,26 @@ _EVENTS: accel.SizedCache[tuple[Any, ...], tuple[list[feeds.Event], int]] = acce
     32 * 1024 * 1024, lambda key, value: 200 + sum(event.size for event in value[0]))
 
 
+@dataclass
+class _Send:
+    """One event to send for a claimed subscription: its next one in feed order (``event``),
+    or a test event or resend (``queued``); ``answer`` once sent."""
+
+    hook: Webhook
+    message: str
+    body: bytes
+    attempt: int
+    event: feeds.Event | None = None
+    queued: WebhookDelivery | None = None
+    answer: targets.Answer | None = None
+
+
 class Deliverer:
-    """Delivers for the subscriptions of one database: :meth:`step` sends one event (or
-    skips changes a subscription does not want) and records it; :meth:`run` does so on
+    """Delivers for the subscriptions of one database. :meth:`step` claims a batch of due
+    subscriptions (up to ``settings.batch`` that are not failing, or one that is: a receiver
+    that starts timing out delays its batch-mates' next events once, by at most the timeout,
+    and is retried alone from then on), sends each its next event at the same time, and
+    records every attempt in the claim's transaction; :meth:`run` steps on
     ``settings.threads`` threads until stopped."""
 
     def __init__(self, sessions: sessionmaker[Session], box: store.SecretBox,
@@ -157,10 +177,12 @@ class Deliverer:
         self.local = None if self.postgres else store.LocalClaims()
         self.manager = targets.pool_manager(settings.allow_private)
         self.rng = random.Random()
+        self._senders: ThreadPoolExecutor | None = None
+        self._senders_lock = threading.Lock()
 
     # ------------------------------------------------------------------ the loop
 
-    def run(self, stop: threading.Event, log: Callable[[str], None] | None = None) -> None:
+    def run(self, stop: threading.Event) -> None:
         """Deliver on ``settings.threads`` threads until ``stop`` is set."""
         workers = [threading.Thread(target=self._loop, args=(stop,), daemon=True,
                                     name=f"webhooks-{n}")
@@ -175,6 +197,8 @@ class Deliverer:
                 pruned = time.monotonic()
         for worker in workers:
             worker.join()
+        if self._senders is not None:
+            self._senders.shutdown()
 
     def _loop(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -197,53 +221,68 @@ class Deliverer:
             session.commit()
 
     def step(self) -> bool:
-        """Claim a due subscription and deliver (or skip) its next event; False when none is
-        due (or every due one is being delivered by someone else)."""
+        """Claim due subscriptions and deliver (or skip) each one's next event; False when
+        none is due (or every due one is being delivered by someone else)."""
         with self.sessions() as session:
             moment = now()
             head = store.latest_seq(session)
-            if self.local is None:
-                claimed = store.claim(session, head, moment)
-                if claimed is None:
-                    session.rollback()
-                    return False
-                self._deliver(session, claimed, head)
-                session.commit()  # records the attempt and releases the row lock
-                return True
-            with self.local.claim(session, head, moment) as claimed:
-                if claimed is None:
-                    return False
-                self._deliver(session, claimed, head)
-                session.commit()
-                return True
+            # Now and then failing subscriptions first, so a busy feed does not starve them.
+            kinds = [False, True] if self.rng.random() >= 0.125 else [True, False]
+            for failing in kinds:
+                with self._claim(session, head, moment, failing) as claimed:
+                    if not claimed:
+                        continue
+                    sends = [send for one in claimed
+                             if (send := self._plan(session, one, head)) is not None]
+                    self._post_all(sends)
+                    for send in sends:
+                        self._settle(session, send)
+                    session.commit()  # records the attempts and releases the row locks
+                    return True
+            return False
+
+    @contextmanager
+    def _claim(self, session: Session, head: int, moment: datetime,
+               failing: bool) -> Iterator[list[store.Claimed]]:
+        limit = 1 if failing else self.settings.batch
+        if self.local is None:
+            claimed = store.claim(session, head, moment, limit, failing)
+            if not claimed:
+                session.rollback()
+            yield claimed
+            return
+        with self.local.claim(session, head, moment, limit, failing) as claimed:
+            yield claimed
 
     # ------------------------------------------------------------- one delivery
 
-    def _deliver(self, session: Session, claimed: store.Claimed, head: int) -> None:
+    def _plan(self, session: Session, claimed: store.Claimed, head: int) -> _Send | None:
+        """What to send a claimed subscription (None: nothing; it may have moved on)."""
         hook, scopes = claimed.hook, claimed.scopes
         if scopes is None:
             self._stop(hook, "The API key that made this subscription was revoked.")
-            return
-        queued = store.next_queued(session, hook) if claimed.queued else None
-        if queued is not None:
-            self._send_queued(session, hook, queued, scopes)
-            return
+            return None
         viewer = Viewer.of_key(hook.owner, scopes)
+        queued = store.next_queued(session, hook) if claimed.queued else None
+        if queued is not None:  # a test event, or a resend asked for: once, out of turn
+            if queued.seq == 0:
+                body = body_of(TEST_EVENT, queued.at, {"webhook": hook.id})
+            else:
+                found, _ = feeds.events(session, queued.seq - 1, None, viewer, 1, queued.seq)
+                if not found:
+                    queued.outcome, queued.error = store.FAILED, "not visible to this key"
+                    return None
+                body = body_of(found[0].kind, found[0].at, event_data(found[0]))
+            attempt = store.attempts_of(session, hook.id, queued.event_id) + 1
+            return _Send(hook, queued.event_id, body, attempt, queued=queued)
         events, reached = self._events(session, hook, viewer, head)
         wanted = next((event for event in events if event.kind in hook.events), None)
         if wanted is None:  # nothing here for it: move on
             hook.cursor = reached
-            return
-        message = event_id(hook.id, wanted.seq)
-        body = body_of(wanted.kind, wanted.at, event_data(wanted))
-        delivery = self._send(session, hook, message, body, wanted.kind, wanted.seq, wanted.id,
-                              hook.attempts + 1)
-        if delivery.outcome == store.SUCCEEDED:
-            hook.cursor = wanted.seq
-            hook.attempts, hook.next_attempt_at, hook.failing_since = 0, None, None
-            hook.last_error = None
-        else:
-            self._failed(hook, delivery)
+            return None
+        return _Send(hook, event_id(hook.id, wanted.seq),
+                     body_of(wanted.kind, wanted.at, event_data(wanted)), hook.attempts + 1,
+                     event=wanted)
 
     def _events(self, session: Session, hook: Webhook, viewer: Viewer,
                 head: int) -> tuple[list[feeds.Event], int]:
@@ -255,52 +294,58 @@ class Deliverer:
             _EVENTS.put(key, found)
         return found
 
-    def _send_queued(self, session: Session, hook: Webhook, queued: WebhookDelivery,
-                     scopes: frozenset[str]) -> None:
-        """A test event, or a resend asked for: sent once, out of turn."""
-        if queued.seq == 0:
-            body = body_of(TEST_EVENT, queued.at, {"webhook": hook.id})
-        else:
-            viewer = Viewer.of_key(hook.owner, scopes)
-            events, _ = feeds.events(session, queued.seq - 1, None, viewer, 1, queued.seq)
-            if not events:  # no longer for this key
-                queued.outcome, queued.error = store.FAILED, "not visible to this key any more"
-                return
-            body = body_of(events[0].kind, events[0].at, event_data(events[0]))
-        attempt = store.attempts_of(session, hook.id, queued.event_id) + 1
-        answer = self._post(hook, queued.event_id, body, retry=attempt > 1)
-        _record(queued, answer, attempt)
-        if answer.status == 410:
-            self._stop(hook, "The receiver answered 410 Gone.")
+    def _post_all(self, sends: list[_Send]) -> None:
+        """Send every one at the same time (each within the timeout)."""
+        if len(sends) == 1:
+            sends[0].answer = self._post(sends[0])
+            return
+        with self._senders_lock:
+            if self._senders is None:
+                self._senders = ThreadPoolExecutor(
+                    self.settings.threads * self.settings.batch, "webhooks-send")
+        for send, answer in zip(sends, self._senders.map(self._post, sends), strict=True):
+            send.answer = answer
 
-    def _send(self, session: Session, hook: Webhook, message: str, body: bytes, kind: str,
-              seq: int, record_id: str, attempt: int) -> WebhookDelivery:
-        answer = self._post(hook, message, body, retry=attempt > 1)
-        delivery = WebhookDelivery(webhook_id=hook.id, seq=seq, event_id=message,
-                                   event_type=kind, record_id=record_id, outcome=store.QUEUED,
-                                   attempt=attempt, at=now())
-        _record(delivery, answer, attempt)
-        session.add(delivery)
-        return delivery
-
-    def _post(self, hook: Webhook, message: str, body: bytes, retry: bool) -> targets.Answer:
-        moment = now()
+    def _post(self, send: _Send) -> targets.Answer:
+        hook = send.hook
         timestamp = int(time.time())
         headers = {
             "content-type": "application/json", "user-agent": USER_AGENT,
-            "webhook-id": message, "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(message, timestamp, body,
-                                      store.signing_keys(hook, self.box, moment)),
+            "webhook-id": send.message, "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(send.message, timestamp, send.body,
+                                      store.signing_keys(hook, self.box, now())),
         }
-        answer = targets.post(self.manager, hook.url, body, headers, self.settings.timeout,
-                              self.settings.allow_private)
-        outcome = ("succeeded" if answer.succeeded else
-                   "gone" if answer.status == 410 else "failed")
-        DELIVERIES.labels(outcome).inc()
-        if retry:
+        answer = targets.post(self.manager, hook.url, send.body, headers,
+                              self.settings.timeout, self.settings.allow_private)
+        DELIVERIES.labels("succeeded" if answer.succeeded else
+                          "gone" if answer.status == 410 else "failed").inc()
+        if send.attempt > 1:
             RETRIES.inc()
         LATENCY.observe(answer.latency_ms / 1000)
         return answer
+
+    def _settle(self, session: Session, send: _Send) -> None:
+        """Record what became of ``send``; only a success moves the cursor."""
+        hook, answer = send.hook, send.answer
+        assert answer is not None
+        if send.queued is not None:
+            _record(send.queued, answer, send.attempt)
+            if answer.status == 410:
+                self._stop(hook, "The receiver answered 410 Gone.")
+            return
+        event = send.event
+        assert event is not None
+        delivery = WebhookDelivery(webhook_id=hook.id, seq=event.seq, event_id=send.message,
+                                   event_type=event.kind, record_id=event.id,
+                                   outcome=store.QUEUED, attempt=send.attempt, at=now())
+        _record(delivery, answer, send.attempt)
+        session.add(delivery)
+        if answer.succeeded:
+            hook.cursor = event.seq
+            hook.attempts, hook.next_attempt_at, hook.failing_since = 0, None, None
+            hook.last_error = None
+        else:
+            self._failed(hook, delivery)
 
     def _failed(self, hook: Webhook, delivery: WebhookDelivery) -> None:
         moment = now()
@@ -336,52 +381,3 @@ def _record(delivery: WebhookDelivery, answer: targets.Answer, attempt: int) -> 
         None if answer.succeeded else f"HTTP {answer.status}")
     delivery.response = answer.body
     delivery.at = now()
-
-
-def deliverer_for(app: Any, threads: int | None = None) -> Deliverer:
-    """A :class:`Deliverer` for ``app``'s database and settings."""
-    settings = Settings.of(app.config)
-    if threads is not None:
-        settings = Settings(**{**settings.__dict__, "threads": threads})
-    return Deliverer(app.extensions["db_sessionmaker"], secret_box(app), settings)
-
-
-@contextmanager
-def turn(app: Any) -> Iterator[bool]:
-    """Whether this process may deliver for ``app``'s database now (for as long as the context
-    lasts): always on PostgreSQL (row locks share the work); on SQLite, when no other process
-    holds the database's delivery lock."""
-    engine = app.extensions["db_engine"]
-    database = engine.url.database
-    if engine.dialect.name == "postgresql" or not database or database == ":memory:":
-        yield True
-        return
-    with store.local_claims(database) as mine:
-        yield mine
-
-
-def work(app: Any, stop: threading.Event, threads: int | None = None,
-         say: Callable[[str], None] = LOG.info) -> None:
-    """Deliver for ``app`` until ``stop`` is set; on SQLite, first wait (if need be) for
-    the process that delivers for the same database to stop."""
-    deliverer = deliverer_for(app, threads)
-    announced = False
-    while not stop.is_set():
-        with turn(app) as mine:
-            if mine:
-                say(f"delivering webhooks on {deliverer.settings.threads} threads")
-                deliverer.run(stop)
-                return
-        if not announced:
-            say("another process delivers webhooks for this SQLite database; waiting")
-            announced = True
-        stop.wait(2.0)
-
-
-def start_inline(app: Any) -> threading.Thread:
-    """Deliver in a background thread of this server process (``HTCONTENT_WEBHOOKS_INLINE``:
-    ``make run``): fine on SQLite, where one process delivers at a time."""
-    thread = threading.Thread(target=work, args=(app, threading.Event()), daemon=True,
-                              name="webhooks")
-    thread.start()
-    return thread

@@ -199,27 +199,29 @@ class Claimed:
     queued: bool
 
 
-def _claimable(head: int, now: datetime) -> Any:
+def _claimable(head: int, now: datetime, limit: int, failing: bool) -> Any:
+    """Due subscriptions, the furthest behind first: those not failing, or (``failing``)
+    those retrying an event."""
     queued = exists().where(WebhookDelivery.webhook_id == Webhook.id,
                             WebhookDelivery.outcome == QUEUED)
     return (select(Webhook, ApiKey.scopes, ApiKey.revoked_at, queued.label("queued"))
             .outerjoin(ApiKey, ApiKey.name == Webhook.owner)
-            .where(due(head, now)).order_by(Webhook.cursor, Webhook.id).limit(1))
+            .where(due(head, now), Webhook.attempts > 0 if failing else Webhook.attempts == 0)
+            .order_by(Webhook.cursor, Webhook.id).limit(limit))
 
 
-def _claimed(row: Any) -> Claimed | None:
-    if row is None:
-        return None
+def _claimed(row: Any) -> Claimed:
     hook, scopes, revoked_at, queued = row
     live = scopes is not None and revoked_at is None
     return Claimed(hook, frozenset(scopes) if live else None, bool(queued))
 
 
-def claim(session: Session, head: int, now: datetime) -> Claimed | None:
-    """A due subscription, locked for this transaction (PostgreSQL), the furthest behind
-    first; None when none is due or every due one is taken."""
-    query = _claimable(head, now).with_for_update(of=Webhook, skip_locked=True)
-    return _claimed(session.execute(query).first())
+def claim(session: Session, head: int, now: datetime, limit: int = 1,
+          failing: bool = False) -> list[Claimed]:
+    """Up to ``limit`` due subscriptions, locked for this transaction (PostgreSQL); those
+    another transaction holds are skipped."""
+    query = _claimable(head, now, limit, failing).with_for_update(of=Webhook, skip_locked=True)
+    return [_claimed(row) for row in session.execute(query)]
 
 
 class LocalClaims:
@@ -231,21 +233,20 @@ class LocalClaims:
         self._lock = threading.Lock()
 
     @contextmanager
-    def claim(self, session: Session, head: int, now: datetime) -> Iterator[Claimed | None]:
+    def claim(self, session: Session, head: int, now: datetime, limit: int = 1,
+              failing: bool = False) -> Iterator[list[Claimed]]:
         with self._lock:
-            query = _claimable(head, now)
+            query = _claimable(head, now, limit, failing)
             if self._taken:
                 query = query.where(Webhook.id.not_in(self._taken))
-            found = _claimed(session.execute(query).first())
-            if found is not None:
-                self._taken.add(found.hook.id)
-        session.commit()  # no read transaction stays open while the event is sent
+            found = [_claimed(row) for row in session.execute(query)]
+            self._taken.update(one.hook.id for one in found)
+        session.commit()  # no read transaction stays open while the events are sent
         try:
             yield found
         finally:
-            if found is not None:
-                with self._lock:
-                    self._taken.discard(found.hook.id)
+            with self._lock:
+                self._taken.difference_update(one.hook.id for one in found)
 
 
 @contextmanager

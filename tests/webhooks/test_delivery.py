@@ -15,7 +15,7 @@ import standardwebhooks
 from htcontent.webhooks import verify
 from prometheus_client import REGISTRY
 
-from api.services import delivery, targets
+from api.services import targets, workers
 from api.storage import db
 from api.web.auth import revoke_key
 from tests.conftest import second_person
@@ -45,7 +45,7 @@ def events(received) -> list[dict]:
 def test_every_change_arrives_in_order_signed_as_the_standard_says(hooks, receiver):
     made = subscribe(hooks, hooks.keys.partner, receiver.url)
     versions = [guidance(hooks, n)["version"] for n in range(3)]
-    deliverer = delivery.deliverer_for(hooks)
+    deliverer = workers.deliverer_for(hooks)
     drain(deliverer)
     received = receiver.wait_for(3)
     bodies = events(received)
@@ -77,7 +77,7 @@ def test_failures_retry_with_the_same_id_while_later_events_wait(hooks, receiver
     made = subscribe(hooks, hooks.keys.partner, receiver.url)
     guidance(hooks, 1)
     guidance(hooks, 2)
-    deliverer = delivery.deliverer_for(hooks)
+    deliverer = workers.deliverer_for(hooks)
     assert deliverer.step()  # first attempt: 500
     shown = hooks.test_client().get(made["link"], headers=hooks.keys.partner).get_json()["data"]
     assert shown["status"] == "failing" and shown["last_error"] == "HTTP 500"
@@ -112,7 +112,7 @@ def test_timeouts_and_refused_connections_are_retried_until_the_receiver_answers
     receiver.answer = answer
     made = subscribe(hooks, hooks.keys.partner, receiver.url)
     guidance(hooks, 1)
-    deliverer = delivery.deliverer_for(hooks)  # 2 s timeout in these tests
+    deliverer = workers.deliverer_for(hooks)  # 2 s timeout in these tests
     assert deliverer.step()
     log = hooks.test_client().get(made["deliveries"], headers=hooks.keys.partner).get_json()
     assert log["data"][0]["error"] == "timed out" and log["data"][0]["status_code"] is None
@@ -134,7 +134,7 @@ def test_gone_and_long_failure_stop_a_subscription_and_say_why(databases, receiv
         gone = subscribe(app, app.keys.partner, receiver.url.replace("/hook", "/gone"))
         failing = subscribe(app, app.keys.agency, receiver.url)
         guidance(app, 1)
-        deliverer = delivery.deliverer_for(app)
+        deliverer = workers.deliverer_for(app)
         deadline = time.monotonic() + 15
         client = app.test_client()
         while time.monotonic() < deadline:
@@ -165,7 +165,7 @@ def test_restricted_records_reach_only_keys_that_may_read_them(hooks, receiver):
     edit(hooks, RESTRICTED, summary={"en": "Steps to request Continued Presence (updated)."})
     # a public record restricted: a removal for the partner, an update for the agency
     edit(hooks, INDICATOR, visibility="law_enforcement")
-    drain(delivery.deliverer_for(hooks))
+    drain(workers.deliverer_for(hooks))
     got = {who: [json.loads(r.body) for r in receiver.succeeded() if r.path.endswith(who)]
            for who in ("partner", "agency")}
     assert [(e["type"], e["data"]["id"]) for e in got["agency"]] == [
@@ -186,7 +186,7 @@ def test_a_proposal_reaches_subscribers_when_it_is_approved_not_before(hooks, re
     proposed = client.patch(path, json={"channels": changed},
                             headers={**keys.chief, "If-Match": "*"})
     assert proposed.status_code == 202  # a number's display: a second person approves
-    deliverer = delivery.deliverer_for(hooks)
+    deliverer = workers.deliverer_for(hooks)
     drain(deliverer)
     assert receiver.requests == []  # nothing published yet, nothing sent
     assert second_person(client, proposed, keys).status_code == 200
@@ -208,7 +208,7 @@ def test_types_events_rotation_test_events_resends_and_revoked_keys(hooks, recei
     new_secret = rotated.get_json()["data"]["secret"]
     queued = client.post(f"{made['link']}/test", headers=keys.partner)
     assert queued.status_code == 202 and queued.get_json()["data"]["outcome"] == "queued"
-    deliverer = delivery.deliverer_for(hooks)
+    deliverer = workers.deliverer_for(hooks)
     drain(deliverer)
     received = receiver.wait_for(2)
     kinds = [json.loads(got.body)["type"] for got in received]
@@ -241,7 +241,7 @@ def test_redirects_are_not_followed_answers_are_kept_to_1kb_and_secrets_stay_out
     receiver.answer = lambda got: 302 if len(receiver.requests) == 0 else 204
     made = subscribe(hooks, hooks.keys.partner, receiver.url)
     guidance(hooks, 1)
-    deliverer = delivery.deliverer_for(hooks)
+    deliverer = workers.deliverer_for(hooks)
     assert deliverer.step()
     log = hooks.test_client().get(made["deliveries"], headers=hooks.keys.partner).get_json()
     first = log["data"][0]
@@ -265,7 +265,7 @@ def test_a_name_that_now_resolves_to_a_private_address_is_not_sent_to(
         made = subscribe(app, app.keys.partner, "https://hooks.partner.example/in")
         guidance(app, 1)
         answers["address"] = "127.0.0.1"  # the name moved
-        assert delivery.deliverer_for(app).step()
+        assert workers.deliverer_for(app).step()
         assert receiver.requests == []
         log = app.test_client().get(made["deliveries"], headers=app.keys.partner).get_json()
         error = log["data"][0]["error"]
@@ -291,7 +291,7 @@ def test_prometheus_counts_deliveries_failures_and_retries(hooks, receiver):
     receiver.answer = lambda got: next(answers, 204)
     subscribe(hooks, hooks.keys.partner, receiver.url)
     guidance(hooks, 1)
-    drain(delivery.deliverer_for(hooks), until=lambda: len(receiver.succeeded()) == 1)
+    drain(workers.deliverer_for(hooks), until=lambda: len(receiver.succeeded()) == 1)
     after = (value("htcontent_webhook_deliveries_total", outcome="succeeded"),
              value("htcontent_webhook_deliveries_total", outcome="failed"),
              value("htcontent_webhook_retries_total"),
