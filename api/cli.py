@@ -204,7 +204,10 @@ webhooks_cli = AppGroup("webhooks", help="Webhook delivery.")
 @click.option("--threads", type=click.IntRange(1, 256), default=None,
               help="Delivery threads (default: HTCONTENT_WEBHOOKS_THREADS, 8).")
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
-def webhooks_work(threads: int | None, once: bool) -> None:
+@click.option("--metrics-port", type=click.IntRange(1, 65535), default=None,
+              envvar="HTCONTENT_WEBHOOKS_METRICS_PORT",
+              help="Serve this worker's Prometheus metrics on this port (all interfaces).")
+def webhooks_work(threads: int | None, once: bool, metrics_port: int | None) -> None:
     """Deliver webhooks until stopped (SIGTERM or Ctrl-C finish the delivery in flight).
 
     Run as many as you like on PostgreSQL (they share the work; one event is never sent by
@@ -226,6 +229,11 @@ def webhooks_work(threads: int | None, once: bool) -> None:
                 steps += 1
         click.echo(f"webhooks: {steps} step(s) done, nothing more due")
         return
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port)
+        click.echo(f"webhooks: metrics on :{metrics_port}/metrics", err=True)
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stop.set())

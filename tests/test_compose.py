@@ -44,7 +44,8 @@ def test_the_deployment_has_what_it_needs():
     assert services["api"]["depends_on"]["migrate"]["condition"] == \
         "service_completed_successfully"
     worker = services["worker"]
-    assert worker["command"][-2:] == ["webhooks", "work"] and worker["deploy"]["replicas"] >= 1
+    assert worker["command"][:5] == ["flask", "--app", "api", "webhooks", "work"]
+    assert worker["deploy"]["replicas"] >= 1
     assert worker["environment"] == services["api"]["environment"]
     assert "HTCONTENT_SECRET_KEY" in services["api"]["environment"]
     environment = services["api"]["environment"]

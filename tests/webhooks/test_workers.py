@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import IN_CI, ROOT, is_postgres
+from tests.conftest import IN_CI, ROOT, free_port, is_postgres
 from tests.webhooks.conftest import hooks_app, subscribe
 from tests.webhooks.receiver import Receiver
 from tests.webhooks.test_delivery import guidance
@@ -27,7 +27,8 @@ PG_SERVER = os.environ.get("HTCONTENT_CLUSTER_SERVER",
                            "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def start_worker(database_url: str, log: Path, threads: int = 4) -> subprocess.Popen[bytes]:
+def start_worker(database_url: str, log: Path, threads: int = 4,
+                 *more: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": database_url,
            "HTCONTENT_SECRET_KEY": "test-only-secrets-key",
            "HTCONTENT_WEBHOOKS_ALLOW_PRIVATE": "1", "HTCONTENT_WEBHOOKS_RETRY_SCHEDULE": "1,1,1",
@@ -35,8 +36,8 @@ def start_worker(database_url: str, log: Path, threads: int = 4) -> subprocess.P
     flask = str(Path(sys.executable).parent / "flask")
     with open(log, "ab") as out:  # the worker keeps its own copy of the descriptor
         return subprocess.Popen([flask, "--app", "api", "webhooks", "work", "--threads",
-                                 str(threads)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                stderr=out)
+                                 str(threads), *more], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=out)
 
 
 def finish(worker: subprocess.Popen[bytes]) -> None:
@@ -127,6 +128,15 @@ def test_a_receiver_down_for_a_minute_then_back_gets_every_event_in_order(
     app.extensions["db_engine"].dispose()
 
 
+def _succeeded(port: int) -> float:
+    """``htcontent_webhook_deliveries_total{outcome="succeeded"}`` of a worker's /metrics."""
+    import requests
+
+    text_ = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text_.splitlines()
+               if line.startswith('htcontent_webhook_deliveries_total{outcome="succeeded"}'))
+
+
 @pytest.fixture
 def postgres_url():
     """A database of its own on the PostgreSQL server (row locks are PostgreSQL's)."""
@@ -156,9 +166,13 @@ def test_two_workers_on_postgresql_never_send_one_event_at_the_same_time(
         hooks = [subscribe(app, app.keys.partner, f"{receiver.url}/{n}") for n in range(20)]
         for n in range(6):
             guidance(app, n)
-        workers = [start_worker(postgres_url, tmp_path / f"worker-{n}.log") for n in range(2)]
+        ports = [free_port() for _ in range(2)]
+        workers = [start_worker(postgres_url, tmp_path / f"worker-{n}.log", 4,
+                                "--metrics-port", str(ports[n])) for n in range(2)]
         try:
             received = receiver.wait_for(120, timeout=60)
+            time.sleep(0.3)
+            counted = sum(_succeeded(port) for port in ports)
         finally:
             for worker in workers:
                 finish(worker)
@@ -180,6 +194,7 @@ def test_two_workers_on_postgresql_never_send_one_event_at_the_same_time(
         assert all(len(found) == 1 for found in spans.values())
         logs = [(tmp_path / f"worker-{n}.log").read_text() for n in range(2)]
         assert all("delivering webhooks" in log for log in logs), logs
+        assert counted == 120  # each worker's /metrics counts what it sent
     finally:
         receiver.stop()
         app.extensions["db_engine"].dispose()
