@@ -152,12 +152,21 @@ class _Send:
     or a test event or resend (``queued``); ``answer`` once sent."""
 
     hook: Webhook
-    message: str
-    body: bytes
-    attempt: int
+    message: str = ""
+    body: bytes = b""
+    attempt: int = 0
     event: feeds.Event | None = None
     queued: WebhookDelivery | None = None
     answer: targets.Answer | None = None
+    #: Nothing to send: the cursor moves here (changes it does not want), or the queued
+    #: send is dropped with this error, or the subscription stops for this reason.
+    skip_to: int | None = None
+    dropped: str | None = None
+    stop: str | None = None
+
+    @property
+    def sends(self) -> bool:
+        return self.skip_to is None and self.dropped is None and self.stop is None
 
 
 class Deliverer:
@@ -175,7 +184,6 @@ class Deliverer:
         self.database = str(bind.url)
         self.postgres = bind.dialect.name == "postgresql"
         self.local = None if self.postgres else store.LocalClaims()
-        self.manager = targets.pool_manager(settings.allow_private)
         self.rng = random.Random()
         self._senders: ThreadPoolExecutor | None = None
         self._senders_lock = threading.Lock()
@@ -225,19 +233,19 @@ class Deliverer:
         none is due (or every due one is being delivered by someone else)."""
         with self.sessions() as session:
             moment = now()
-            head = store.latest_seq(session)
+            head = store.head(session)
             # Now and then failing subscriptions first, so a busy feed does not starve them.
             kinds = [False, True] if self.rng.random() >= 0.125 else [True, False]
             for failing in kinds:
-                with self._claim(session, head, moment, failing) as claimed:
+                with self._claim(session, head[0], moment, failing) as claimed:
                     if not claimed:
                         continue
-                    sends = [send for one in claimed
-                             if (send := self._plan(session, one, head)) is not None]
-                    self._post_all(sends)
-                    for send in sends:
-                        self._settle(session, send)
-                    session.commit()  # records the attempts and releases the row locks
+                    with session.no_autoflush:  # planning writes nothing
+                        plans = [self._plan_one(session, one, head) for one in claimed]
+                    if self.local is not None:
+                        session.commit()  # SQLite: no transaction stays open while sending
+                    self._post_all([plan for plan in plans if plan.sends])
+                    self._settle_all(session, plans)
                     return True
             return False
 
@@ -254,14 +262,39 @@ class Deliverer:
         with self.local.claim(session, head, moment, limit, failing) as claimed:
             yield claimed
 
+    def _settle_all(self, session: Session, plans: list[_Send]) -> None:
+        """Record every attempt. PostgreSQL: in the claim's transaction (its commit releases
+        the row locks). SQLite: one short transaction each, so a subscription deleted during
+        the send fails alone."""
+        for plan in plans:
+            hook_id = plan.hook.id
+            try:
+                self._settle(session, plan)
+                if self.local is not None:
+                    session.commit()
+            except Exception:
+                session.rollback()
+                LOG.exception("webhook %s: recording a delivery failed", hook_id)
+                if self.local is None:
+                    raise  # the claim's transaction is gone: nothing of the batch is kept
+        if self.local is None:
+            session.commit()
+
     # ------------------------------------------------------------- one delivery
 
-    def _plan(self, session: Session, claimed: store.Claimed, head: int) -> _Send | None:
-        """What to send a claimed subscription (None: nothing; it may have moved on)."""
+    def _plan_one(self, session: Session, claimed: store.Claimed,
+                  head: tuple[int, str]) -> _Send:
+        try:
+            return self._plan(session, claimed, head)
+        except Exception:  # one subscription's trouble is not its batch-mates'
+            LOG.exception("webhook %s: preparing a delivery failed", claimed.hook.id)
+            return _Send(claimed.hook, dropped="")
+
+    def _plan(self, session: Session, claimed: store.Claimed, head: tuple[int, str]) -> _Send:
+        """What to send a claimed subscription (or why nothing); changes nothing."""
         hook, scopes = claimed.hook, claimed.scopes
         if scopes is None:
-            self._stop(hook, "The API key that made this subscription was revoked.")
-            return None
+            return _Send(hook, stop="The API key that made this subscription was revoked.")
         viewer = Viewer.of_key(hook.owner, scopes)
         queued = store.next_queued(session, hook) if claimed.queued else None
         if queued is not None:  # a test event, or a resend asked for: once, out of turn
@@ -270,27 +303,26 @@ class Deliverer:
             else:
                 found, _ = feeds.events(session, queued.seq - 1, None, viewer, 1, queued.seq)
                 if not found:
-                    queued.outcome, queued.error = store.FAILED, "not visible to this key"
-                    return None
+                    return _Send(hook, queued=queued, dropped="not visible to this key")
                 body = body_of(found[0].kind, found[0].at, event_data(found[0]))
             attempt = store.attempts_of(session, hook.id, queued.event_id) + 1
             return _Send(hook, queued.event_id, body, attempt, queued=queued)
         events, reached = self._events(session, hook, viewer, head)
         wanted = next((event for event in events if event.kind in hook.events), None)
         if wanted is None:  # nothing here for it: move on
-            hook.cursor = reached
-            return None
+            return _Send(hook, skip_to=reached)
         return _Send(hook, event_id(hook.id, wanted.seq),
                      body_of(wanted.kind, wanted.at, event_data(wanted)), hook.attempts + 1,
                      event=wanted)
 
     def _events(self, session: Session, hook: Webhook, viewer: Viewer,
-                head: int) -> tuple[list[feeds.Event], int]:
-        key = (self.database, hook.cursor, head, tuple(hook.types), viewer.visibilities)
+                head: tuple[int, str]) -> tuple[list[feeds.Event], int]:
+        # the data epoch too: a restored backup may reuse change numbers
+        key = (self.database, *head, hook.cursor, tuple(hook.types), viewer.visibilities)
         found = _EVENTS.get(key)
         if found is None:
             found = feeds.events(session, hook.cursor, hook.types or None, viewer, FEED_STEP,
-                                 head)
+                                 head[0])
             _EVENTS.put(key, found)
         return found
 
@@ -307,6 +339,13 @@ class Deliverer:
             send.answer = answer
 
     def _post(self, send: _Send) -> targets.Answer:
+        try:
+            return self._sign_and_post(send)
+        except Exception as exc:  # a secret that cannot be opened, a bug: this one fails
+            LOG.exception("webhook %s: sending failed", send.hook.id)
+            return targets.Answer(None, 0.0, error=f"could not be sent ({type(exc).__name__})")
+
+    def _sign_and_post(self, send: _Send) -> targets.Answer:
         hook = send.hook
         timestamp = int(time.time())
         headers = {
@@ -315,8 +354,8 @@ class Deliverer:
             "webhook-signature": sign(send.message, timestamp, send.body,
                                       store.signing_keys(hook, self.box, now())),
         }
-        answer = targets.post(self.manager, hook.url, send.body, headers,
-                              self.settings.timeout, self.settings.allow_private)
+        answer = targets.post(hook.url, send.body, headers, self.settings.timeout,
+                              self.settings.allow_private)
         DELIVERIES.labels("succeeded" if answer.succeeded else
                           "gone" if answer.status == 410 else "failed").inc()
         if send.attempt > 1:
@@ -327,6 +366,16 @@ class Deliverer:
     def _settle(self, session: Session, send: _Send) -> None:
         """Record what became of ``send``; only a success moves the cursor."""
         hook, answer = send.hook, send.answer
+        if send.stop is not None:
+            self._stop(hook, send.stop)
+            return
+        if send.skip_to is not None:
+            hook.cursor = send.skip_to
+            return
+        if send.dropped is not None:
+            if send.queued is not None:
+                send.queued.outcome, send.queued.error = store.FAILED, send.dropped
+            return
         assert answer is not None
         if send.queued is not None:
             _record(send.queued, answer, send.attempt)
@@ -359,8 +408,10 @@ class Deliverer:
             self._stop(hook, f"Deliveries failed since {clock.rfc3339(hook.failing_since)} "
                              f"(last: {hook.last_error}).")
             return
-        hook.next_attempt_at = moment + timedelta(
-            seconds=retry_delay(hook.attempts, self.settings.schedule, self.rng))
+        # never later than when it would be given up: that try decides
+        hook.next_attempt_at = min(moment + timedelta(
+            seconds=retry_delay(hook.attempts, self.settings.schedule, self.rng)),
+            hook.failing_since + self.settings.disable_after)
         delivery.next_attempt_at = hook.next_attempt_at
 
     def _stop(self, hook: Webhook, reason: str) -> None:

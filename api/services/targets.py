@@ -11,14 +11,22 @@ an attacker's DNS could answer differently). ``allow_private`` (``HTCONTENT_WEBH
 PRIVATE=1``, for tests and closed networks) lets private and loopback addresses and plain
 ``http`` through; never the metadata addresses, multicast or unspecified ones.
 
-Sending (:func:`post`) follows the Standard Webhooks rules: no redirects followed, a total
-timeout, and only the first 1 KB of the receiver's answer is read.
+Sending (:func:`post`) follows the Standard Webhooks rules: a connection per delivery, no
+redirects followed, a hard deadline for the whole exchange (a watchdog cuts the connection, so
+a receiver that answers a byte at a time cannot hold a worker), and only the first 1 KB of the
+receiver's answer is read.
 """
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import http.client
 import ipaddress
+import itertools
 import socket
+import ssl
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -26,13 +34,19 @@ from urllib.parse import urlsplit
 
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 #: The resolver (tests replace it: no test resolves a name outside loopback).
 getaddrinfo = socket.getaddrinfo
-#: Instance metadata services (AWS, GCP, Azure, OpenStack, Oracle; AWS's IPv6; Alibaba).
+#: Instance metadata and identity services (AWS incl. ECS and EKS, GCP, Azure, OpenStack,
+#: Oracle, Alibaba), refused even where private targets are allowed.
 METADATA = frozenset(ipaddress.ip_address(a) for a in (
-    "169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200", "192.0.0.192"))
+    "169.254.169.254", "169.254.170.2", "169.254.170.23", "fd00:ec2::254", "fd00:ec2::23",
+    "100.100.100.200", "192.0.0.192"))
+#: Never a webhook target: link-local (where metadata services live), "this network",
+#: broadcast, the reserved class E, and ranges Python counts as global that are not.
+NEVER = tuple(ipaddress.ip_network(n) for n in (
+    "169.254.0.0/16", "fe80::/10", "0.0.0.0/8", "240.0.0.0/4", "fec0::/10"))
+NOT_PUBLIC = tuple(ipaddress.ip_network(n) for n in ("192.0.0.0/24", "192.88.99.0/24"))
 #: How much of a receiver's answer is kept.
 RESPONSE_BYTES = 1024
 
@@ -58,24 +72,28 @@ def refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address,
             allow_private: bool = False) -> str | None:
     """Why webhooks may not go to ``address`` (None: they may)."""
     if isinstance(address, ipaddress.IPv6Address):
+        if address.scope_id:
+            address = ipaddress.IPv6Address(str(address).split("%")[0])
         inner = _embedded_v4(address)
         if inner is not None:
             why = refusal(inner, allow_private)
-            return f"{why} inside {address}" if why else None
-        if address.scope_id:
-            address = ipaddress.IPv6Address(str(address).split("%")[0])
+            if why:
+                return f"{why} inside {address}"
     if address in METADATA:
         return f"a cloud metadata address ({address})"
     if address.is_multicast:
         return f"a multicast address ({address})"
     if address.is_unspecified:
         return f"the unspecified address ({address})"
+    if any(address in network for network in NEVER):
+        kind = "link-local" if address.is_link_local else "reserved"
+        return f"a {kind} address ({address})"
     if allow_private:
         return None
-    for kind in ("loopback", "link_local", "private", "reserved"):
+    for kind in ("loopback", "private", "reserved"):
         if getattr(address, f"is_{kind}"):
-            return f"a {kind.replace('_', '-')} address ({address})"
-    if not address.is_global:
+            return f"a {kind} address ({address})"
+    if not address.is_global or any(address in network for network in NOT_PUBLIC):
         return f"a non-public address ({address})"
     return None
 
@@ -153,15 +171,55 @@ class _PrivateHTTPS(_PinnedHTTPS):
     allow_private = True
 
 
-def pool_manager(allow_private: bool = False) -> urllib3.PoolManager:
-    """Connections (kept alive, per host) that only reach allowed addresses."""
-    plain, tls = (_PrivateHTTP, _PrivateHTTPS) if allow_private else (_PinnedHTTP, _PinnedHTTPS)
-    manager = urllib3.PoolManager(num_pools=256, maxsize=4, retries=False)
-    manager.pool_classes_by_scheme = {
-        "http": type("PinnedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": plain}),
-        "https": type("PinnedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": tls}),
-    }
-    return manager
+def connection(url: str, allow_private: bool = False,
+               timeout: float = 10.0) -> HTTPConnection:
+    """A new connection (not yet open) to ``url``'s host that opens only to an allowed
+    address; certificates are verified for https."""
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
+    kind: type[HTTPConnection] = (
+        (_PrivateHTTPS if allow_private else _PinnedHTTPS) if https else
+        (_PrivateHTTP if allow_private else _PinnedHTTP))
+    return kind(parts.hostname or "", parts.port or (443 if https else 80), timeout=timeout)
+
+
+class _Watchdog:
+    """One thread that runs each registered action when its deadline passes, unless it was
+    cancelled first: a hard deadline for every delivery, however slowly a receiver answers."""
+
+    def __init__(self) -> None:
+        self._due: list[list[Any]] = []  # heap of [deadline, number, action or None]
+        self._condition = threading.Condition()
+        self._numbers = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, seconds: float, action: Any) -> list[Any]:
+        entry = [time.monotonic() + seconds, next(self._numbers), action]
+        with self._condition:
+            heapq.heappush(self._due, entry)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="webhooks-deadlines")
+                self._thread.start()
+            self._condition.notify()
+        return entry
+
+    def cancel(self, entry: list[Any]) -> None:
+        with self._condition:
+            entry[2] = None
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while not self._due or self._due[0][0] > time.monotonic():
+                    wait = self._due[0][0] - time.monotonic() if self._due else None
+                    self._condition.wait(wait)
+                action = heapq.heappop(self._due)[2]
+            if action is not None:
+                action()
+
+
+_WATCHDOG = _Watchdog()
 
 
 @dataclass(frozen=True)
@@ -179,10 +237,11 @@ class Answer:
         return self.status is not None and 200 <= self.status < 300
 
 
-def post(manager: urllib3.PoolManager, url: str, body: bytes, headers: dict[str, str],
-         timeout: float, allow_private: bool = False) -> Answer:
-    """POST ``body`` to ``url`` (checked again first), without following redirects, within
-    ``timeout`` seconds in all."""
+def post(url: str, body: bytes, headers: dict[str, str], timeout: float,
+         allow_private: bool = False) -> Answer:
+    """POST ``body`` to ``url`` (checked again first) on a connection of its own, without
+    following redirects, reading at most :data:`RESPONSE_BYTES` of the answer, all within
+    ``timeout`` seconds (then the connection is cut)."""
     started = time.perf_counter()
 
     def elapsed() -> float:
@@ -190,40 +249,48 @@ def post(manager: urllib3.PoolManager, url: str, body: bytes, headers: dict[str,
 
     try:
         check(url, allow_private)
-        response = manager.request(
-            "POST", url, body=body, headers=headers, redirect=False, retries=False,
-            preload_content=False, timeout=urllib3.Timeout(total=timeout))
     except Refused as exc:
         return Answer(None, elapsed(), error=f"refused: {exc}")
-    except urllib3.exceptions.HTTPError as exc:
-        return Answer(None, elapsed(), error=_describe(exc))
-    except OSError as exc:
-        return Answer(None, elapsed(), error=f"{type(exc).__name__}: {exc}")
+    parts = urlsplit(url)
+    conn = connection(url, allow_private, timeout)
+    expired = threading.Event()
+
+    def cut() -> None:
+        expired.set()
+        sock = conn.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    deadline = _WATCHDOG.add(timeout, cut)
+    status: int | None = None
     try:
+        conn.request("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+                     body=body, headers=headers, preload_content=False)
+        response = conn.getresponse()
+        status = response.status
         start = response.read(RESPONSE_BYTES + 1, decode_content=False)
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        response.close()
-        return Answer(response.status, elapsed(), error=_describe(exc))
-    if len(start) > RESPONSE_BYTES or not response.isclosed():
-        response.close()  # the rest is not read: the connection cannot be reused
-    response.release_conn()
-    return Answer(response.status, elapsed(),
-                  body=start[:RESPONSE_BYTES].decode("utf-8", "replace") or None)
+    except Refused as exc:
+        return Answer(None, elapsed(), error=f"refused: {exc}")
+    except (OSError, urllib3.exceptions.HTTPError, http.client.HTTPException) as exc:
+        return Answer(status, elapsed(), error="timed out" if expired.is_set() else
+                      _describe(exc))
+    finally:
+        _WATCHDOG.cancel(deadline)
+        conn.close()
+    return Answer(status, elapsed(), body=start[:RESPONSE_BYTES].decode("utf-8", "replace")
+                  or None)
 
 
 def _describe(exc: BaseException) -> str:
     """A short, secret-free account of a transport error."""
-    if isinstance(exc, urllib3.exceptions.TimeoutError):
+    chain = [exc, exc.__cause__, exc.__context__, *getattr(exc, "args", ())]
+    if any(isinstance(item, TimeoutError | urllib3.exceptions.TimeoutError) for item in chain):
         return "timed out"
-    if isinstance(exc, urllib3.exceptions.NewConnectionError):
-        reason = exc.__context__ or exc
-        return f"connection failed: {reason}" if isinstance(reason, Refused) else \
-            "connection refused or unreachable"
-    if isinstance(exc, urllib3.exceptions.SSLError):
+    if any(isinstance(item, ConnectionRefusedError) for item in chain):
+        return "connection refused"
+    if any(isinstance(item, ssl.SSLError | urllib3.exceptions.SSLError) for item in chain):
         return "TLS failed"
-    if isinstance(exc, urllib3.exceptions.ProtocolError):
-        if isinstance(exc.__context__, ConnectionRefusedError) or any(
-                isinstance(arg, ConnectionRefusedError) for arg in exc.args):
-            return "connection refused"
-        return "the connection broke"
-    return type(exc).__name__
+    if isinstance(exc, http.client.HTTPException | urllib3.exceptions.ProtocolError):
+        return "not a valid HTTP answer"
+    return "the connection broke"

@@ -13,16 +13,27 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from sqlalchemy.orm import sessionmaker
+
 from api.services.delivery import LOG, Deliverer, Settings, secret_box
+from api.storage import db
 from api.storage import webhooks as store
 
 
-def deliverer_for(app: Any, threads: int | None = None) -> Deliverer:
-    """A :class:`~api.services.delivery.Deliverer` for ``app``'s database and settings."""
+def deliverer_for(app: Any, threads: int | None = None,
+                  own_pool: bool = False) -> Deliverer:
+    """A :class:`~api.services.delivery.Deliverer` for ``app``'s database and settings; with
+    ``own_pool``, on connections of its own, one per thread (each holds one while it sends),
+    so it never takes those the app's requests need."""
     settings = Settings.of(app.config)
     if threads is not None:
         settings = Settings(**{**settings.__dict__, "threads": threads})
-    return Deliverer(app.extensions["db_sessionmaker"], secret_box(app), settings)
+    sessions = app.extensions["db_sessionmaker"]
+    if own_pool:
+        engine = db.make_engine(app.config["DATABASE_URL"], app.config["DB_CONNECT_TIMEOUT"],
+                                pool_size=settings.threads + 2)
+        sessions = sessionmaker(engine, expire_on_commit=False)
+    return Deliverer(sessions, secret_box(app), settings)
 
 
 @contextmanager
@@ -42,7 +53,7 @@ def work(app: Any, stop: threading.Event, threads: int | None = None,
          say: Callable[[str], None] = LOG.info) -> None:
     """Deliver for ``app`` until ``stop`` is set; on SQLite, first wait (if need be) for
     the process that delivers for the same database to stop."""
-    deliverer = deliverer_for(app, threads)
+    deliverer = deliverer_for(app, threads, own_pool=True)
     announced = False
     while not stop.is_set():
         with turn(app) as mine:

@@ -19,8 +19,9 @@ VERSION_INFO = "data_version"
 SQLITE_MMAP_BYTES = 1 << 30
 
 
-def make_engine(url: str, connect_timeout: int = 3) -> Engine:
-    """An engine with the settings this app relies on, for SQLite or PostgreSQL."""
+def make_engine(url: str, connect_timeout: int = 3, pool_size: int = 5) -> Engine:
+    """An engine with the settings this app relies on, for SQLite or PostgreSQL (``pool_size``
+    connections kept, as many again when busy)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -46,8 +47,8 @@ def make_engine(url: str, connect_timeout: int = 3) -> Engine:
         parsed,
         pool_pre_ping=True,
         json_deserializer=orjson.loads,
-        pool_size=5,
-        max_overflow=5,
+        pool_size=pool_size,
+        max_overflow=pool_size,
         pool_timeout=connect_timeout,
         connect_args={"connect_timeout": connect_timeout},
     )

@@ -33,7 +33,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from api.storage.models import ApiKey, Change, Webhook, WebhookDelivery
+from api.storage.models import ApiKey, Change, Webhook, WebhookDelivery, WriteLock
 
 ROTATION_GRACE = timedelta(hours=24)
 SECRET_PREFIX = "whsec_"
@@ -75,7 +75,8 @@ class SecretBox:
 
 def server_key(configured: str | None, database_url: str) -> str:
     """The server's secret: configured, or (a database on this machine only) kept in a file
-    made once, readable by its owner alone."""
+    made once, readable by its owner alone (made whole, then linked into place, so processes
+    starting together all read the same key)."""
     if configured:
         return configured
     if not database_url.startswith("sqlite"):
@@ -84,13 +85,21 @@ def server_key(configured: str | None, database_url: str) -> str:
     path = Path(os.environ.get("HTCONTENT_SECRET_FILE")
                 or Path(__file__).resolve().parents[2] / "instance" / "secret.key")
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(descriptor, "w") as out:
-        out.write(secrets.token_urlsafe(32))
-    return path.read_text().strip()
+    if not path.exists():
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(secrets.token_urlsafe(32))
+        try:
+            os.link(draft, path)  # fails if another process made it first: theirs is kept
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    key = path.read_text().strip()
+    if not key:
+        raise RuntimeError(f"{path} is empty: remove it (a new key is made) or fill it")
+    return key
 
 
 def status(hook: Webhook) -> str:
@@ -103,6 +112,15 @@ def status(hook: Webhook) -> str:
 
 def latest_seq(session: Session) -> int:
     return int(session.scalar(select(func.coalesce(func.max(Change.seq), 0))) or 0)
+
+
+def head(session: Session) -> tuple[int, str]:
+    """The latest change number and the data epoch (new after a restore: see
+    :class:`~api.storage.models.WriteLock`), in one query."""
+    row = session.execute(select(
+        select(func.coalesce(func.max(Change.seq), 0)).scalar_subquery(),
+        select(WriteLock.epoch).limit(1).scalar_subquery())).one()
+    return int(row[0] or 0), str(row[1] or "")
 
 
 def create(session: Session, box: SecretBox, *, owner: str, url: str, types: list[str],
@@ -173,10 +191,11 @@ def state(session: Session, condition: Any) -> str:
     row = session.execute(select(func.count(), func.max(Webhook.updated_at),
                                  func.sum(Webhook.cursor), func.sum(Webhook.attempts))
                           .where(condition)).one()
-    last = session.scalar(select(func.max(WebhookDelivery.id))
-                          .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
-                          .where(condition))
-    return ":".join(str(part) for part in (*row, last))
+    last = session.execute(select(func.max(WebhookDelivery.id), func.max(WebhookDelivery.at),
+                                  func.count())
+                           .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+                           .where(condition)).one()
+    return ":".join(str(part) for part in (*row, *last))
 
 
 def due(head: int, now: datetime) -> Any:
@@ -185,8 +204,9 @@ def due(head: int, now: datetime) -> Any:
     queued = exists().where(WebhookDelivery.webhook_id == Webhook.id,
                             WebhookDelivery.outcome == QUEUED)
     return and_(Webhook.paused.is_(False), Webhook.disabled_at.is_(None),
-                or_(Webhook.next_attempt_at.is_(None), Webhook.next_attempt_at <= now),
-                or_(Webhook.cursor < head, queued))
+                or_(and_(Webhook.cursor < head,
+                         or_(Webhook.next_attempt_at.is_(None), Webhook.next_attempt_at <= now)),
+                    queued))
 
 
 @dataclass(frozen=True)
@@ -240,13 +260,13 @@ class LocalClaims:
             if self._taken:
                 query = query.where(Webhook.id.not_in(self._taken))
             found = [_claimed(row) for row in session.execute(query)]
-            self._taken.update(one.hook.id for one in found)
-        session.commit()  # no read transaction stays open while the events are sent
+            ids = {one.hook.id for one in found}  # plain strings: readable whatever happens
+            self._taken.update(ids)
         try:
             yield found
         finally:
             with self._lock:
-                self._taken.difference_update(one.hook.id for one in found)
+                self._taken.difference_update(ids)
 
 
 @contextmanager

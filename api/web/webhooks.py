@@ -4,6 +4,7 @@ and manages the subscriptions it made (``admin``: every one)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -44,6 +45,7 @@ ns = Namespace("webhooks", path="/webhooks", description="Signed webhooks for ev
 ID = "<string(length=19):webhook_id>"
 DELIVERY = "<int(min=1, max=2147483647):delivery_id>"
 MERGE_TYPES = ("application/json", "application/merge-patch+json")
+WEBHOOK_ID = re.compile(WEBHOOK_ID_PATTERN)
 
 
 def webhook_url(hook_id: str) -> str:
@@ -113,6 +115,8 @@ def _owner() -> Any:
 def _own(hook_id: str) -> Webhook:
     """The caller's subscription ``hook_id`` (404 for another key's, as if there were none)."""
     viewer = _manager()
+    if not WEBHOOK_ID.fullmatch(hook_id):
+        raise not_found("webhook")
     hook = db.session().get(Webhook, hook_id)
     if hook is None or (hook.owner != viewer.name and "admin" not in viewer.scopes):
         raise not_found("webhook")
@@ -125,6 +129,14 @@ def _box() -> store.SecretBox:
     except RuntimeError as exc:
         raise Problem(503, f"Webhooks are not set up on this server: {exc}",
                       slug="webhooks-unavailable", title="Webhooks unavailable") from None
+
+
+def _sending(hook: Webhook) -> None:
+    """409 unless ``hook`` delivers: nothing is sent while paused or disabled."""
+    state = store.status(hook)
+    if state in (store.PAUSED, store.DISABLED):
+        raise Problem(409, f"The subscription is {state}: resume it first "
+                           "(PATCH {\"paused\": false}).", slug="conflict", title="Conflict")
 
 
 def _load(schema: Any, body: dict[str, Any]) -> dict[str, Any]:
@@ -216,6 +228,7 @@ class Rotate(Resource):
 class Test(Resource):
     def post(self, webhook_id: str) -> Response:
         hook = _own(webhook_id)
+        _sending(hook)
         now = delivery.now()
         session = db.session()
         queued = store.queue(session, hook, seq=0, event_id=f"msg_{hook.id}_test_"
@@ -251,6 +264,7 @@ class Retry(Resource):
         found = session.get(WebhookDelivery, delivery_id)
         if found is None or found.webhook_id != hook.id:
             raise not_found("delivery")
+        _sending(hook)
         now = delivery.now()
         if found.seq > hook.cursor:  # the event it waits on (nothing after it was tried)
             hook.next_attempt_at = None
@@ -341,8 +355,9 @@ def _actions(paths: dict[str, Any], id_param: dict[str, Any], delivery_param: di
                     "a receiver can switch without losing one." + scope, security=KEY)}
     paths["/api/v1/webhooks/{webhook_id}/test"] = {"post": operation(
         "testWebhook", "Send a test event", "webhooks", [id_param],
-        {"202": queued, **problems("Forbidden", "NotFound")},
-        description="A `webhook.test` event, signed like every other." + scope, security=KEY)}
+        {"202": queued, **problems("Forbidden", "NotFound", "Conflict")},
+        description="A `webhook.test` event, signed like every other; 409 while the "
+                    "subscription is paused or disabled." + scope, security=KEY)}
     paths["/api/v1/webhooks/{webhook_id}/deliveries"] = get_op(
         "listWebhookDeliveries", "A webhook's deliveries", "webhooks",
         [id_param, *delivery_args, *CONDITIONAL[:1]],
@@ -355,9 +370,10 @@ def _actions(paths: dict[str, Any], id_param: dict[str, Any], delivery_param: di
         "post": operation(
             "retryWebhookDelivery", "Send an event again", "webhooks",
             [id_param, delivery_param],
-            {"202": queued, **problems("Forbidden", "NotFound")},
+            {"202": queued, **problems("Forbidden", "NotFound", "Conflict")},
             description="The event a subscription waits on is tried at once; an earlier one "
-                        "is sent again out of turn (same `webhook-id`)." + scope,
+                        "is sent again out of turn (same `webhook-id`); 409 while the "
+                        "subscription is paused or disabled." + scope,
             security=KEY)}
 
 

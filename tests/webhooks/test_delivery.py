@@ -273,8 +273,7 @@ def test_a_name_that_now_resolves_to_a_private_address_is_not_sent_to(
         # a connection is opened only to an address the check allows
         answers["address"] = "10.9.9.9"
         with pytest.raises(targets.Refused):
-            targets.pool_manager(False).connection_from_url(
-                "https://hooks.partner.example/")._new_conn().connect()
+            targets.connection("https://hooks.partner.example/").connect()
     finally:
         app.extensions["db_engine"].dispose()
 
@@ -300,3 +299,62 @@ def test_prometheus_counts_deliveries_failures_and_retries(hooks, receiver):
     metrics = hooks.test_client().get("/metrics").get_data(as_text=True)
     assert "htcontent_webhook_deliveries_total" in metrics
     assert "htcontent_webhook_lag_seconds" in metrics
+
+
+def test_a_receiver_that_drips_its_answer_is_cut_at_the_deadline():
+    """A byte every half second never trips a per-read timeout; the deadline holds anyway."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def drip() -> None:
+        conn, _ = server.accept()
+        conn.recv(65536)
+        try:
+            for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 100:
+                conn.send(bytes([byte]))
+                time.sleep(0.5)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    threading.Thread(target=drip, daemon=True).start()
+    started = time.monotonic()
+    answer = targets.post(f"http://127.0.0.1:{server.getsockname()[1]}/", b"{}", {}, 1.5,
+                          allow_private=True)
+    assert answer.error == "timed out" and not answer.succeeded
+    assert time.monotonic() - started < 2.5
+    server.close()
+
+
+def test_sqlite_writes_go_on_while_events_are_sent_and_a_deleted_subscription_fails_alone(
+        hooks, receiver):
+    """A worker on SQLite holds no write transaction while it sends (an editor's write does not
+    wait for a receiver); a subscription deleted meanwhile is dropped, its batch-mate kept."""
+    if hooks.extensions["db_engine"].dialect.name != "sqlite":
+        pytest.skip("SQLite's single writer: PostgreSQL holds only row locks while sending")
+    client, keys = hooks.test_client(), hooks.keys
+    doomed = subscribe(hooks, keys.partner, receiver.url + "/doomed")
+    kept = subscribe(hooks, keys.agency, receiver.url + "/kept")
+    during: list[int] = []
+
+    def answer(got):
+        if got.path.endswith("/doomed") and not during:
+            during.append(client.delete(doomed["link"], headers=keys.partner).status_code)
+            started = time.monotonic()
+            guidance(hooks, 99)  # a write while the worker waits for this answer
+            during.append(round(time.monotonic() - started, 3))
+        return 204
+
+    receiver.answer = answer
+    guidance(hooks, 1)
+    deliverer = workers.deliverer_for(hooks)
+    drain(deliverer)
+    assert during[0] == 204 and during[1] < 2  # the delete and the write were not blocked
+    shown = client.get(kept["link"], headers=keys.agency).get_json()["data"]
+    kept_ids = [got.id for got in receiver.succeeded() if got.path.endswith("/kept")]
+    assert int(shown["cursor"][2:]) >= int(kept_ids[0].rsplit("_", 1)[1])  # recorded
+    assert len(kept_ids) == 2  # and the write made during the send arrived too
+    assert not deliverer.step()  # nothing stuck, nothing left
