@@ -21,9 +21,6 @@ from the event it stopped at.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import logging
 import random
 import threading
@@ -35,12 +32,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import accel
-from api.services import targets
+from api.services import messages, targets
 from api.storage import clock, feeds
 from api.storage import webhooks as store
 from api.storage.models import Webhook, WebhookDelivery
@@ -51,7 +47,6 @@ LOG = logging.getLogger("htcontent.webhooks")
 DEFAULT_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 86400)
 #: Changes read per look at the feed for one subscription.
 FEED_STEP = 200
-USER_AGENT = "htcontent-webhooks/1"
 
 DELIVERIES = Counter("htcontent_webhook_deliveries_total",
                      "Webhook delivery attempts, by outcome.", ["outcome"])
@@ -102,35 +97,6 @@ def secret_box(app: Any) -> store.SecretBox:
 def now() -> datetime:
     """Now in UTC, as stored (no zone), to the microsecond (retries may be a second apart)."""
     return datetime.now(UTC).replace(tzinfo=None)
-
-
-def event_id(hook_id: str, seq: int) -> str:
-    return f"msg_{hook_id}_{seq}"
-
-
-def body_of(kind: str, at: datetime, data: dict[str, Any]) -> bytes:
-    """The JSON an event is sent as: its type, when it happened, and its data."""
-    return orjson.dumps({"type": kind, "timestamp": clock.rfc3339(at), "data": data})
-
-
-def event_data(event: feeds.Event) -> dict[str, Any]:
-    """A change as an event's data: the record in every language (``lang=*``) and its version,
-    or, when it left the subscription's sight, a tombstone saying how."""
-    data: dict[str, Any] = {"seq": event.seq, "type": event.type, "id": event.id,
-                            "version": event.version,
-                            "record": None if event.record is None else orjson.Fragment(
-                                event.record)}
-    if event.reason:
-        data["reason"] = event.reason
-    return data
-
-
-def sign(message_id: str, timestamp: int, body: bytes, keys: list[bytes]) -> str:
-    """``webhook-signature``: ``v1,`` and base64 of HMAC-SHA256 over ``id.timestamp.body``,
-    one per key, separated by spaces."""
-    signed = f"{message_id}.{timestamp}.".encode() + body
-    return " ".join("v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest())
-                    .decode() for key in keys)
 
 
 def retry_delay(attempts: int, schedule: tuple[float, ...], rng: random.Random) -> float:
@@ -299,20 +265,20 @@ class Deliverer:
         queued = store.next_queued(session, hook) if claimed.queued else None
         if queued is not None:  # a test event, or a resend asked for: once, out of turn
             if queued.seq == 0:
-                body = body_of(TEST_EVENT, queued.at, {"webhook": hook.id})
+                body = messages.body_of(TEST_EVENT, queued.at, {"webhook": hook.id})
             else:
                 found, _ = feeds.events(session, queued.seq - 1, None, viewer, 1, queued.seq)
                 if not found:
                     return _Send(hook, queued=queued, dropped="not visible to this key")
-                body = body_of(found[0].kind, found[0].at, event_data(found[0]))
+                body = messages.body_of(found[0].kind, found[0].at, messages.event_data(found[0]))
             attempt = store.attempts_of(session, hook.id, queued.event_id) + 1
             return _Send(hook, queued.event_id, body, attempt, queued=queued)
         events, reached = self._events(session, hook, viewer, head)
         wanted = next((event for event in events if event.kind in hook.events), None)
         if wanted is None:  # nothing here for it: move on
             return _Send(hook, skip_to=reached)
-        return _Send(hook, event_id(hook.id, wanted.seq),
-                     body_of(wanted.kind, wanted.at, event_data(wanted)), hook.attempts + 1,
+        body = messages.body_of(wanted.kind, wanted.at, messages.event_data(wanted))
+        return _Send(hook, messages.event_id(hook.id, wanted.seq), body, hook.attempts + 1,
                      event=wanted)
 
     def _events(self, session: Session, hook: Webhook, viewer: Viewer,
@@ -347,14 +313,9 @@ class Deliverer:
 
     def _sign_and_post(self, send: _Send) -> targets.Answer:
         hook = send.hook
-        timestamp = int(time.time())
-        headers = {
-            "content-type": "application/json", "user-agent": USER_AGENT,
-            "webhook-id": send.message, "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(send.message, timestamp, send.body,
-                                      store.signing_keys(hook, self.box, now())),
-        }
-        answer = targets.post(hook.url, send.body, headers, self.settings.timeout,
+        sent_with = messages.headers(send.message, int(time.time()), send.body,
+                                     store.signing_keys(hook, self.box, now()))
+        answer = targets.post(hook.url, send.body, sent_with, self.settings.timeout,
                               self.settings.allow_private)
         DELIVERIES.labels("succeeded" if answer.succeeded else
                           "gone" if answer.status == 410 else "failed").inc()
