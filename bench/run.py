@@ -1063,20 +1063,27 @@ def section_sdk(settings: Settings, quick: bool) -> None:
     cmd = [str(BIN / "python"), str(script), "--records", "100000", "--workdir", str(CACHE)]
     if quick:
         cmd += ["--rounds", "2"]
+    returncode, output = _run_script("sdk_bench", cmd, 1800)
+    EXTRA_OUTPUT.append(f"Section 5 (SDK): `bench/sdk_bench.py` exited {returncode}:"
+                        f"\n\n```\n{output.rstrip()}\n```")
+    ROWS.append(Row("5", "bench/sdk_bench.py", f"exit {returncode}", "", None,
+                    "see its output", None if returncode == 0 else False))
+
+
+def _run_script(name: str, cmd: list[str], timeout: float) -> tuple[int | None, str]:
+    """Run one of the bench's own scripts (its log in the run directory, printed after it);
+    its exit status (None: stopped at the timeout) and output."""
     print(f"  {' '.join(cmd[1:])}", flush=True)
-    log = RUN / "sdk_bench.log"
+    log = RUN / f"{name}.log"
     log.unlink(missing_ok=True)
-    process = PROCS.start("sdk_bench", cmd, _base_env(), log)
+    process = PROCS.start(name, cmd, _base_env(), log)
     try:
-        process.wait(timeout=1800)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         PROCS.stop(process)
     output = log.read_text(errors="replace")
     print(output, flush=True)
-    EXTRA_OUTPUT.append(f"Section 5 (SDK): `bench/sdk_bench.py` exited {process.returncode}:"
-                        f"\n\n```\n{output.rstrip()}\n```")
-    ROWS.append(Row("5", "bench/sdk_bench.py", f"exit {process.returncode}", "", None,
-                    "see its output", None if process.returncode == 0 else False))
+    return process.returncode, output
 
 
 # ---------------------------------------------------------------------------- section 6
@@ -1087,18 +1094,10 @@ def section_webhooks(quick: bool) -> None:
     print("\n== section 6: webhooks", flush=True)
     cmd = [str(BIN / "python"), str(BENCH / "webhooks_bench.py"), "--workdir", str(CACHE),
            "--writes", "3" if quick else "5"]
-    print(f"  {' '.join(cmd[1:])}", flush=True)
-    log = RUN / "webhooks_bench.log"
-    log.unlink(missing_ok=True)
-    process = PROCS.start("webhooks_bench", cmd, _base_env(), log)
-    try:
-        process.wait(timeout=900)
-    except subprocess.TimeoutExpired:
-        PROCS.stop(process)
-    output = log.read_text(errors="replace")
-    print(output, flush=True)
+    _, output = _run_script("webhooks_bench", cmd, 900)
     found = re.search(r"^BENCHJSON (.*)$", output, re.MULTILINE)
-    expect(found is not None, f"bench/webhooks_bench.py printed no result; see {log}")
+    expect(found is not None, "bench/webhooks_bench.py printed no result; see "
+                              f"{RUN / 'webhooks_bench.log'}")
     result = json.loads(found.group(1))  # type: ignore[union-attr]
     setup = (f"{result['subscriptions']:,} subscriptions, {result['workers']} workers x "
              f"{result['threads']} threads on {result['database']}")

@@ -16,7 +16,8 @@ import standardwebhooks
 from htcontent import Client, NotFoundError, UnprocessableEntityError
 from htcontent.webhooks import WebhookVerificationError, verify
 
-from tests.conftest import Databases, Keys, migrated_app, serving
+from sdk.tests.conftest import seeded_api
+from tests.conftest import Databases, Keys
 from tests.webhooks.receiver import Receiver
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
@@ -26,21 +27,11 @@ SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 def delivering(databases: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """A seeded API whose gunicorn processes deliver webhooks (to loopback, retries 1 s
     apart), with its keys."""
-    from api.storage import db
-    from seed.loader import load_seed
-    from tests.conftest import SEED_DIR
-
-    url = databases.new()
-    app = migrated_app(url)
-    with app.app_context():
-        load_seed(db.session(), SEED_DIR)
-    keys = Keys(app)
-    app.extensions["db_engine"].dispose()
-    with serving(url, tmp_path_factory.mktemp("sdk-webhooks") / "gunicorn.log",
-                 HTCONTENT_WEBHOOKS_INLINE="1", HTCONTENT_WEBHOOKS_ALLOW_PRIVATE="1",
-                 HTCONTENT_WEBHOOKS_RETRY_SCHEDULE="1,1,1",
-                 HTCONTENT_WEBHOOKS_POLL_MS="50") as base:
-        yield {"url": base, "keys": keys}
+    with seeded_api(databases, tmp_path_factory.mktemp("sdk-webhooks") / "gunicorn.log",
+                    HTCONTENT_WEBHOOKS_INLINE="1", HTCONTENT_WEBHOOKS_ALLOW_PRIVATE="1",
+                    HTCONTENT_WEBHOOKS_RETRY_SCHEDULE="1,1,1",
+                    HTCONTENT_WEBHOOKS_POLL_MS="50") as found:
+        yield found
 
 
 def _key(headers: dict[str, str]) -> str:
