@@ -140,6 +140,8 @@ def list_args_schema(record_type: str) -> type[Schema]:
             metadata={"description": f"Records whose `{flt.path}` has any of these codes.",
                       "vocabulary": flt.vocabulary},
         )
+    for via in REGISTRY[record_type].via:
+        attrs[via.param] = CommaList(list(via.choices), metadata={"description": via.description})
     return StrictArgs.from_dict(attrs, name=f"{record_type.title().replace('_', '')}ListArgs")
 
 

@@ -56,6 +56,22 @@ class CsvExport:
     filename: str
 
 
+@dataclass(frozen=True)
+class Via:
+    """A list filter through records of another type: ``param`` names values of the field
+    ``match`` of published ``through`` records, and the codes those records hold in ``codes``
+    become values of this type's ``filter`` (``?apco_incident=TSTOP``: the settings the
+    ``TSTOP`` call type maps to). ``choices`` are the values ``param`` accepts."""
+
+    param: str
+    through: str
+    match: str
+    codes: str
+    filter: str
+    choices: tuple[str, ...]
+    description: str
+
+
 #: Filters every collection offers.
 COMMON_FILTERS = (Filter("verification_status", "verification_status", "verification_status"),)
 
@@ -84,7 +100,8 @@ class RecordType:
       channel kinds, the hotlines named): changing them on a published record waits for a
       second person (:mod:`schemas.approval`);
     - ``withdrawal_needs_approval``: taking a published record off the screens (retired, or
-      back to draft) waits for a second person too.
+      back to draft) waits for a second person too;
+    - ``via``: list filters through records of another type (:class:`Via`).
     """
 
     schema: type[RecordSchema]
@@ -98,6 +115,7 @@ class RecordType:
     hsds: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
     contact_fields: tuple[str, ...] = ()
     withdrawal_needs_approval: bool = False
+    via: tuple[Via, ...] = ()
     all_filters: tuple[Filter, ...] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -33,6 +33,7 @@ from api.storage.store import (
     visible,
 )
 from schemas.params import FILTERS, LIST_CURSOR_PATTERN
+from schemas.registry import REGISTRY, Via
 
 SORT_CODES = {"id": "i", "updated_at": "u", "-updated_at": "d"}
 
@@ -64,6 +65,17 @@ def parse_list_cursor(cursor: str) -> tuple[str, datetime, str]:
     return SORTS_BY_CODE[code], moment, last_id
 
 
+def _through(session: Session, via: Via, values: list[str], viewer: Viewer) -> tuple[str, ...]:
+    """The codes visible ``via.through`` records whose ``via.match`` is one of ``values``
+    hold in ``via.codes``."""
+    found: set[str] = set()
+    for (content,) in session.execute(select(Record.content).where(
+            Record.type == via.through, visible(viewer))):
+        if content.get(via.match) in values:
+            found.update(content.get(via.codes) or ())
+    return tuple(sorted(found))
+
+
 @dataclass
 class Page:
     rows: list[Any]
@@ -82,6 +94,14 @@ def list_records(session: Session, record_type: str, args: dict[str, Any],
     conditions = [Record.type == record_type, visible(viewer)]
     filters = [(flt.param, tuple(args[flt.param])) for flt in FILTERS[record_type]
                if args.get(flt.param)]
+    for via in REGISTRY[record_type].via:
+        if args.get(via.param):
+            found = memo.MEMO.get(session, ("via", via.param, tuple(args[via.param]),
+                                            viewer.visibilities),
+                                  lambda via=via: _through(session, via, args[via.param], viewer))
+            if not found:  # nothing maps them: no record matches
+                return Page([], 0, None)
+            filters.append((via.filter, found))
     sort = args.get("sort", "id")
     cursor = parse_list_cursor(args["cursor"]) if args.get("cursor") else None
     if cursor is not None:

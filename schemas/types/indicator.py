@@ -6,9 +6,10 @@ from typing import Any
 
 from marshmallow import ValidationError, post_load, pre_load
 
+from ..apco import INCIDENT_TYPES
 from ..base import RecordSchema
 from ..fields import Code, Codes, Text
-from ..registry import Filter, RecordType, register
+from ..registry import Filter, RecordType, Via, register
 
 
 class IndicatorSchema(RecordSchema):
@@ -84,4 +85,9 @@ INDICATOR = register(RecordType(
     list_guidance=INDICATOR_GUIDANCE,
     derive=_derived,
     order=20,
+    via=(Via("apco_incident", through="call_type", match="apco_code", codes="settings",
+             filter="setting", choices=tuple(INCIDENT_TYPES),
+             description="Indicators of the settings these APCO incident types (`TSTOP`...) "
+                         "map to in the call-type crosswalk (`/api/v1/call-types`); none "
+                         "when no call type maps one."),),
 ))

@@ -23,6 +23,7 @@ from ._errors import APIConnectionError, APITimeoutError, HTContentError, error_
 from ._models import Proposal, SearchHit, SyncResult, record_from_dict
 from ._records import COLLECTION_ATTRIBUTES, COLLECTION_TYPES, MODELS, Collections, Record
 from ._snapshot import SnapshotError, SnapshotStore, write_snapshot
+from .calltypes import CallTypeMap, settings_for
 from .webhooks import Webhooks
 
 __version__ = "0.1.1"
@@ -65,7 +66,8 @@ class Client(Collections["Collection"]):
                  lang: str = "en", timeout: float = 5.0, max_retries: int = 3,
                  snapshot_path: str | os.PathLike[str] | None = None,
                  session: requests.Session | None = None, backoff: float = 0.5,
-                 max_backoff: float = 8.0) -> None:
+                 max_backoff: float = 8.0,
+                 call_type_map: str | os.PathLike[str] | CallTypeMap | None = None) -> None:
         self.base_url = (base_url or os.environ.get("HTCONTENT_BASE_URL")
                          or DEFAULT_BASE_URL).rstrip("/")
         self.api_key = api_key or os.environ.get("HTCONTENT_API_KEY") or None
@@ -86,6 +88,9 @@ class Client(Collections["Collection"]):
         self.last_list_meta: dict[str, Any] | None = None
         #: Webhook subscriptions of this key (:class:`htcontent.webhooks.Webhooks`).
         self.webhooks = Webhooks(self)
+        #: The agency's call-type mapping (``call_type_map``, or ``HTCONTENT_CALL_TYPES``: a
+        #: file), read on first use by :meth:`Collection.for_call_type`.
+        self.call_type_map = call_type_map or os.environ.get("HTCONTENT_CALL_TYPES") or None
         for name, record_type in COLLECTION_TYPES.items():  # client.hotlines, ...
             setattr(self, COLLECTION_ATTRIBUTES[name], Collection(self, name, record_type))
 
@@ -389,6 +394,30 @@ class Collection:
             cursor = response.body["meta"]["next_cursor"]
             if not cursor:
                 return
+
+    def for_call_type(self, call_type: str, *,
+                      mapping: str | os.PathLike[str] | CallTypeMap | None = None,
+                      lang: str | None = None, limit: int = 100) -> Iterator[Any]:
+        """Indicators for one of the agency's own CAD call types (``"10-16"``): through its
+        mapping file (``mapping``, else the client's ``call_type_map``: see
+        :mod:`htcontent.calltypes`) to APCO codes and settings, and through the API's
+        call-type crosswalk to the settings whose indicators apply. Works offline from a
+        snapshot too. Nothing when no setting is mapped.
+
+        :calls: ``GET /api/v1/call-types``, then ``GET /api/v1/indicators?setting=...``
+        """
+        table = mapping or self._client.call_type_map
+        if table is None:
+            raise HTContentError("no call-type mapping: pass mapping= or "
+                                 "Client(call_type_map=)")
+        if not isinstance(table, CallTypeMap):
+            table = CallTypeMap.load(table)
+            if mapping is None:
+                self._client.call_type_map = table  # read once
+        settings = settings_for(table.targets(call_type),
+                                self._client.call_types.list(lang="en", limit=200))
+        if settings:
+            yield from self.list(lang=lang, limit=limit, setting=sorted(settings))
 
     def _from_snapshot(self, lang: str, filters: dict[str, Any]) -> Iterator[Record]:
         """The snapshot's records of this type matching ``filters`` (each field must share a

@@ -134,6 +134,17 @@ class Hotline(Record):
     notes: Text | None = None
 
 
+@dataclass(frozen=True)
+class CallType(Record):
+    """A call type record."""
+
+    apco_code: str = ""
+    name: Text = ""
+    definition: Text | None = None
+    settings: tuple[str, ...] = ()
+    notes: Text | None = None
+
+
 class Collections(Generic[C]):
     """The client's collections, one attribute each (``client.hotlines``), of
     the client's collection class ``C``."""
@@ -142,6 +153,7 @@ class Collections(Generic[C]):
     indicators: C
     relief_options: C
     hotlines: C
+    call_types: C
 
 
 #: The client attribute of each collection (URL name).
@@ -150,6 +162,7 @@ COLLECTION_ATTRIBUTES: dict[str, str] = {
     "indicators": "indicators",
     "relief-options": "relief_options",
     "hotlines": "hotlines",
+    "call-types": "call_types",
 }
 #: The model of each record type.
 MODELS: dict[str, type[Record]] = {
@@ -157,6 +170,7 @@ MODELS: dict[str, type[Record]] = {
     "indicator": Indicator,
     "relief_option": ReliefOption,
     "hotline": Hotline,
+    "call_type": CallType,
 }
 #: The record type of each collection (URL name).
 COLLECTION_TYPES: dict[str, str] = {
@@ -164,6 +178,7 @@ COLLECTION_TYPES: dict[str, str] = {
     "indicators": "indicator",
     "relief-options": "relief_option",
     "hotlines": "hotline",
+    "call-types": "call_type",
 }
 #: The field that names a record of each type.
 LABEL_FIELDS: dict[str, str] = {
@@ -171,6 +186,7 @@ LABEL_FIELDS: dict[str, str] = {
     "indicator": "statement",
     "relief_option": "name",
     "hotline": "name",
+    "call_type": "name",
 }
 #: Each list filter (query parameter) and the field it tests (``a.b``: field ``b`` of
 #: the objects in list ``a``); the offline rule: a record matches when the field shares

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from typing import Any
 
@@ -64,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub = add(name, f"list {name}")
         for flt in FILTERS:
             sub.add_argument(f"--{flt.replace('_', '-')}", dest=flt)
+        if name == "indicators":
+            sub.add_argument("--call-type", help="one of the agency's CAD call types (with "
+                                                 "--call-types)")
+            sub.add_argument("--call-types", default=os.environ.get("HTCONTENT_CALL_TYPES"),
+                             help="the agency's call-type mapping, CSV or YAML "
+                                  "(env HTCONTENT_CALL_TYPES)")
     get = add("get", "one record")
     get.add_argument("collection", choices=list(COLLECTIONS))
     get.add_argument("id")
@@ -80,8 +87,15 @@ def run(args: argparse.Namespace, client: Client) -> int:
     out = sys.stdout
     if args.command in COLLECTIONS:
         filters = {f: getattr(args, f) for f in FILTERS if getattr(args, f)}
-        records = list(getattr(client, COLLECTIONS[args.command]).list(lang=args.lang,
-                                                                        **filters))
+        collection = getattr(client, COLLECTIONS[args.command])
+        if getattr(args, "call_type", None):
+            if not args.call_types:
+                raise HTContentError("--call-type needs --call-types FILE (or "
+                                     "HTCONTENT_CALL_TYPES)")
+            records = list(collection.for_call_type(args.call_type, mapping=args.call_types,
+                                                    lang=args.lang))
+        else:
+            records = list(collection.list(lang=args.lang, **filters))
         if args.json:
             out.write(json.dumps([_plain(r) for r in records], ensure_ascii=False, indent=2)
                       + "\n")

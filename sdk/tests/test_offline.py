@@ -12,11 +12,12 @@ import pytest
 import requests
 from htcontent import Client, HTContentError
 from htcontent._client import _shown
-from htcontent._records import MODELS
+from htcontent._records import COLLECTION_ATTRIBUTES, COLLECTION_TYPES, MODELS
 from htcontent._snapshot import FILTER_FIELDS, SnapshotStore, index_path, write_snapshot
 
-COLLECTIONS = {"resources": "resource", "indicators": "indicator",
-               "relief_options": "relief_option", "hotlines": "hotline"}
+#: Every collection's client attribute and record type (as generated from the registry).
+COLLECTIONS = {COLLECTION_ATTRIBUTES[name]: record_type
+               for name, record_type in COLLECTION_TYPES.items()}
 
 
 class Unreachable(requests.Session):

@@ -94,4 +94,4 @@ def test_a_type_name_or_collection_is_registered_once():
     taken = REGISTRY["hotline"]
     with pytest.raises(ValueError, match="taken"):
         REGISTRY.register(RecordType(schema=taken.schema, label="name"))
-    assert list(SCHEMAS) == ["resource", "indicator", "relief_option", "hotline"]
+    assert list(SCHEMAS) == ["resource", "indicator", "relief_option", "hotline", "call_type"]

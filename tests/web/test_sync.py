@@ -7,6 +7,7 @@ from pathlib import Path
 
 import orjson
 
+from schemas.records import COLLECTIONS
 from tests.conftest import second_person
 from tests.web.test_writes import NEW_HOTLINE
 
@@ -14,7 +15,7 @@ from tests.web.test_writes import NEW_HOTLINE
 def visible_state(client, headers) -> dict[str, dict]:
     """Every record the caller can read, by id (from the lists, lang=*)."""
     state = {}
-    for collection in ("resources", "indicators", "relief-options", "hotlines"):
+    for collection in COLLECTIONS:
         url = f"/api/v1/{collection}?limit=200&lang=*"
         for record in client.get(url, headers=headers).get_json()["data"]:
             state[record["id"]] = record
