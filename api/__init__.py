@@ -53,6 +53,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     api = ProblemApi(app, prefix="/api/v1", doc=False, add_specs=False,
                      title="HT Content API", version=meta.API_VERSION)
     from api.web.audit import ns as audit_ns
+    from api.web.cards import ns as cards_ns
     from api.web.proposals import ns as proposals_ns
     from api.web.records import namespaces
     from api.web.review import ns as review_ns
@@ -63,7 +64,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
 
     api.add_resource(meta.Index, "", endpoint="index")
     for namespace in (*namespaces(), search_ns, vocabularies_ns, review_ns, proposals_ns,
-                      webhooks_ns, audit_ns, ns_changes, ns_export):
+                      webhooks_ns, cards_ns, audit_ns, ns_changes, ns_export):
         api.add_namespace(namespace)
     meta.init_app(app)
     cli.init_app(app)

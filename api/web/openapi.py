@@ -16,6 +16,7 @@ import yaml
 
 from api.web import (
     audit,
+    cards,
     meta,
     proposals,
     records,
@@ -34,7 +35,7 @@ OPENAPI_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
 #: The modules that declare operations, in the order of the contract's paths.
 DECLARING = (meta.index_contract, records.contract, revisions.contract, search.contract,
              vocabularies.contract, sync.contract, review.contract, proposals.contract,
-             webhooks.contract, audit.contract, meta.ops_contract)
+             webhooks.contract, cards.contract, audit.contract, meta.ops_contract)
 
 
 def build() -> dict[str, Any]:

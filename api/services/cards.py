@@ -1,0 +1,182 @@
+"""Printable cards: an officer's pocket card (or a letter page) of indicators and the hotlines
+to call, and a card of hotlines, as PDF, from the records as the API renders them.
+
+Text is real text in an embedded font (DejaVu Sans, subset: Spanish accents and all), so a
+screen reader and a search find it. Each hotline's numbers carry a QR code of their ``tel:``
+URI (``sms:`` for a text line). A hotline whose check is not ``verified`` is left off. The
+version of each record, its ``verified_on`` and the sources are printed small. One content
+version gives the same bytes (the document's dates are the content's).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import segno
+from fpdf import FPDF
+
+FONTS = Path(__file__).resolve().parent / "fonts"
+#: Page sizes in millimetres: a 4 x 6 in pocket card, US letter.
+SIZES = {"pocket": (101.6, 152.4), "letter": (215.9, 279.4)}
+WORDS = {
+    "en": {"indicators": "Human trafficking indicators", "call": "Who to call",
+           "hotlines": "Human trafficking hotlines", "hours": "Hours", "tty": "TTY",
+           "languages": "Languages", "verified": "verified", "version": "version",
+           "sources": "Sources", "content": "Content version", "none": "No indicator matches.",
+           "anytime": "24/7"},
+    "es": {"indicators": "Indicadores de trata de personas", "call": "A quién llamar",
+           "hotlines": "Líneas de ayuda sobre trata de personas", "hours": "Horario",
+           "tty": "TTY", "languages": "Idiomas", "verified": "verificado",
+           "version": "versión", "sources": "Fuentes", "content": "Versión del contenido",
+           "none": "Ningún indicador coincide.", "anytime": "24/7"},
+}
+
+
+@dataclass(frozen=True)
+class Card:
+    """What a card shows: ``title`` over the ``indicators`` (rendered records, one language),
+    the ``caveats``, the ``hotlines``; ``version`` names the content (a change token)."""
+
+    title: str
+    indicators: list[dict[str, Any]] | None
+    caveats: list[str]
+    hotlines: list[dict[str, Any]]
+    lang: str
+    size: str
+    version: str
+    at: datetime
+
+
+def callable_hotlines(hotlines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The hotlines a card may show: verified ones with a number to call or text."""
+    return [hotline for hotline in hotlines
+            if hotline.get("verification_status") == "verified"
+            and any(channel.get("kind") in CALLABLE for channel in hotline.get("channels", []))]
+
+
+#: Channels a card shows with a QR code: a number to call or to text.
+CALLABLE = ("voice", "text")
+
+
+def uri(channel: dict[str, Any]) -> str:
+    """The ``tel:`` or ``sms:`` URI of a channel."""
+    return f"{'tel' if channel['kind'] == 'voice' else 'sms'}:{channel['value']}"
+
+
+class _Pdf(FPDF):
+    def __init__(self, card: Card) -> None:
+        width, height = SIZES[card.size]
+        super().__init__(unit="mm", format=(width, height))
+        self.card = card
+        self.small = card.size == "pocket"
+        margin = 6 if self.small else 15
+        self.set_margins(margin, margin, margin)
+        self.set_auto_page_break(True, margin + 6)
+        self.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
+        self.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+        self.set_creation_date(card.at)
+        self.set_title(card.title)
+        self.set_lang(card.lang)
+        self.set_creator("HT Content API")
+        self.set_producer("HT Content API")
+
+    def footer(self) -> None:
+        words = WORDS[self.card.lang]
+        self.set_y(-(5 if self.small else 10))
+        self.set_font("DejaVu", "", 5 if self.small else 7)
+        self.cell(0, 3, f"{words['content']} {self.card.version} · {self.page_no()}",
+                  align="C")
+
+    def text_size(self, base: float) -> float:
+        return base * (0.62 if self.small else 1.0)
+
+
+def render(card: Card) -> bytes:
+    """The card as PDF bytes."""
+    pdf = _Pdf(card)
+    words = WORDS[card.lang]
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", pdf.text_size(16))
+    pdf.multi_cell(0, pdf.text_size(8), card.title, new_x="LMARGIN", new_y="NEXT")
+    sources: dict[str, str] = {}
+    if card.indicators is not None:
+        pdf.set_font("DejaVu", "B", pdf.text_size(9))
+        for caveat in card.caveats:
+            pdf.multi_cell(0, pdf.text_size(4.5), f"! {caveat}", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(pdf.text_size(2))
+        if not card.indicators:
+            pdf.set_font("DejaVu", "", pdf.text_size(10))
+            pdf.multi_cell(0, pdf.text_size(5), words["none"], new_x="LMARGIN", new_y="NEXT")
+        for indicator in card.indicators:
+            pdf.set_font("DejaVu", "", pdf.text_size(10))
+            pdf.multi_cell(0, pdf.text_size(5), f"• {indicator['statement']}",
+                           new_x="LMARGIN", new_y="NEXT")
+            _small(pdf, f"{indicator['id']} · {words['version']} {indicator['version']} · "
+                        f"{words['verified']} {indicator.get('verified_on') or '-'}")
+            _sources(sources, indicator)
+        pdf.ln(pdf.text_size(3))
+        pdf.set_font("DejaVu", "B", pdf.text_size(13))
+        pdf.multi_cell(0, pdf.text_size(7), words["call"], new_x="LMARGIN", new_y="NEXT")
+    for hotline in card.hotlines:
+        _hotline(pdf, hotline, words)
+        _sources(sources, hotline)
+    if sources:
+        pdf.ln(pdf.text_size(2))
+        _small(pdf, f"{words['sources']}: " + "; ".join(
+            f"{title} <{url}>" for url, title in sorted(sources.items())))
+    return bytes(pdf.output())
+
+
+def _small(pdf: _Pdf, text: str) -> None:
+    pdf.set_font("DejaVu", "", pdf.text_size(6.5))
+    pdf.multi_cell(0, pdf.text_size(3.2), text, new_x="LMARGIN", new_y="NEXT")
+
+
+def _sources(found: dict[str, str], record: dict[str, Any]) -> None:
+    for source in record.get("sources", []):
+        found.setdefault(source["url"], source["title"])
+
+
+def _hotline(pdf: _Pdf, hotline: dict[str, Any], words: dict[str, str]) -> None:
+    """A hotline: its name, then each number (with hours, TTY and languages) beside its QR."""
+    qr_size = 14 if pdf.small else 24
+    pdf.set_font("DejaVu", "B", pdf.text_size(11))
+    pdf.multi_cell(0, pdf.text_size(5.5), hotline["name"], new_x="LMARGIN", new_y="NEXT")
+    ttys = [c.get("display") or c["value"] for c in hotline.get("channels", [])
+            if c.get("kind") == "tty"]
+    for channel in hotline.get("channels", []):
+        if channel.get("kind") not in CALLABLE:
+            continue
+        if pdf.will_page_break(qr_size + 2):
+            pdf.add_page()
+        top = pdf.get_y()
+        image = io.BytesIO()
+        segno.make(uri(channel), error="m").save(image, kind="png", scale=8, border=2)
+        image.seek(0)
+        pdf.image(image, x=pdf.l_margin, y=top, w=qr_size, h=qr_size, alt_text=uri(channel))
+        pdf.set_xy(pdf.l_margin + qr_size + 3, top)
+        details = [channel.get("display") or channel["value"]]
+        if channel["kind"] == "text":
+            details[0] = f"SMS {details[0]}"
+        hours = ((words["anytime"] if hotline.get("available_24_7") else None)
+                 or channel.get("hours") or hotline.get("hours"))
+        if hours:
+            details.append(f"{words['hours']}: {hours}")
+        if ttys and channel["kind"] == "voice":
+            details.append(f"{words['tty']}: {', '.join(ttys)}")
+        languages = channel.get("languages") or hotline.get("languages")
+        if languages:
+            details.append(f"{words['languages']}: {', '.join(languages)}")
+        pdf.set_font("DejaVu", "B", pdf.text_size(11))
+        pdf.multi_cell(0, pdf.text_size(5.5), details[0], new_x="LMARGIN", new_y="NEXT")
+        pdf.set_x(pdf.l_margin + qr_size + 3)
+        pdf.set_font("DejaVu", "", pdf.text_size(8))
+        pdf.multi_cell(0, pdf.text_size(4), " · ".join(details[1:]) or " ",
+                       new_x="LMARGIN", new_y="NEXT")
+        pdf.set_y(max(pdf.get_y(), top + qr_size + 1))
+    _small(pdf, f"{hotline['id']} · {words['version']} {hotline['version']} · "
+                f"{words['verified']} {hotline.get('verified_on') or '-'}")

@@ -1,0 +1,117 @@
+"""``/api/v1/cards``: printable cards (PDF) from the live records: the indicators of any filter
+the indicator list takes, with the caveats and the hotlines to call; and the hotlines alone.
+Cached, revalidated and 304'd like every read (:func:`api.web.http.cached_response`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask_restx import Namespace, Resource
+
+from api.services import cards
+from api.storage import db, lists, store
+from api.web.auth import current_viewer
+from api.web.contract import CONDITIONAL, Contract, get_op, headers_of, not_modified_response
+from api.web.contract import problems as problem_responses
+from api.web.http import cached_response, negotiate_language, parse_args
+from schemas.guidance import guidance_for
+from schemas.params import card_args_schema
+from schemas.render import ALL_LANGUAGES, render
+from schemas.vocabularies import VOCABULARIES
+
+ns = Namespace("cards", path="/cards", description="Printable cards (PDF)")
+INDICATOR_CARD_ARGS = card_args_schema("indicator")
+HOTLINE_CARD_ARGS = card_args_schema(None)
+#: Hotlines an indicator card lists: where to report and where victims get help.
+CARD_PURPOSES = ("report_tip", "victim_help")
+
+
+def _rendered(record_type: str, args: dict[str, Any], lang: str) -> list[dict[str, Any]]:
+    """Every visible record of ``record_type`` that ``args`` (its filters) select, rendered."""
+    query = {**args, "cursor": None, "limit": 1_000_000, "sort": "id", "q": None,
+             "updated_since": None}
+    rows = lists.list_records(db.session(), record_type, query, current_viewer()).rows
+    return [render(record_type, row.content, store.system_fields(row), lang) for row in rows]
+
+
+def _pdf(build: Any, lang: str, filename: str) -> Response:
+    seq, at = store.state(db.session())
+    response = cached_response(seq, at, lang, lambda: build(seq, at), "application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+def _language(args: dict[str, Any]) -> str:
+    lang = negotiate_language(args.get("lang"))
+    return "en" if lang == ALL_LANGUAGES else lang
+
+
+def _title(base: str, args: dict[str, Any], lang: str) -> str:
+    labels = {term.code: getattr(term, lang) for term in VOCABULARIES["setting"]}
+    chosen = [labels[code] for code in args.get("setting") or () if code in labels]
+    return f"{base}: {', '.join(chosen)}" if chosen else base
+
+
+@ns.route("/indicators.pdf", endpoint="card_indicators")
+class IndicatorCard(Resource):
+    def get(self) -> Response:
+        args = parse_args(INDICATOR_CARD_ARGS)
+        lang = _language(args)
+        words = cards.WORDS[lang]
+
+        def build(seq: int, at: Any) -> bytes:
+            indicators = _rendered("indicator", {k: v for k, v in args.items()
+                                                 if k not in ("lang", "size")}, lang)
+            hotlines = [hotline for hotline in cards.callable_hotlines(
+                _rendered("hotline", {}, lang)) if hotline.get("purpose") in CARD_PURPOSES]
+            return cards.render(cards.Card(
+                title=_title(words["indicators"], args, lang), indicators=indicators,
+                caveats=list(guidance_for("indicator", lang) or []), hotlines=hotlines,
+                lang=lang, size=args["size"], version=f"c.{seq}", at=at))
+
+        return _pdf(build, lang, f"indicators-{lang}-{args['size']}.pdf")
+
+
+@ns.route("/hotlines.pdf", endpoint="card_hotlines")
+class HotlineCard(Resource):
+    def get(self) -> Response:
+        args = parse_args(HOTLINE_CARD_ARGS)
+        lang = _language(args)
+
+        def build(seq: int, at: Any) -> bytes:
+            hotlines = cards.callable_hotlines(_rendered("hotline", {}, lang))
+            return cards.render(cards.Card(
+                title=cards.WORDS[lang]["hotlines"], indicators=None, caveats=[],
+                hotlines=hotlines, lang=lang, size=args["size"], version=f"c.{seq}", at=at))
+
+        return _pdf(build, lang, f"hotlines-{lang}-{args['size']}.pdf")
+
+
+# ------------------------------------------------------------------------ the contract
+
+def contract(doc: Contract) -> None:
+    """The cards' operations, for ``openapi.yaml``."""
+    conv, paths = doc.conv, doc.paths
+    doc.tags.append({"name": "cards", "description": "Printable cards (PDF) from the live "
+                                                     "records."})
+    pdf = {"description": "The card (PDF: real text, the font embedded).",
+           "headers": headers_of("ETag", "Cache-Control", "Vary", "Last-Modified"),
+           "content": {"application/pdf": {"schema": {"type": "string",
+                                                      "format": "binary"}}}}
+    paths["/api/v1/cards/indicators.pdf"] = get_op(
+        "indicatorCard", "An indicator card", "cards",
+        conv.parameters(INDICATOR_CARD_ARGS) + CONDITIONAL,
+        {"200": pdf, "304": not_modified_response(), **problem_responses("BadRequest")},
+        description="The indicators any filter of the indicator list selects (a setting, a "
+                    "category, an APCO incident type...), the caveats to keep in mind, and "
+                    "the verified hotlines to call, each number with a QR code of its `tel:` "
+                    "URI; each record's version, `verified_on` and the sources in small print. "
+                    "The same bytes for one content version.")
+    paths["/api/v1/cards/hotlines.pdf"] = get_op(
+        "hotlineCard", "A hotline card", "cards",
+        conv.parameters(HOTLINE_CARD_ARGS) + CONDITIONAL,
+        {"200": pdf, "304": not_modified_response(), **problem_responses("BadRequest")},
+        description="Every verified hotline you may read with a number to call or text, each "
+                    "number with its hours, TTY and languages and a QR code of its `tel:` "
+                    "(or `sms:`) URI. Unverified numbers are left off.")

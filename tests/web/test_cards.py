@@ -1,0 +1,111 @@
+"""Printable cards, read back with a PDF library: the indicators of the filter asked for, the
+caveats, the verified hotlines (each number's QR code decodes to its `tel:`/`sms:` URI), small
+print with versions, check dates and sources, in real text with the font embedded; cached and
+byte-stable for one content version."""
+
+from __future__ import annotations
+
+import io
+
+import pypdf
+import zxingcpp
+
+from api.web.cards import CARD_PURPOSES
+
+
+def read(answer) -> tuple[pypdf.PdfReader, str]:
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
+    assert answer.mimetype == "application/pdf"
+    reader = pypdf.PdfReader(io.BytesIO(answer.data))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    return reader, " ".join(text.split())
+
+
+def qr_payloads(reader: pypdf.PdfReader) -> list[str]:
+    found = []
+    for page in reader.pages:
+        for image in page.images:
+            found.extend(code.text for code in zxingcpp.read_barcodes(image.image))
+    return found
+
+
+def listed(client, url: str) -> list[dict]:
+    return client.get(url).get_json()["data"]
+
+
+def uris(hotlines: list[dict]) -> set[str]:
+    return {("tel:" if channel["kind"] == "voice" else "sms:") + channel["value"]
+            for hotline in hotlines for channel in hotline["channels"]
+            if channel["kind"] in ("voice", "text")}
+
+
+def test_a_spanish_pocket_card_of_traffic_stop_indicators(client):
+    reader, text = read(client.get(
+        "/api/v1/cards/indicators.pdf?setting=traffic_stop&lang=es&size=pocket"))
+    indicators = listed(client, "/api/v1/indicators?setting=traffic_stop&lang=es&limit=200")
+    meta = client.get("/api/v1/indicators?setting=traffic_stop&lang=es").get_json()["meta"]
+    assert indicators and "Detención de tráfico" in text
+    for indicator in indicators:
+        statement = " ".join(indicator["statement"].split())
+        assert statement[:60] in text, statement
+        assert f"{indicator['id']} · versión {indicator['version']}" in text
+    for caveat in meta["guidance"]:
+        assert " ".join(caveat.split())[:50] in text
+    hotlines = [h for h in listed(client, "/api/v1/hotlines?lang=es&limit=200")
+                if h["verification_status"] == "verified" and h["purpose"] in CARD_PURPOSES
+                and uris([h])]
+    assert hotlines
+    for hotline in hotlines:
+        assert " ".join(hotline["name"].split())[:40] in text
+    assert sorted(qr_payloads(reader)) == sorted(uris(hotlines))
+    assert "https://www.dhs.gov/blue-campaign/indicators-human-trafficking" in text
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (288, 432)  # 4 x 6 in
+    fonts = {font.get_object()["/BaseFont"] for page in reader.pages
+             for font in page["/Resources"]["/Font"].values()}
+    assert all("DejaVu" in name for name in fonts)
+    descendant = next(iter(reader.pages[0]["/Resources"]["/Font"].values())).get_object()
+    descriptor = descendant["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+    assert "/FontFile2" in descriptor.get_object()  # the font travels with the card
+
+
+def test_the_hotline_card_leaves_unverified_numbers_off(client):
+    reader, text = read(client.get("/api/v1/cards/hotlines.pdf?size=letter"))
+    everything = listed(client, "/api/v1/hotlines?limit=200")
+    shown = [h for h in everything if h["verification_status"] == "verified" and uris([h])]
+    left_off = [h for h in everything if h["verification_status"] != "verified"]
+    assert left_off and shown
+    assert sorted(qr_payloads(reader)) == sorted(uris(shown))
+    for hotline in left_off:
+        assert hotline["name"][:30] not in text
+        for uri in uris([hotline]) - uris(shown):
+            assert uri.split(":", 1)[1] not in text
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (612, 792)  # letter
+
+
+def test_cards_are_cached_revalidated_and_the_same_bytes_for_one_version(editor_app):
+    client, keys = editor_app.test_client(), editor_app.keys
+    url = "/api/v1/cards/indicators.pdf?apco_incident=DVA&lang=en"  # domestic disturbances
+    first = client.get(url)
+    again = editor_app.test_client().get(url, headers={"Cache-Control": "no-cache"})
+    assert first.status_code == 200 and first.data == again.data  # byte-stable
+    etag = first.headers["ETag"]
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    changed = client.patch("/api/v1/indicators/isolated-from-family",
+                           json={"statement": {"en": "The person is cut off from family "
+                                                     "and friends (edited)."}},
+                           headers={**keys.editor, "If-Match": "*"})
+    assert changed.status_code == 200
+    after = client.get(url, headers={"If-None-Match": etag})
+    assert after.status_code == 200 and after.headers["ETag"] != etag
+    _, text = read(after)
+    assert "domestic_disturbance" in changed.get_json()["data"]["settings"]
+    assert "(edited)" in text
+
+
+def test_bad_card_parameters_are_problems(client):
+    for query in ("size=huge", "lang=*", "setting=nowhere", "apco_incident=NOPE", "limit=5"):
+        answer = client.get(f"/api/v1/cards/indicators.pdf?{query}")
+        assert answer.status_code == 400 and answer.mimetype == "application/problem+json"
+    assert client.get("/api/v1/cards/hotlines.pdf?setting=hotel").status_code == 400
