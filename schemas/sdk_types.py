@@ -169,6 +169,14 @@ def _filter_fields() -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
+def _via() -> str:
+    found: dict[str, tuple[str, str, str, str]] = {}
+    for record_type in REGISTRY.types.values():
+        for via in record_type.via:
+            found[via.param] = (via.through, via.match, via.codes, via.filter)
+    return _dict({f'"{k}"': repr(v).replace("'", '"') for k, v in sorted(found.items())})
+
+
 def generate() -> str:
     """The text of ``sdk/htcontent/_records.py``."""
     nested = _nested_schemas()
@@ -199,6 +207,10 @@ def generate() -> str:
         "#: the objects in list ``a``); the offline rule: a record matches when the field shares",
         "#: a value with the filter.",
         f"FILTER_FIELDS: dict[str, str] = {filters}",
+        "#: List filters through records of another type (``apco_incident``): the type, the",
+        "#: field the values name, the field whose codes those records hold, and the filter",
+        "#: those codes are values of.",
+        f"VIA_FILTERS: dict[str, tuple[str, str, str, str]] = {_via()}",
     ]
     body = "\n\n\n".join("\n".join(block) for block in blocks)
     return HEADER + "\n\n" + body + "\n\n\n" + "\n".join(tail) + "\n"

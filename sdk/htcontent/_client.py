@@ -21,8 +21,15 @@ from requests.structures import CaseInsensitiveDict
 
 from ._errors import APIConnectionError, APITimeoutError, HTContentError, error_for
 from ._models import Proposal, SearchHit, SyncResult, record_from_dict
-from ._records import COLLECTION_ATTRIBUTES, COLLECTION_TYPES, MODELS, Collections, Record
-from ._snapshot import SnapshotError, SnapshotStore, write_snapshot
+from ._records import (
+    COLLECTION_ATTRIBUTES,
+    COLLECTION_TYPES,
+    MODELS,
+    VIA_FILTERS,
+    Collections,
+    Record,
+)
+from ._snapshot import SnapshotError, SnapshotStore, _matches, write_snapshot
 from .calltypes import CallTypeMap, settings_for
 from .webhooks import Webhooks
 
@@ -421,9 +428,23 @@ class Collection:
 
     def _from_snapshot(self, lang: str, filters: dict[str, Any]) -> Iterator[Record]:
         """The snapshot's records of this type matching ``filters`` (each field must share a
-        value with the filter's), in export order, decoded only as they are yielded."""
-        for data in self._client._snapshot_store().records(self.record_type, filters):
-            yield self.model.from_dict(_shown(data, lang))
+        value with the filter's), in export order, decoded only as they are yielded. A filter
+        through other records (``apco_incident``) reads them from the snapshot too."""
+        store = self._client._snapshot_store()
+        plain = {name: value for name, value in filters.items() if name not in VIA_FILTERS}
+        through: list[dict[str, Any]] = []
+        for name, value in filters.items():
+            if name in VIA_FILTERS:
+                other, match, codes, target = VIA_FILTERS[name]
+                wanted = set(value.split(",") if isinstance(value, str) else value)
+                found = {code for data in store.records(other, {})
+                         if data.get(match) in wanted for code in data.get(codes) or ()}
+                if not found:
+                    return  # nothing maps them: no record matches, as online
+                through.append({target: sorted(found)})
+        for data in store.records(self.record_type, plain):
+            if all(_matches(data, extra) for extra in through):
+                yield self.model.from_dict(_shown(data, lang))
 
     def get(self, record_id: str, *, lang: str | None = None) -> Any:
         """One record.

@@ -204,3 +204,9 @@ FILTER_FIELDS: dict[str, str] = {
     "trafficking_type": "trafficking_types",
     "verification_status": "verification_status",
 }
+#: List filters through records of another type (``apco_incident``): the type, the
+#: field the values name, the field whose codes those records hold, and the filter
+#: those codes are values of.
+VIA_FILTERS: dict[str, tuple[str, str, str, str]] = {
+    "apco_incident": ("call_type", "apco_code", "settings", "setting"),
+}

@@ -73,10 +73,18 @@ def test_offline_from_a_snapshot_the_same_indicators(api, mappings, tmp_path):
         online.export(snapshot)
         live = {code: ids(online.indicators.for_call_type(code, mapping=mappings / "calls.csv"))
                 for code in ("10-38", "10-16", "HOTEL-CHK", "STOP-AND-HOTEL", "FIRE")}
+        codes = [c.apco_code for c in online.call_types.list()] + ["ALRF", "TSTOP,VICE"]
+        by_incident = {code: ids(online.indicators.list(apco_incident=code))
+                       for code in codes}
+        with_setting = ids(online.indicators.list(apco_incident="VICE", setting="hotel"))
     with offline(snapshot, call_type_map=mappings / "calls.yaml") as down:
         for code, expected in live.items():
             assert ids(down.indicators.for_call_type(code)) == expected, code
         assert down.last_response_source == "snapshot"
+        # the API's own filter, offline: every APCO code the crosswalk names, and more
+        for code, expected in by_incident.items():
+            assert ids(down.indicators.list(apco_incident=code)) == expected, code
+        assert ids(down.indicators.list(apco_incident="VICE", setting="hotel")) == with_setting
 
 
 def test_the_cli_takes_the_mapping_too(api, mappings, capsys):
