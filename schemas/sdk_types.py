@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from .fields import Text, TextList
 from .params import FILTERS
 from .records import SCHEMAS, RecordSchema
 from .registry import REGISTRY
+from .vocabularies import codes
 
 TARGET = Path(__file__).resolve().parent.parent / "sdk" / "htcontent" / "_records.py"
 #: The server-owned fields every response carries, before the written ones.
@@ -170,11 +172,25 @@ def _filter_fields() -> dict[str, str]:
 
 
 def _via() -> str:
-    found: dict[str, tuple[str, str, str, str]] = {}
+    found: dict[str, tuple[str, ...]] = {}
     for record_type in REGISTRY.types.values():
         for via in record_type.via:
-            found[via.param] = (via.through, via.match, via.codes, via.filter)
+            found[via.param] = (record_type.name, via.through, via.match, via.codes, via.filter)
     return _dict({f'"{k}"': repr(v).replace("'", '"') for k, v in sorted(found.items())})
+
+
+def _via_codes(target: bool) -> str:
+    found: dict[str, tuple[str, ...]] = {}
+    for record_type in REGISTRY.types.values():
+        for via in record_type.via:
+            vocabulary = next(flt.vocabulary for flt in record_type.all_filters
+                              if flt.param == via.filter)
+            found[via.param] = tuple(codes(vocabulary)) if target else via.choices
+    def listed(values: tuple[str, ...]) -> str:
+        lines = textwrap.wrap(" ".join(f'"{value}",' for value in values), 88)
+        return "(\n" + "\n".join(f"        {line}" for line in lines) + "\n    )"
+
+    return _dict({f'"{k}"': listed(v) for k, v in sorted(found.items())})
 
 
 def generate() -> str:
@@ -207,10 +223,13 @@ def generate() -> str:
         "#: the objects in list ``a``); the offline rule: a record matches when the field shares",
         "#: a value with the filter.",
         f"FILTER_FIELDS: dict[str, str] = {filters}",
-        "#: List filters through records of another type (``apco_incident``): the type, the",
-        "#: field the values name, the field whose codes those records hold, and the filter",
-        "#: those codes are values of.",
-        f"VIA_FILTERS: dict[str, tuple[str, str, str, str]] = {_via()}",
+        "#: List filters through records of another type (``apco_incident``): the type that",
+        "#: has it, the type read through, the field the values name, the field whose codes",
+        "#: those records hold, and the filter those codes are values of.",
+        f"VIA_FILTERS: dict[str, tuple[str, str, str, str, str]] = {_via()}",
+        "#: The values each such filter takes, and the codes of the filter it leads to.",
+        f"VIA_CHOICES: dict[str, tuple[str, ...]] = {_via_codes(False)}",
+        f"VIA_TARGET_CODES: dict[str, tuple[str, ...]] = {_via_codes(True)}",
     ]
     body = "\n\n\n".join("\n".join(block) for block in blocks)
     return HEADER + "\n\n" + body + "\n\n\n" + "\n".join(tail) + "\n"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,10 @@ import segno
 from fpdf import FPDF
 
 FONTS = Path(__file__).resolve().parent / "fonts"
+#: The date of a card of a database that never changed.
+EPOCH = datetime(1970, 1, 1)
+#: The most indicators one card lists (more: narrow it with a filter).
+MAX_INDICATORS = 200
 #: Page sizes in millimetres: a 4 x 6 in pocket card, US letter.
 SIZES = {"pocket": (101.6, 152.4), "letter": (215.9, 279.4)}
 WORDS = {
@@ -48,7 +52,7 @@ class Card:
     lang: str
     size: str
     version: str
-    at: datetime
+    at: datetime | None
 
 
 def callable_hotlines(hotlines: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -78,7 +82,8 @@ class _Pdf(FPDF):
         self.set_auto_page_break(True, margin + 6)
         self.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
         self.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-        self.set_creation_date(card.at)
+        # the content's time, as UTC whatever the server's zone: the same bytes everywhere
+        self.set_creation_date((card.at or EPOCH).replace(tzinfo=UTC))
         self.set_title(card.title)
         self.set_lang(card.lang)
         self.set_creator("HT Content API")
@@ -155,7 +160,8 @@ def _hotline(pdf: _Pdf, hotline: dict[str, Any], words: dict[str, str]) -> None:
             pdf.add_page()
         top = pdf.get_y()
         image = io.BytesIO()
-        segno.make(uri(channel), error="m").save(image, kind="png", scale=8, border=2)
+        # a full QR code (segno would pick a Micro QR for short numbers: phones cannot read it)
+        segno.make_qr(uri(channel), error="m").save(image, kind="png", scale=8, border=4)
         image.seek(0)
         pdf.image(image, x=pdf.l_margin, y=top, w=qr_size, h=qr_size, alt_text=uri(channel))
         pdf.set_xy(pdf.l_margin + qr_size + 3, top)

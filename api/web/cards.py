@@ -14,6 +14,7 @@ from api.storage import db, lists, store
 from api.web.auth import current_viewer
 from api.web.contract import CONDITIONAL, Contract, get_op, headers_of, not_modified_response
 from api.web.contract import problems as problem_responses
+from api.web.errors import Problem
 from api.web.http import cached_response, negotiate_language, parse_args
 from schemas.guidance import guidance_for
 from schemas.params import card_args_schema
@@ -60,9 +61,20 @@ class IndicatorCard(Resource):
         lang = _language(args)
         words = cards.WORDS[lang]
 
+        filters = {k: v for k, v in args.items() if k not in ("lang", "size")}
+        total = lists.list_records(db.session(), "indicator", {
+            **filters, "cursor": None, "limit": 1, "sort": "id", "q": None,
+            "updated_since": None}, current_viewer()).total
+        if total > cards.MAX_INDICATORS:
+            raise Problem(400, f"{total} indicators match: a card lists at most "
+                               f"{cards.MAX_INDICATORS}; narrow it with a filter (setting, "
+                               "category, apco_incident...).", slug="invalid-parameters",
+                          title="Invalid query parameters",
+                          errors={"setting": [f"{total} indicators match; at most "
+                                              f"{cards.MAX_INDICATORS} fit a card."]})
+
         def build(seq: int, at: Any) -> bytes:
-            indicators = _rendered("indicator", {k: v for k, v in args.items()
-                                                 if k not in ("lang", "size")}, lang)
+            indicators = _rendered("indicator", filters, lang)
             hotlines = [hotline for hotline in cards.callable_hotlines(
                 _rendered("hotline", {}, lang)) if hotline.get("purpose") in CARD_PURPOSES]
             return cards.render(cards.Card(
@@ -104,7 +116,8 @@ def contract(doc: Contract) -> None:
         conv.parameters(INDICATOR_CARD_ARGS) + CONDITIONAL,
         {"200": pdf, "304": not_modified_response(), **problem_responses("BadRequest")},
         description="The indicators any filter of the indicator list selects (a setting, a "
-                    "category, an APCO incident type...), the caveats to keep in mind, and "
+                    "category, an APCO incident type...; at most 200, else 400), the caveats "
+                    "to keep in mind, and "
                     "the verified hotlines to call, each number with a QR code of its `tel:` "
                     "URI; each record's version, `verified_on` and the sources in small print. "
                     "The same bytes for one content version.")

@@ -25,12 +25,13 @@ from ._records import (
     COLLECTION_ATTRIBUTES,
     COLLECTION_TYPES,
     MODELS,
+    VIA_CHOICES,
     VIA_FILTERS,
     Collections,
     Record,
 )
 from ._snapshot import SnapshotError, SnapshotStore, _matches, write_snapshot
-from .calltypes import CallTypeMap, settings_for
+from .calltypes import VIA, CallTypeMap, settings_for
 from .webhooks import Webhooks
 
 __version__ = "0.1.1"
@@ -404,15 +405,22 @@ class Collection:
 
     def for_call_type(self, call_type: str, *,
                       mapping: str | os.PathLike[str] | CallTypeMap | None = None,
-                      lang: str | None = None, limit: int = 100) -> Iterator[Any]:
+                      lang: str | None = None, limit: int = 100,
+                      **filters: Any) -> Iterator[Any]:
         """Indicators for one of the agency's own CAD call types (``"10-16"``): through its
         mapping file (``mapping``, else the client's ``call_type_map``: see
         :mod:`htcontent.calltypes`) to APCO codes and settings, and through the API's
         call-type crosswalk to the settings whose indicators apply. Works offline from a
-        snapshot too. Nothing when no setting is mapped.
+        snapshot too. Nothing when no setting is mapped. More ``filters`` narrow it, as in
+        :meth:`list`. Only for a collection with that filter (``client.indicators``).
 
         :calls: ``GET /api/v1/call-types``, then ``GET /api/v1/indicators?setting=...``
         """
+        owner, *_, target = VIA_FILTERS[VIA]
+        if owner != self.record_type:
+            raise HTContentError(f"{self.name} are not listed by call type")
+        if target in filters:
+            raise HTContentError(f"a call type decides the {target}: leave {target}= out")
         table = mapping or self._client.call_type_map
         if table is None:
             raise HTContentError("no call-type mapping: pass mapping= or "
@@ -424,7 +432,8 @@ class Collection:
         settings = settings_for(table.targets(call_type),
                                 self._client.call_types.list(lang="en", limit=200))
         if settings:
-            yield from self.list(lang=lang, limit=limit, setting=sorted(settings))
+            yield from self.list(lang=lang, limit=limit, **filters,
+                                 **{target: sorted(settings)})
 
     def _from_snapshot(self, lang: str, filters: dict[str, Any]) -> Iterator[Record]:
         """The snapshot's records of this type matching ``filters`` (each field must share a
@@ -435,8 +444,12 @@ class Collection:
         through: list[dict[str, Any]] = []
         for name, value in filters.items():
             if name in VIA_FILTERS:
-                other, match, codes, target = VIA_FILTERS[name]
-                wanted = set(value.split(",") if isinstance(value, str) else value)
+                _, other, match, codes, target = VIA_FILTERS[name]
+                wanted = {item.strip() for item in (value.split(",") if isinstance(value, str)
+                                                    else value)}
+                unknown = sorted(wanted - set(VIA_CHOICES[name]))
+                if unknown:  # as the API answers 400
+                    raise HTContentError(f"{name}: unknown value(s) {', '.join(unknown)}")
                 found = {code for data in store.records(other, {})
                          if data.get(match) in wanted for code in data.get(codes) or ()}
                 if not found:

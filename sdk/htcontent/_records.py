@@ -204,9 +204,44 @@ FILTER_FIELDS: dict[str, str] = {
     "trafficking_type": "trafficking_types",
     "verification_status": "verification_status",
 }
-#: List filters through records of another type (``apco_incident``): the type, the
-#: field the values name, the field whose codes those records hold, and the filter
-#: those codes are values of.
-VIA_FILTERS: dict[str, tuple[str, str, str, str]] = {
-    "apco_incident": ("call_type", "apco_code", "settings", "setting"),
+#: List filters through records of another type (``apco_incident``): the type that
+#: has it, the type read through, the field the values name, the field whose codes
+#: those records hold, and the filter those codes are values of.
+VIA_FILTERS: dict[str, tuple[str, str, str, str, str]] = {
+    "apco_incident": ("indicator", "call_type", "apco_code", "settings", "setting"),
+}
+#: The values each such filter takes, and the codes of the filter it leads to.
+VIA_CHOICES: dict[str, tuple[str, ...]] = {
+    "apco_incident": (
+        "911H", "911OPN", "ABDOM", "ABDUCTF", "ABDUCTNF", "ABUSE", "ACCIND", "ADMIN", "AIR",
+        "ALIEN", "ALLERGIC", "ALRBA", "ALRBOX", "ALRBS", "ALRCO", "ALRCO2", "ALRDEFIB", "ALRF",
+        "ALRGAS", "ALRHEAT", "ALRKPAD", "ALRMED", "ALRNGAS", "ALRPANA", "ALRPANS", "ALRPROPN",
+        "ALRPULL", "ALRROBA", "ALRROBS", "ALRU", "ALRVEH", "ALRWTR", "ALS", "ANIMAL", "ASSAULT",
+        "ASSIST", "ATL", "BACK", "BARICADE", "BIO", "BITE", "BLDCLPSE", "BLEEDING", "BLS",
+        "BOMB", "BRGCLPSE", "BURGLARY", "BURN", "CARDIAC", "CARJACK", "CHEMICAL", "CHESPAIN",
+        "CHOKE", "CITASST", "CIVDIS", "CIVIL", "CNTRFT", "CRIMPS", "CRIMTRAF", "CURFEW",
+        "DEATH", "DEATHNTF", "DIABETIC", "DISORD", "DISVEH", "DROWN", "DRUGPAR", "DRUGS", "DUI",
+        "DVA", "DVNA", "EDP", "ELEC", "ELECHZD", "ELUDING", "ENTRAP", "ESCAPE", "EXPLOS",
+        "EXPOSURE", "EXTORT", "EYE", "FAIRC", "FALL", "FAPT", "FARSON", "FBRUSH", "FELEC",
+        "FFUEL", "FIGHT", "FIREWRKS", "FMARINE", "FORCENTR", "FOTHER", "FRAUD", "FREPORT",
+        "FSMOKE", "FSTRU", "FTRAILER", "FTRAIN", "FTRASH", "FTRUCK", "FUNK", "FVEH", "GASLEAK",
+        "HARR", "HAZMAT", "HEADACHE", "HEMRG", "HOMICIDE", "HOSTAGE", "INDECENT", "INFO",
+        "INTERNET", "INTOX", "INVEST", "LARCENY", "LIQUOR", "MAJORINC", "MAYDAY", "MCI",
+        "MISBOATR", "MISCON", "MVA", "MVAHR", "MVAINJY", "MVAUNK", "NEGLECT", "NOISE", "OD",
+        "ODOR", "OPEN", "ORDERV", "PANDEMIC", "PARKING", "PERFND", "PERMISS", "PERSUSP",
+        "PERUNCON", "PERWANT", "PHANDLE", "PREG", "PROPFND", "PROPLOST", "PROPSTLN", "PUBWKS",
+        "PURSUIT", "RADIAT", "RECKDRV", "REPO", "RESCUE", "RESIST", "RESP", "RESPARR",
+        "ROBBERY", "RUNAWAY", "SAR", "SEIZURE", "SEXOFFNS", "SHOOT", "SHOPLIFT", "SICK",
+        "SMOKING", "STABBING", "STDBY", "STROKE", "SUBJSTP", "SUICIDE", "SUICTHRT", "SUSP",
+        "TERROR", "THAZ", "THREATS", "TOW", "TRAIN", "TRAINDRL", "TRANSFER", "TRAUMA",
+        "TRAUMAP", "TRESPASS", "TROUBLE", "TRUANT", "TSTOP", "VANDAL", "VEHABND", "VEHASST",
+        "VEHLOCK", "VEHREC", "VEHSTLN", "VEHSUSP", "VICE", "WARRANT", "WATER", "WEAPON",
+        "WELFARE", "WILDLIFE", "WIRES", "XTRACATE",
+    ),
+}
+VIA_TARGET_CODES: dict[str, tuple[str, ...]] = {
+    "apco_incident": (
+        "traffic_stop", "domestic_disturbance", "commercial_venue", "hotel", "worksite",
+        "school_campus", "transit", "retail", "online",
+    ),
 }

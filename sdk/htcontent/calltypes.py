@@ -14,8 +14,9 @@ A mapping file is CSV or YAML (chosen by its suffix: ``.csv``; ``.yaml``/``.yml`
     "10-38": TSTOP
     HOTEL-CHK: hotel
 
-A target with a lowercase letter is a setting code; any other is an APCO code. YAML is read
-with PyYAML when it is installed; otherwise this module reads the flat form above (keys and
+Each target must be an APCO incident type code or a setting code (checked when the file is
+read, so a typo is an error, not an empty list). YAML is read with PyYAML when it is installed
+(every key and value as written); otherwise this module reads the flat form above (keys and
 scalars or ``[lists]``, ``- item`` lines, ``#`` comments), which is all a mapping needs.
 """
 
@@ -30,6 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import HTContentError
+from ._records import VIA_CHOICES, VIA_TARGET_CODES
+
+#: The list filter an agency's call types resolve through.
+VIA = "apco_incident"
 
 
 class CallTypeMap:
@@ -46,14 +51,25 @@ class CallTypeMap:
             text = file.read_text(encoding="utf-8-sig")
         except OSError as exc:
             raise HTContentError(f"cannot read the call-type mapping {file}: {exc}") from exc
+        except UnicodeDecodeError:
+            raise HTContentError(f"the call-type mapping {file} is not UTF-8 text (save it "
+                                 "as CSV UTF-8)") from None
         yaml = file.suffix.lower() in (".yaml", ".yml")
         raw = _yaml(text) if yaml else _csv(text)
         mapping: dict[str, tuple[str, ...]] = {}
         for key, value in raw.items():
-            targets = [value] if isinstance(value, str | int) else list(value or [])
-            cleaned = tuple(str(target).strip() for target in targets if str(target).strip())
+            targets = [value] if isinstance(value, str) else value
+            if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+                raise HTContentError(f"call type {key!r} in {file}: map it to a code or a "
+                                     "list of codes")
+            cleaned = tuple(target.strip() for target in targets if target.strip())
             if not cleaned:
                 raise HTContentError(f"call type {key!r} in {file} maps to nothing")
+            unknown = [target for target in cleaned if not known(target)]
+            if unknown:
+                raise HTContentError(f"call type {key!r} in {file}: {', '.join(unknown)} is "
+                                     "neither an APCO incident type code (TSTOP) nor a setting "
+                                     "(traffic_stop)")
             mapping[str(key).strip()] = cleaned
         return cls(mapping)
 
@@ -67,8 +83,13 @@ class CallTypeMap:
 
 
 def is_setting(target: str) -> bool:
-    """Settings are lowercase codes (``traffic_stop``); APCO codes are not (``TSTOP``)."""
-    return any(character.islower() for character in target)
+    """Whether ``target`` is a setting code (``traffic_stop``) rather than an APCO code."""
+    return target in VIA_TARGET_CODES[VIA]
+
+
+def known(target: str) -> bool:
+    """Whether ``target`` is a setting code or an APCO incident type code."""
+    return is_setting(target) or target in VIA_CHOICES[VIA]
 
 
 def settings_for(targets: Iterable[str], crosswalk: Iterable[Any]) -> set[str]:
@@ -76,7 +97,7 @@ def settings_for(targets: Iterable[str], crosswalk: Iterable[Any]) -> set[str]:
     ``crosswalk`` (call-type records: ``apco_code``, ``settings``)."""
     targets = list(targets)
     settings = {target for target in targets if is_setting(target)}
-    wanted = {target.upper() for target in targets if not is_setting(target)}
+    wanted = {target for target in targets if not is_setting(target)}
     if wanted:
         for call_type in crosswalk:
             if call_type.apco_code in wanted:
@@ -85,17 +106,21 @@ def settings_for(targets: Iterable[str], crosswalk: Iterable[Any]) -> set[str]:
 
 
 def _csv(text: str) -> dict[str, list[str]]:
+    """Rows of ``call_type,maps_to`` (more columns, such as a description, are ignored)."""
     rows = csv.reader(io.StringIO(text))
     out: dict[str, list[str]] = {}
-    for number, row in enumerate(rows):
+    header_seen = False
+    for number, row in enumerate(rows, 1):
         cells = [cell.strip() for cell in row]
         if not cells or not cells[0] or cells[0].startswith("#"):
             continue
-        if number == 0 and cells[0].lower() in ("call_type", "call type", "code"):
+        if not header_seen and cells[0].lower() in ("call_type", "call type", "code"):
+            header_seen = True
             continue  # the header
-        if len(cells) < 2 or not any(cells[1:]):
-            raise HTContentError(f"line {number + 1}: expected call_type,maps_to")
-        out.setdefault(cells[0], []).extend(cell for cell in cells[1:] if cell)
+        header_seen = True
+        if len(cells) < 2 or not cells[1]:
+            raise HTContentError(f"line {number}: expected call_type,maps_to")
+        out.setdefault(cells[0], []).append(cells[1])
     return out
 
 
@@ -108,7 +133,7 @@ def _yaml(text: str) -> dict[str, Any]:
     except ImportError:
         return _flat_yaml(text)
     try:
-        loaded = yaml.safe_load(text)
+        loaded = yaml.load(text, Loader=yaml.BaseLoader)  # every key and value a string
     except yaml.YAMLError as exc:
         raise HTContentError(f"the call-type mapping is not valid YAML: {exc}") from exc
     if not isinstance(loaded, dict):
@@ -124,7 +149,10 @@ def _flat_yaml(text: str) -> dict[str, Any]:
         if not stripped.strip():
             continue
         if stripped.lstrip().startswith("- ") and current is not None:
-            out.setdefault(current, []).append(_scalar(stripped.lstrip()[2:]))
+            if not isinstance(out.get(current), list):
+                raise HTContentError(f"line {number}: `- code` under a call type that maps "
+                                     "to one code already")
+            out[current].append(_scalar(stripped.lstrip()[2:]))
             continue
         match = _ITEM.match(stripped.strip())
         if match is None:

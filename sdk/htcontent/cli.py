@@ -93,7 +93,7 @@ def run(args: argparse.Namespace, client: Client) -> int:
                 raise HTContentError("--call-type needs --call-types FILE (or "
                                      "HTCONTENT_CALL_TYPES)")
             records = list(collection.for_call_type(args.call_type, mapping=args.call_types,
-                                                    lang=args.lang))
+                                                    lang=args.lang, **filters))
         else:
             records = list(collection.list(lang=args.lang, **filters))
         if args.json:

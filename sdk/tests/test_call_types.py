@@ -106,3 +106,44 @@ def test_the_flat_yaml_reader_reads_what_pyyaml_reads(tmp_path):
         CallTypeMap.load(broken)
     with pytest.raises(HTContentError, match="cannot read"):
         CallTypeMap.load(tmp_path / "missing.csv")
+
+
+def test_a_mapping_is_checked_when_it_is_read(tmp_path):
+    """A typo is an error, not an empty list on an officer's screen."""
+    cases = {
+        "typo.csv": "call_type,maps_to\n10-38,TSTOPP\n",
+        "lowercase.csv": "10-38,tstop\n",
+        "nested.yaml": "10-38:\n  TSTOP: yes\n",
+        "mixed.yaml": "10-38: TSTOP\n  - VICE\n",
+        "empty.csv": "call_type,maps_to\n10-38,\n",
+    }
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(HTContentError):
+            CallTypeMap.load(tmp_path / name)
+    (tmp_path / "excel.csv").write_bytes("10-38,TSTOP\nCAFÉ,VICE\n".encode("cp1252"))
+    with pytest.raises(HTContentError, match="UTF-8"):
+        CallTypeMap.load(tmp_path / "excel.csv")
+    (tmp_path / "good.csv").write_text("# the agency's table\ncall_type,maps_to,note\n"
+                                       "10-38,TSTOP,stops\n10-38,hotel,motel lots\n")
+    assert CallTypeMap.load(tmp_path / "good.csv").mapping == {"10-38": ("TSTOP", "hotel")}
+    (tmp_path / "keys.yaml").write_text("010: TSTOP\n10.10: [DVA]\nNO: VICE\n")
+    assert CallTypeMap.load(tmp_path / "keys.yaml").mapping == {
+        "010": ("TSTOP",), "10.10": ("DVA",), "NO": ("VICE",)}  # keys as written
+
+
+def test_offline_filters_through_call_types_answer_as_the_api_does(api, tmp_path, mappings):
+    snapshot = tmp_path / "snapshot.json"
+    with Client(api["url"]) as online:
+        online.export(snapshot)
+        spaced = ids(online.indicators.list(apco_incident="TSTOP,VICE"))
+    with offline(snapshot) as down:
+        assert ids(down.indicators.list(apco_incident="TSTOP, VICE")) == spaced
+        with pytest.raises(HTContentError, match="NOPE"):
+            list(down.indicators.list(apco_incident="NOPE"))
+        with pytest.raises(HTContentError, match="not listed by call type"):
+            list(down.hotlines.for_call_type("10-38", mapping=mappings / "calls.csv"))
+        narrowed = ids(down.indicators.for_call_type("10-16", mapping=mappings / "calls.csv",
+                                                     category="behavioral"))
+        assert set(narrowed) <= set(ids(down.indicators.for_call_type(
+            "10-16", mapping=mappings / "calls.csv")))

@@ -60,3 +60,18 @@ def test_editing_the_crosswalk_changes_the_filter_at_once_versioned_and_audited(
     refused = client.patch("/api/v1/call-types/tstop", json={"apco_code": "NOT-A-CODE"},
                            headers={**keys.editor, "If-Match": "*"})
     assert refused.status_code == 422 and "apco_code" in refused.get_json()["errors"]
+
+
+def test_pages_by_apco_incident_are_the_pages_by_its_settings(client):
+    def walk(query: str) -> tuple[list[str], int]:
+        url, seen, total = f"/api/v1/indicators?limit=2&{query}", [], None
+        while url:
+            answer = client.get(url).get_json()
+            seen += [record["id"] for record in answer["data"]]
+            total = answer["meta"]["total"]
+            url = answer["links"]["next"]
+        return seen, total
+
+    assert walk("apco_incident=DVA,DVNA") == walk("setting=domestic_disturbance")
+    assert walk("apco_incident=VICE&category=behavioral") == walk(
+        "setting=commercial_venue,hotel,online&category=behavioral")

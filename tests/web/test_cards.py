@@ -22,10 +22,13 @@ def read(answer) -> tuple[pypdf.PdfReader, str]:
 
 
 def qr_payloads(reader: pypdf.PdfReader) -> list[str]:
+    """Every QR code's text: full QR codes only (a phone camera reads no Micro QR)."""
     found = []
     for page in reader.pages:
         for image in page.images:
-            found.extend(code.text for code in zxingcpp.read_barcodes(image.image))
+            for code in zxingcpp.read_barcodes(image.image):
+                assert code.format == zxingcpp.BarcodeFormat.QRCode, code.format
+                found.append(code.text)
     return found
 
 
@@ -76,20 +79,43 @@ def test_the_hotline_card_leaves_unverified_numbers_off(client):
     left_off = [h for h in everything if h["verification_status"] != "verified"]
     assert left_off and shown
     assert sorted(qr_payloads(reader)) == sorted(uris(shown))
+    shown_numbers = {c.get("display") or c["value"] for h in shown for c in h["channels"]}
     for hotline in left_off:
         assert hotline["name"][:30] not in text
-        for uri in uris([hotline]) - uris(shown):
-            assert uri.split(":", 1)[1] not in text
+        for channel in hotline["channels"]:
+            number = channel.get("display") or channel["value"]
+            if channel["kind"] in ("voice", "text") and number not in shown_numbers:
+                assert number not in text, number  # as printed
     box = reader.pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (612, 792)  # letter
 
 
-def test_cards_are_cached_revalidated_and_the_same_bytes_for_one_version(editor_app):
+def test_cards_are_the_same_bytes_for_one_version_whatever_the_servers_zone(monkeypatch):
+    """Rendered twice, in two time zones, from the same content: the same bytes."""
+    import time
+    from datetime import datetime
+
+    from api.services import cards
+
+    card = cards.Card(title="Indicadores", indicators=[], caveats=["Llame al 911."],
+                      hotlines=[], lang="es", size="pocket", version="c.7",
+                      at=datetime(2026, 12, 3, 10, 0))
+    rendered = []
+    for zone in ("UTC", "America/New_York"):
+        monkeypatch.setenv("TZ", zone)
+        time.tzset()
+        rendered.append(cards.render(card))
+    monkeypatch.delenv("TZ")
+    time.tzset()
+    assert rendered[0] == rendered[1]
+    assert b"D:20261203100000Z" in rendered[0]
+
+
+def test_cards_are_cached_revalidated_and_follow_writes(editor_app):
     client, keys = editor_app.test_client(), editor_app.keys
     url = "/api/v1/cards/indicators.pdf?apco_incident=DVA&lang=en"  # domestic disturbances
     first = client.get(url)
-    again = editor_app.test_client().get(url, headers={"Cache-Control": "no-cache"})
-    assert first.status_code == 200 and first.data == again.data  # byte-stable
+    assert first.status_code == 200
     etag = first.headers["ETag"]
     assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
     changed = client.patch("/api/v1/indicators/isolated-from-family",
@@ -109,3 +135,33 @@ def test_bad_card_parameters_are_problems(client):
         answer = client.get(f"/api/v1/cards/indicators.pdf?{query}")
         assert answer.status_code == 400 and answer.mimetype == "application/problem+json"
     assert client.get("/api/v1/cards/hotlines.pdf?setting=hotel").status_code == 400
+
+
+def test_restricted_hotlines_reach_only_cards_for_keys_that_may_read_them(editor_app):
+    client, keys = editor_app.test_client(), editor_app.keys
+    created = client.post("/api/v1/hotlines", headers=keys.chief, json={
+        "id": "task-force-desk", "verified_on": "2026-12-01", "visibility": "law_enforcement",
+        "sources": [{"url": "https://example.org/tf", "title": "Task force"}],
+        "name": {"en": "Regional task force desk"}, "organization": {"en": "Task force"},
+        "purpose": "report_tip",
+        "channels": [{"kind": "voice", "value": "+15555550177", "display": "555-0177"}]})
+    assert created.status_code == 201, created.get_json()
+    url = "/api/v1/cards/indicators.pdf?setting=hotel"
+    anonymous, text = read(client.get(url))
+    assert "Regional task force desk" not in text
+    assert "tel:+15555550177" not in qr_payloads(anonymous)
+    agency, text = read(client.get(url, headers=keys.reader))
+    assert "Regional task force desk" in text and "tel:+15555550177" in qr_payloads(agency)
+
+
+def test_a_card_of_too_many_indicators_asks_for_a_filter_and_an_empty_database_has_cards(
+        client, fresh_app, monkeypatch):
+    from api.services import cards
+
+    monkeypatch.setattr(cards, "MAX_INDICATORS", 5)
+    answer = client.get("/api/v1/cards/indicators.pdf")
+    assert answer.status_code == 400 and "narrow" in answer.get_json()["detail"]
+    empty = fresh_app.test_client()  # nothing ever written
+    for url in ("/api/v1/cards/indicators.pdf", "/api/v1/cards/hotlines.pdf"):
+        _, text = read(empty.get(url))
+        assert "Content version c.0" in text
