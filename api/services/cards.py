@@ -106,26 +106,25 @@ def render(card: Card) -> bytes:
     words = WORDS[card.lang]
     pdf.add_page()
     pdf.set_font("DejaVu", "B", pdf.text_size(16))
-    pdf.multi_cell(0, pdf.text_size(8), card.title, new_x="LMARGIN", new_y="NEXT")
+    _line(pdf, pdf.text_size(8), card.title)
     sources: dict[str, str] = {}
     if card.indicators is not None:
         pdf.set_font("DejaVu", "B", pdf.text_size(9))
         for caveat in card.caveats:
-            pdf.multi_cell(0, pdf.text_size(4.5), f"! {caveat}", new_x="LMARGIN", new_y="NEXT")
+            _line(pdf, pdf.text_size(4.5), f"! {caveat}")
         pdf.ln(pdf.text_size(2))
         if not card.indicators:
             pdf.set_font("DejaVu", "", pdf.text_size(10))
-            pdf.multi_cell(0, pdf.text_size(5), words["none"], new_x="LMARGIN", new_y="NEXT")
+            _line(pdf, pdf.text_size(5), words["none"])
         for indicator in card.indicators:
             pdf.set_font("DejaVu", "", pdf.text_size(10))
-            pdf.multi_cell(0, pdf.text_size(5), f"• {indicator['statement']}",
-                           new_x="LMARGIN", new_y="NEXT")
+            _line(pdf, pdf.text_size(5), f"• {indicator['statement']}")
             _small(pdf, f"{indicator['id']} · {words['version']} {indicator['version']} · "
                         f"{words['verified']} {indicator.get('verified_on') or '-'}")
             _sources(sources, indicator)
         pdf.ln(pdf.text_size(3))
         pdf.set_font("DejaVu", "B", pdf.text_size(13))
-        pdf.multi_cell(0, pdf.text_size(7), words["call"], new_x="LMARGIN", new_y="NEXT")
+        _line(pdf, pdf.text_size(7), words["call"])
     for hotline in card.hotlines:
         _hotline(pdf, hotline, words)
         _sources(sources, hotline)
@@ -136,9 +135,14 @@ def render(card: Card) -> bytes:
     return bytes(pdf.output())
 
 
+def _line(pdf: _Pdf, height: float, text: str) -> None:
+    """A paragraph, ragged right, then back to the left margin on the next line."""
+    pdf.multi_cell(0, height, text, new_x="LMARGIN", new_y="NEXT", align="L")
+
+
 def _small(pdf: _Pdf, text: str) -> None:
     pdf.set_font("DejaVu", "", pdf.text_size(6.5))
-    pdf.multi_cell(0, pdf.text_size(3.2), text, new_x="LMARGIN", new_y="NEXT")
+    _line(pdf, pdf.text_size(3.2), text)
 
 
 def _sources(found: dict[str, str], record: dict[str, Any]) -> None:
@@ -150,7 +154,7 @@ def _hotline(pdf: _Pdf, hotline: dict[str, Any], words: dict[str, str]) -> None:
     """A hotline: its name, then each number (with hours, TTY and languages) beside its QR."""
     qr_size = 14 if pdf.small else 24
     pdf.set_font("DejaVu", "B", pdf.text_size(11))
-    pdf.multi_cell(0, pdf.text_size(5.5), hotline["name"], new_x="LMARGIN", new_y="NEXT")
+    _line(pdf, pdf.text_size(5.5), hotline["name"])
     ttys = [c.get("display") or c["value"] for c in hotline.get("channels", [])
             if c.get("kind") == "tty"]
     for channel in hotline.get("channels", []):
@@ -178,11 +182,11 @@ def _hotline(pdf: _Pdf, hotline: dict[str, Any], words: dict[str, str]) -> None:
         if languages:
             details.append(f"{words['languages']}: {', '.join(languages)}")
         pdf.set_font("DejaVu", "B", pdf.text_size(11))
-        pdf.multi_cell(0, pdf.text_size(5.5), details[0], new_x="LMARGIN", new_y="NEXT")
+        _line(pdf, pdf.text_size(5.5), details[0])
         pdf.set_x(pdf.l_margin + qr_size + 3)
         pdf.set_font("DejaVu", "", pdf.text_size(8))
         pdf.multi_cell(0, pdf.text_size(4), " · ".join(details[1:]) or " ",
-                       new_x="LMARGIN", new_y="NEXT")
+                       new_x="LMARGIN", new_y="NEXT", align="L")
         pdf.set_y(max(pdf.get_y(), top + qr_size + 1))
     _small(pdf, f"{hotline['id']} · {words['version']} {hotline['version']} · "
                 f"{words['verified']} {hotline.get('verified_on') or '-'}")
