@@ -8,6 +8,7 @@ lock file beside the database (if the one delivering stops, another takes over).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ def deliverer_for(app: Any, threads: int | None = None,
     so it never takes those the app's requests need."""
     settings = Settings.of(app.config)
     if threads is not None:
-        settings = Settings(**{**settings.__dict__, "threads": threads})
+        settings = dataclasses.replace(settings, threads=threads)
     sessions = app.extensions["db_sessionmaker"]
     if own_pool:
         engine = db.make_engine(app.config["DATABASE_URL"], app.config["DB_CONNECT_TIMEOUT"],

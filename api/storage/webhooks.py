@@ -34,6 +34,7 @@ from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from api.storage.models import ApiKey, Change, Webhook, WebhookDelivery, WriteLock
+from api.storage.store import state as feed_state
 
 ROTATION_GRACE = timedelta(hours=24)
 SECRET_PREFIX = "whsec_"
@@ -110,10 +111,6 @@ def status(hook: Webhook) -> str:
     return FAILING if hook.failing_since is not None else ACTIVE
 
 
-def latest_seq(session: Session) -> int:
-    return int(session.scalar(select(func.coalesce(func.max(Change.seq), 0))) or 0)
-
-
 def head(session: Session) -> tuple[int, str]:
     """The latest change number and the data epoch (new after a restore: see
     :class:`~api.storage.models.WriteLock`), in one query."""
@@ -130,7 +127,7 @@ def create(session: Session, box: SecretBox, *, owner: str, url: str, types: lis
     secret = new_secret()
     hook = Webhook(id="wh_" + secrets.token_hex(8), owner=owner, url=url, types=types,
                    events=events, description=description, paused=False,
-                   secret=box.seal(secret), cursor=latest_seq(session), attempts=0,
+                   secret=box.seal(secret), cursor=feed_state(session)[0], attempts=0,
                    created_at=now, updated_at=now)
     session.add(hook)
     return hook, secret
@@ -161,7 +158,7 @@ def enable(hook: Webhook, now: datetime) -> None:
     hook.updated_at = now
 
 
-def visible_to(session: Session, owner: str | None, admin: bool) -> Any:
+def visible_to(owner: str | None, admin: bool) -> Any:
     """The condition for subscriptions a key may see: its own (every one with ``admin``)."""
     return Webhook.owner == owner if not admin else Webhook.id.is_not(None)
 

@@ -111,20 +111,18 @@ def contract(doc: Contract) -> None:
            "headers": headers_of("ETag", "Cache-Control", "Vary", "Last-Modified"),
            "content": {"application/pdf": {"schema": {"type": "string",
                                                       "format": "binary"}}}}
-    paths["/api/v1/cards/indicators.pdf"] = get_op(
-        "indicatorCard", "An indicator card", "cards",
-        conv.parameters(INDICATOR_CARD_ARGS) + CONDITIONAL,
-        {"200": pdf, "304": not_modified_response(), **problem_responses("BadRequest")},
-        description="The indicators any filter of the indicator list selects (a setting, a "
-                    "category, an APCO incident type...; at most 200, else 400), the caveats "
-                    "to keep in mind, and "
-                    "the verified hotlines to call, each number with a QR code of its `tel:` "
-                    "URI; each record's version, `verified_on` and the sources in small print. "
-                    "The same bytes for one content version.")
-    paths["/api/v1/cards/hotlines.pdf"] = get_op(
-        "hotlineCard", "A hotline card", "cards",
-        conv.parameters(HOTLINE_CARD_ARGS) + CONDITIONAL,
-        {"200": pdf, "304": not_modified_response(), **problem_responses("BadRequest")},
-        description="Every verified hotline you may read with a number to call or text, each "
-                    "number with its hours, TTY and languages and a QR code of its `tel:` "
-                    "(or `sms:`) URI. Unverified numbers are left off.")
+    for path, op_id, summary, args, description in (
+            ("indicators.pdf", "indicatorCard", "An indicator card", INDICATOR_CARD_ARGS,
+             "The indicators any filter of the indicator list selects (a setting, a "
+             "category, an APCO incident type...; at most 200, else 400), the caveats "
+             "to keep in mind, and the verified hotlines to call, each number with a QR code "
+             "of its `tel:` URI; each record's version, `verified_on` and the sources in "
+             "small print. The same bytes for one content version."),
+            ("hotlines.pdf", "hotlineCard", "A hotline card", HOTLINE_CARD_ARGS,
+             "Every verified hotline you may read with a number to call or text, each "
+             "number with its hours, TTY and languages and a QR code of its `tel:` "
+             "(or `sms:`) URI. Unverified numbers are left off.")):
+        paths[f"/api/v1/cards/{path}"] = get_op(
+            op_id, summary, "cards", conv.parameters(args) + CONDITIONAL,
+            {"200": pdf, "304": not_modified_response(), **problem_responses("BadRequest")},
+            description=description)

@@ -205,6 +205,18 @@ def cached_response(state: object, last_modified: datetime | None, lang: str | N
     return _cache_headers(response, etag, last_modified, viewer, lang)
 
 
+def no_store_json(data: Any, status: int = 200,
+                  headers: dict[str, str] | None = None) -> Response:
+    """``{"data": data}`` for one caller only (a write's answer, a proposal, a subscription):
+    never stored by a cache."""
+    response = Response(orjson.dumps({"data": data}), status=status,
+                        mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
 def json_object(allowed_types: tuple[str, ...], what: str = "record") -> dict[str, Any]:
     """The request's body, a JSON object: 415 for another media type, 400 for broken JSON,
     422 for JSON that is not an object."""

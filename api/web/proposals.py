@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import jsonpatch
-import orjson
 from flask import Response, request
 from flask_restx import Namespace, Resource
 from marshmallow import ValidationError
@@ -29,6 +28,7 @@ from api.web.contract import (
 )
 from api.web.errors import Problem, request_id
 from api.web.http import (
+    no_store_json,
     not_found,
     paged_json,
     parse_args,
@@ -85,10 +85,7 @@ def accepted(proposal: Proposal, record: Record) -> Response:
 
 
 def _answer(shown: proposals.Shown, status: int = 200) -> Response:
-    response = Response(orjson.dumps({"data": document(shown)}), status=status,
-                        mimetype="application/json")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store_json(document(shown), status)
 
 
 def _reviewer() -> Any:

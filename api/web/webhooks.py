@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import orjson
 from flask import Response, current_app, request
 from flask_restx import Namespace, Resource
 from marshmallow import ValidationError
@@ -31,7 +30,7 @@ from api.web.contract import (
     problems,
 )
 from api.web.errors import Problem
-from api.web.http import json_object, not_found, paged_json, parse_args
+from api.web.http import json_object, no_store_json, not_found, paged_json, parse_args
 from schemas.params import DeliveryArgs, NoArgs, WebhookArgs
 from schemas.webhooks import (
     WEBHOOK_ID_PATTERN,
@@ -90,16 +89,6 @@ def _moment(moment: Any) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def _answer(data: dict[str, Any], status: int = 200,
-            headers: dict[str, str] | None = None) -> Response:
-    response = Response(orjson.dumps({"data": data}), status=status,
-                        mimetype="application/json")
-    response.headers["Cache-Control"] = "no-store"
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
-
-
 def _manager() -> Any:
     """Who may manage subscriptions: a key with the ``webhooks`` scope (its own) or with
     ``admin`` (every one)."""
@@ -109,7 +98,7 @@ def _manager() -> Any:
 
 def _owner() -> Any:
     viewer = _manager()
-    return viewer, store.visible_to(db.session(), viewer.name, "admin" in viewer.scopes)
+    return viewer, store.visible_to(viewer.name, "admin" in viewer.scopes)
 
 
 def _own(hook_id: str) -> Webhook:
@@ -183,14 +172,14 @@ class Webhooks(Resource):
         hook, secret = store.create(session, _box(), owner=viewer.name or "",
                                     now=clock.utcnow(), **loaded)
         session.commit()
-        return _answer(document(hook, secret), 201, {"Location": webhook_url(hook.id)})
+        return no_store_json(document(hook, secret), 201, {"Location": webhook_url(hook.id)})
 
 
 @ns.route(f"/{ID}", endpoint="webhook")
 class OneWebhook(Resource):
     def get(self, webhook_id: str) -> Response:
         parse_args(NoArgs)
-        return _answer(document(_own(webhook_id)))
+        return no_store_json(document(_own(webhook_id)))
 
     def patch(self, webhook_id: str) -> Response:
         hook = _own(webhook_id)
@@ -205,7 +194,7 @@ class OneWebhook(Resource):
             store.enable(hook, now)
         hook.updated_at = now
         db.session().commit()
-        return _answer(document(hook))
+        return no_store_json(document(hook))
 
     def delete(self, webhook_id: str) -> Response:
         hook = _own(webhook_id)
@@ -221,7 +210,7 @@ class Rotate(Resource):
         hook = _own(webhook_id)
         secret = store.rotate(hook, _box(), clock.utcnow())
         db.session().commit()
-        return _answer(document(hook, secret))
+        return no_store_json(document(hook, secret))
 
 
 @ns.route(f"/{ID}/test", endpoint="webhook_test")
@@ -235,7 +224,7 @@ class Test(Resource):
                              f"{int(now.timestamp() * 1000)}", event_type="webhook.test",
                              record_id=None, now=now)
         session.commit()
-        return _answer(delivery_document(queued), 202)
+        return no_store_json(delivery_document(queued), 202)
 
 
 @ns.route(f"/{ID}/deliveries", endpoint="webhook_deliveries")
@@ -270,11 +259,11 @@ class Retry(Resource):
             hook.next_attempt_at = None
             hook.updated_at = now
             session.commit()
-            return _answer(delivery_document(found), 202)
+            return no_store_json(delivery_document(found), 202)
         queued = store.queue(session, hook, seq=found.seq, event_id=found.event_id,
                              event_type=found.event_type, record_id=found.record_id, now=now)
         session.commit()
-        return _answer(delivery_document(queued), 202)
+        return no_store_json(delivery_document(queued), 202)
 
 
 # ------------------------------------------------------------------------ the contract
