@@ -39,9 +39,15 @@ sdk-types: install ## Regenerate the SDK's record classes and filter table from 
 # Spectral (npm @stoplight/spectral-cli) lints the contract with its OpenAPI ruleset; any warning
 # fails. Installed once into .tools/ (npm needs Node.js; no browser or binary download).
 SPECTRAL := .tools/node_modules/.bin/spectral
-$(SPECTRAL):
+# axe-core (npm) checks the widget's accessibility in the browser tests. Both in one install:
+# npm prunes what a later --no-save install does not name.
+AXE := .tools/node_modules/axe-core/axe.min.js
+$(SPECTRAL) $(AXE) &:
 	mkdir -p .tools
-	cd .tools && npm install --silent --no-audit --no-fund --no-save @stoplight/spectral-cli@6
+	cd .tools && npm install --silent --no-audit --no-fund --no-save @stoplight/spectral-cli@6 \
+		axe-core@4
+
+tools: $(SPECTRAL) $(AXE) ## Install the npm tools (Spectral, axe-core) into .tools/
 
 spectral: $(SPECTRAL) ## Lint openapi.yaml with Spectral (spectral:oas): no errors, no warnings
 	$(SPECTRAL) lint openapi.yaml --ruleset .spectral.yaml --fail-severity=warn
@@ -70,7 +76,7 @@ ACCEL_OFF_TESTS := tests/web/test_reads.py tests/web/test_writes.py tests/web/te
 test-accel-off: install ## Reads, writes, sync and the SDK with HTCONTENT_ACCEL=off (on SQLite)
 	HTCONTENT_ACCEL=off $(BIN)/pytest $(ACCEL_OFF_TESTS)
 
-test-browser: install ## Only the headless-Chromium docs test
+test-browser: install $(AXE) ## Only the headless-Chromium tests (docs, widget)
 	$(BIN)/pytest -m browser
 
 cluster: install ## Two API instances (PostgreSQL, Redis) behind a caching nginx on 127.0.0.1:8100

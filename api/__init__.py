@@ -14,7 +14,7 @@ from api.edge import observability
 from api.edge.limits import RateLimits
 from api.edge.pipeline import Edge
 from api.storage import db
-from api.web import auth, errors, meta
+from api.web import auth, embed, errors, meta
 from api.web.errors import ProblemApi
 from schemas.registry import REGISTRY, REVIEW_DAYS
 
@@ -67,5 +67,6 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
                       webhooks_ns, cards_ns, audit_ns, ns_changes, ns_export):
         api.add_namespace(namespace)
     meta.init_app(app)
+    embed.init_app(app)
     cli.init_app(app)
     return app

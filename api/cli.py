@@ -1,5 +1,5 @@
 """Command line: `flask --app api db upgrade`, `... seed`, `... renditions`, `... openapi`,
-`... content check`, `... review`, `... keys`, `... webhooks work`."""
+`... content check`, `... review`, `... keys`, `... webhooks work`, `... widget releases`."""
 
 from __future__ import annotations
 
@@ -242,7 +242,31 @@ def webhooks_work(threads: int | None, once: bool, metrics_port: int | None) -> 
     click.echo("webhooks: stopped", err=True)
 
 
+@click.command("widget-releases")
+@click.option("--record", is_flag=True,
+              help="Add the hash of each release not yet in releases.json (never changes one).")
+def widget_releases(record: bool) -> None:
+    """The widget's releases: version, Subresource Integrity hash, size and gzipped size."""
+    import json
+
+    from api.web import embed
+
+    recorded = embed.recorded_integrity()
+    for version, release in embed.releases().items():
+        mark = "" if recorded.get(version) == release.integrity else (
+            "  (not recorded)" if version not in recorded else "  CHANGED SINCE RELEASE")
+        click.echo(f"{version}  {release.integrity}  {len(release.body)} B  "
+                   f"{release.gzip_size} B gzipped{mark}")
+        if record and version not in recorded:
+            recorded[version] = release.integrity
+    if record:
+        (embed.FILES / "releases.json").write_text(json.dumps(recorded, indent=2) + "\n",
+                                                   encoding="utf-8")
+        click.echo(f"wrote {embed.FILES / 'releases.json'}")
+
+
 def init_app(app: Flask) -> None:
+    app.cli.add_command(widget_releases)
     app.cli.add_command(webhooks_cli)
     app.cli.add_command(keys_cli)
     app.cli.add_command(content_cli)

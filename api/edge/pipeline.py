@@ -54,13 +54,14 @@ HITS_ONLY = "htcontent.hits_only"
 #: What the edge returns for a ``HITS_ONLY`` request it cannot answer without waiting.
 DECLINED: list[bytes] = []
 
+#: The embeddable widget's files and demo (:mod:`api.web.embed`).
+EMBED_PATH = "/embed/v1/"
 MAX_URL_LENGTH = 8192
 MAX_HEADER_LENGTH = 8192
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
+#: The policy of every answer whose view sets none (a page sets its own: the docs, the demo).
 JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
-DOCS_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
 _SECURITY = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
              ("X-Frame-Options", "DENY")]
 #: Set on every response with a body.
@@ -99,7 +100,8 @@ class Edge:
         self.cache = cache
         self.url_map = url_map
         self.base_path = base_path
-        self.docs_path = base_path + "/docs"
+        #: Where a 200 with an ETag becomes a 304 when the client names it.
+        self.conditional_paths = (base_path, EMBED_PATH)
         self.identify = identify
         self.limits = limits
 
@@ -190,7 +192,7 @@ class Edge:
         """Conditional GET, then the headers every answer gets."""
         path = environ.get("PATH_INFO", "")
         if (method in ("GET", "HEAD") and reply.status.startswith("200")
-                and path.startswith(self.base_path)):
+                and path.startswith(self.conditional_paths)):
             _conditional(environ, reply)
         headers = reply.headers
         headers.extend(_CORS)
@@ -200,8 +202,8 @@ class Edge:
             headers.extend(verdict.headers())
         if not reply.status.startswith("304"):
             headers.extend(_SECURITY)
-            headers.append(("Content-Security-Policy",
-                            DOCS_CSP if path.startswith(self.docs_path) else JSON_CSP))
+            if not any(name == "Content-Security-Policy" for name, _ in headers):
+                headers.append(("Content-Security-Policy", JSON_CSP))
         if verdict is not None:
             if not verdict.allowed:
                 headers.append(("Retry-After", str(verdict.retry_after())))

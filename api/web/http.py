@@ -8,7 +8,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -154,8 +154,6 @@ def _cache_headers(response: Response, etag: str, last_modified: datetime | None
 
 
 def http_date(moment: datetime) -> str:
-    from datetime import UTC
-
     return format_datetime(as_utc(moment).replace(tzinfo=UTC), usegmt=True)
 
 
@@ -203,6 +201,19 @@ def cached_response(state: object, last_modified: datetime | None, lang: str | N
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return _cache_headers(response, etag, last_modified, viewer, lang)
+
+
+def fixed_response(body: bytes, cache_control: str, mimetype: str = "application/json",
+                   last_modified: datetime | None = None,
+                   headers: Mapping[str, str] | None = None) -> Response:
+    """Fixed bytes (a file, a health answer) with a content-hash ETag (the edge answers 304
+    when the client has them)."""
+    response = Response(body, mimetype=mimetype)
+    response.last_modified = last_modified or datetime.now(UTC).replace(microsecond=0)
+    response.headers["ETag"] = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+    response.headers["Cache-Control"] = cache_control
+    response.headers.update(headers or {})
+    return response
 
 
 def no_store_json(data: Any, status: int = 200,

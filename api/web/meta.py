@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -24,7 +23,7 @@ from api.web.contract import (
     problems,
 )
 from api.web.errors import Problem
-from api.web.http import cached_json, current_viewer, not_found, parse_args
+from api.web.http import cached_json, current_viewer, fixed_response, not_found, parse_args
 from schemas.params import NoArgs
 from schemas.records import SCHEMAS
 
@@ -64,17 +63,6 @@ def contract_modified() -> datetime:
     return datetime.fromtimestamp(int((ROOT / "openapi.yaml").stat().st_mtime), UTC)
 
 
-def _static_json(body: bytes, cache_control: str, mimetype: str = "application/json",
-                 last_modified: datetime | None = None) -> Response:
-    """Fixed bytes with a content-hash ETag (under the API's path, the edge answers 304 when
-    the client has them)."""
-    response = Response(body, mimetype=mimetype)
-    response.last_modified = last_modified or datetime.now(UTC).replace(microsecond=0)
-    response.headers["ETag"] = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
-    response.headers["Cache-Control"] = cache_control
-    return response
-
-
 def _swagger_ui_dir() -> Path:
     import swagger_ui
 
@@ -82,6 +70,9 @@ def _swagger_ui_dir() -> Path:
 
 
 ops = Blueprint("ops", __name__)
+#: The docs page's policy: its own scripts and styles (Swagger UI sets inline styles).
+DOCS_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
 DOC_ASSETS = {"swagger-ui.css": _swagger_ui_dir, "swagger-ui-bundle.js": _swagger_ui_dir,
               "docs-init.js": lambda: STATIC}
 
@@ -90,7 +81,7 @@ DOC_ASSETS = {"swagger-ui.css": _swagger_ui_dir, "swagger-ui-bundle.js": _swagge
 def healthz() -> Response:
     """Alive: the process answers (says nothing about the database)."""
     parse_args(NoArgs)
-    return _static_json(b'{"status":"ok"}', "no-store")
+    return fixed_response(b'{"status":"ok"}', "no-store")
 
 
 @ops.get("/readyz")
@@ -103,7 +94,7 @@ def readyz() -> Response:
     except Exception as exc:  # any failure to reach the database means not ready
         raise Problem(503, "The database is not reachable.", slug="not-ready",
                       title="Not ready", headers={"Retry-After": "5"}) from exc
-    return _static_json(b'{"status":"ready","database":"ok"}', "no-store")
+    return fixed_response(b'{"status":"ready","database":"ok"}', "no-store")
 
 
 @ops.get("/metrics")
@@ -112,20 +103,21 @@ def metrics() -> Response:
     parse_args(NoArgs)
     from api.edge.observability import METRICS_MEDIA_TYPE, metrics_text
 
-    return _static_json(metrics_text(), "no-store", mimetype=METRICS_MEDIA_TYPE)
+    return fixed_response(metrics_text(), "no-store", mimetype=METRICS_MEDIA_TYPE)
 
 
 @ops.get("/api/v1/openapi.json")
 def openapi_json() -> Response:
     parse_args(NoArgs)
-    return _static_json(contract(), "public, max-age=300", last_modified=contract_modified())
+    return fixed_response(contract(), "public, max-age=300", last_modified=contract_modified())
 
 
 @ops.get("/api/v1/docs")
 def docs() -> Response:
     parse_args(NoArgs)
-    return _static_json(_docs_page(), "public, max-age=300", mimetype="text/html",
-                        last_modified=contract_modified())
+    return fixed_response(_docs_page(), "public, max-age=300", mimetype="text/html",
+                          last_modified=contract_modified(),
+                          headers={"Content-Security-Policy": DOCS_CSP})
 
 
 @cache

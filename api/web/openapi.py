@@ -17,6 +17,7 @@ import yaml
 from api.web import (
     audit,
     cards,
+    embed,
     meta,
     proposals,
     records,
@@ -35,7 +36,8 @@ OPENAPI_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
 #: The modules that declare operations, in the order of the contract's paths.
 DECLARING = (meta.index_contract, records.contract, revisions.contract, search.contract,
              vocabularies.contract, sync.contract, review.contract, proposals.contract,
-             webhooks.contract, cards.contract, audit.contract, meta.ops_contract)
+             webhooks.contract, cards.contract, audit.contract, embed.contract,
+             meta.ops_contract)
 
 
 def build() -> dict[str, Any]:

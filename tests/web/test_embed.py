@@ -1,0 +1,108 @@
+"""``/embed/v1``: the widget's files, releases, integrity hashes and demo page over HTTP (the
+widget itself runs in Chromium: test_embed_browser.py)."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import re
+
+from api.web import embed
+
+MAX_GZIPPED = 15 * 1024
+
+
+def _sri(body: bytes) -> str:
+    return "sha384-" + base64.b64encode(hashlib.sha384(body).digest()).decode()
+
+
+def test_the_widget_is_an_es_module_cached_for_a_day_and_revalidated(client):
+    answer = client.get("/embed/v1/htcontent.js")
+    assert answer.status_code == 200
+    assert answer.mimetype == "text/javascript"
+    assert answer.headers["Cache-Control"] == "public, max-age=86400, stale-while-revalidate=86400"
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"  # a module loads with CORS
+    assert "RateLimit-Limit" in answer.headers
+    assert b"customElements.define" in answer.data and b"export const VERSION" in answer.data
+    again = client.get("/embed/v1/htcontent.js", headers={"If-None-Match": answer.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+
+
+def test_each_release_is_immutable_with_its_integrity_published(client):
+    listed = client.get("/embed/v1/releases.json").get_json()
+    latest = client.get("/embed/v1/htcontent.js").data
+    assert listed["latest"] == listed["releases"][0]["version"]
+    for release in listed["releases"]:
+        path = release["url"].removeprefix("http://localhost")
+        answer = client.get(path)
+        assert answer.status_code == 200
+        assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert release["integrity"] == _sri(answer.data)
+        assert release["size"] == len(answer.data)
+        assert release["gzip_size"] == len(gzip.compress(answer.data, 9, mtime=0))
+        assert f'VERSION = "{release["version"]}"'.encode() in answer.data
+    assert client.get(listed["releases"][0]["url"].removeprefix("http://localhost")).data == latest
+
+
+def test_a_released_file_never_changes():
+    """A page that pinned a release by its hash breaks if its bytes change: a change to the
+    widget is a new file with a new version (and a new line in releases.json)."""
+    recorded = embed.recorded_integrity()
+    assert set(recorded) == set(embed.releases()), "every release file has its hash recorded"
+    for version, release in embed.releases().items():
+        assert release.integrity == recorded[version], (
+            f"htcontent-{version}.js changed after release: copy it to a new version instead")
+
+
+def test_the_widget_is_at_most_15_kb_gzipped():
+    for release in embed.releases().values():
+        assert len(gzip.compress(release.body, 9)) <= MAX_GZIPPED
+
+
+def test_an_unknown_release_or_parameter_is_a_problem(client):
+    missing = client.get("/embed/v1/htcontent-0.0.1.js")
+    assert missing.status_code == 404
+    assert missing.mimetype == "application/problem+json"
+    assert missing.get_json()["detail"] == "No such widget release."
+    unknown = client.get("/embed/v1/htcontent.js?debug=1")
+    assert unknown.status_code == 400 and "debug" in unknown.get_json()["errors"]
+
+
+def test_the_elements_take_the_filters_their_lists_take():
+    """The attributes the module passes to the API are the list filters of the registry."""
+    source = embed.latest().body.decode()
+    for element, record_type, _ in embed.ELEMENTS:
+        collection = {"hotline": "hotlines", "indicator": "indicators"}[record_type]
+        block = source[source.index(f'static collection = "{collection}"'):]
+        declared = re.search(r"static filters = \[([^\]]*)\]", block)
+        assert declared is not None, element
+        names = re.findall(r'"(\w+)"', declared.group(1))
+        assert names == [name for name, _ in embed.filter_attributes(record_type)], element
+
+
+def test_the_demo_page_pins_the_latest_release_under_a_strict_policy(client):
+    answer = client.get("/embed/v1/demo")
+    assert answer.status_code == 200 and answer.mimetype == "text/html"
+    page = answer.data.decode()
+    policy = answer.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "require-trusted-types-for 'script'" in policy
+    style = page[page.index("<style>") + len("<style>"):page.index("</style>")]
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert f"style-src 'sha256-{digest}'" in policy
+    release = embed.latest()
+    assert f'integrity="{release.integrity}"' in page
+    assert f"/embed/v1/htcontent-{release.version}.js" in page
+    for _, _, snippet in embed.EXAMPLES:  # each live, and as text to copy
+        assert snippet in page
+        assert snippet.replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;") in page
+    assert "script-src http://localhost; connect-src http://localhost" in page
+    again = client.get("/embed/v1/demo", headers={"If-None-Match": answer.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_other_answers_keep_the_default_policy(client):
+    assert client.get("/embed/v1/htcontent.js").headers["Content-Security-Policy"] == (
+        "default-src 'none'; frame-ancestors 'none'")
+    assert "script-src 'self'" in client.get("/api/v1/docs").headers["Content-Security-Policy"]
