@@ -244,23 +244,28 @@ def webhooks_work(threads: int | None, once: bool, metrics_port: int | None) -> 
 
 @click.command("widget-releases")
 @click.option("--record", is_flag=True,
-              help="Add the hash of each release not yet in releases.json (never changes one).")
+              help="Record each release file not yet in releases.json, dated today (a "
+                   "recorded release is never changed).")
 def widget_releases(record: bool) -> None:
-    """The widget's releases: version, Subresource Integrity hash, size and gzipped size."""
+    """The widget's releases: version, Subresource Integrity hash, size, gzipped size."""
     import json
+    from datetime import date
 
     from api.web import embed
 
-    recorded = embed.recorded_integrity()
-    for version, release in embed.releases().items():
-        mark = "" if recorded.get(version) == release.integrity else (
-            "  (not recorded)" if version not in recorded else "  CHANGED SINCE RELEASE")
-        click.echo(f"{version}  {release.integrity}  {len(release.body)} B  "
+    published = embed.recorded()
+    for version, body in sorted(embed.on_disk().items()):
+        release = embed.Release(version, body, date.today())
+        entry = published.get(version)
+        mark = ("" if entry and entry["integrity"] == release.integrity
+                else "  CHANGED SINCE RELEASE: not served" if entry else "  (not recorded)")
+        click.echo(f"{version}  {release.integrity}  {len(body)} B  "
                    f"{release.gzip_size} B gzipped{mark}")
-        if record and version not in recorded:
-            recorded[version] = release.integrity
+        if record and entry is None:
+            published[version] = {"integrity": release.integrity,
+                                  "published": date.today().isoformat()}
     if record:
-        (embed.FILES / "releases.json").write_text(json.dumps(recorded, indent=2) + "\n",
+        (embed.FILES / "releases.json").write_text(json.dumps(published, indent=2) + "\n",
                                                    encoding="utf-8")
         click.echo(f"wrote {embed.FILES / 'releases.json'}")
 

@@ -39,7 +39,7 @@ from api.accel.data_version import DataVersion, Version
 BYPASS = ("HTTP_AUTHORIZATION", "HTTP_X_API_KEY", "HTTP_IF_MODIFIED_SINCE", "HTTP_RANGE",
           "HTTP_IF_RANGE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE")
 #: Request headers that are part of the cache key, and the longest value kept in a key.
-KEYED_HEADERS = ("HTTP_HOST", "HTTP_ACCEPT_LANGUAGE", "HTTP_ACCEPT", "HTTP_ORIGIN")
+KEYED_HEADERS = ("HTTP_HOST", "HTTP_ACCEPT_LANGUAGE", "HTTP_ACCEPT")
 MAX_KEYED_HEADER = 256
 #: Headers the edge writes per request, never stored.
 PER_REQUEST = frozenset({"x-request-id", "set-cookie", "date", "server"})
@@ -194,8 +194,7 @@ def _key(environ: dict[str, Any]) -> tuple[Any, ...]:
     return (environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),
             environ.get("HTTP_HOST"), environ.get("SERVER_NAME"), environ.get("SERVER_PORT"),
             environ.get("wsgi.url_scheme"), environ.get("SCRIPT_NAME", ""),
-            environ.get("HTTP_ACCEPT_LANGUAGE"), environ.get("HTTP_ACCEPT"),
-            environ.get("HTTP_ORIGIN"))
+            environ.get("HTTP_ACCEPT_LANGUAGE"), environ.get("HTTP_ACCEPT"))
 
 
 def _cacheable(environ: dict[str, Any]) -> bool:

@@ -202,7 +202,7 @@ class Edge:
             headers.extend(verdict.headers())
         if not reply.status.startswith("304"):
             headers.extend(_SECURITY)
-            if not any(name == "Content-Security-Policy" for name, _ in headers):
+            if not any(name.lower() == "content-security-policy" for name, _ in headers):
                 headers.append(("Content-Security-Policy", JSON_CSP))
         if verdict is not None:
             if not verdict.allowed:

@@ -14,10 +14,12 @@ import gzip
 import hashlib
 import html
 import json
+import logging
+import re
 import string
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from functools import cache
+from datetime import UTC, date, datetime
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from schemas.records import REGISTRY
 from schemas.vocabularies import VOCABULARIES
 
 FILES = Path(__file__).resolve().parent / "static" / "embed"
+LOG = logging.getLogger(__name__)
 #: The latest release: a day, then a day more served stale while it is revalidated.
 FLOATING_CACHE = "public, max-age=86400, stale-while-revalidate=86400"
 #: A release's own address never changes bytes.
@@ -42,45 +45,83 @@ COMMON_ATTRIBUTES = (("lang", "`en` or `es`; by default the page's language"),
 SCRIPT = "text/javascript"
 
 
+#: A release's file name.
+RELEASE_FILE = re.compile(r"htcontent-(\d+\.\d+\.\d+)\.js")
+#: The major version ``/embed/v1/`` serves.
+MAJOR = 1
+
+
 @dataclass(frozen=True)
 class Release:
     """One published widget file."""
 
     version: str
     body: bytes
-    modified: datetime
+    published: date
 
-    @property
+    @cached_property
     def integrity(self) -> str:
         """The Subresource Integrity value of the file (``sha384-...``)."""
         return "sha384-" + base64.b64encode(hashlib.sha384(self.body).digest()).decode()
 
-    @property
+    @cached_property
     def gzip_size(self) -> int:
         return len(gzip.compress(self.body, compresslevel=9, mtime=0))
+
+    @property
+    def modified(self) -> datetime:
+        return datetime(self.published.year, self.published.month, self.published.day,
+                        tzinfo=UTC)
 
     def key(self) -> tuple[int, ...]:
         return tuple(int(part) for part in self.version.split("."))
 
 
+def recorded() -> dict[str, dict[str, str]]:
+    """What each release was when it was published (``releases.json``): its integrity hash
+    and its date."""
+    return json.loads((FILES / "releases.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def on_disk() -> dict[str, bytes]:
+    """Every release file's version and bytes, recorded or not."""
+    found = {}
+    for path in FILES.glob("htcontent-*.js"):
+        match = RELEASE_FILE.fullmatch(path.name)
+        if match is None:
+            LOG.warning("widget: %s is not named htcontent-X.Y.Z.js; not served", path.name)
+            continue
+        found[match.group(1)] = path.read_bytes()
+    return found
+
+
 @cache
 def releases() -> dict[str, Release]:
-    """Every release on disk, oldest first."""
+    """Every release served, oldest first: the files whose bytes are still those recorded
+    when they were published (a changed one is left out, and logged: pages that pinned it
+    would refuse it anyway)."""
+    published = recorded()
     found = []
-    for path in FILES.glob("htcontent-*.js"):
-        version = path.name.removeprefix("htcontent-").removesuffix(".js")
-        found.append(Release(version, path.read_bytes(),
-                             datetime.fromtimestamp(int(path.stat().st_mtime), UTC)))
+    for version, body in on_disk().items():
+        entry = published.get(version)
+        if entry is None:
+            LOG.warning("widget: htcontent-%s.js is not a recorded release (flask --app api "
+                        "widget-releases --record)", version)
+            continue
+        release = Release(version, body, date.fromisoformat(entry["published"]))
+        if release.integrity != entry["integrity"]:
+            LOG.error("widget: htcontent-%s.js changed after its release; not served", version)
+            continue
+        found.append(release)
     return {release.version: release for release in sorted(found, key=Release.key)}
 
 
 def latest() -> Release:
-    return list(releases().values())[-1]
-
-
-def recorded_integrity() -> dict[str, str]:
-    """The hash each release had when it was published (``releases.json``)."""
-    return json.loads((FILES / "releases.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    """The newest release of this major version (what ``/embed/v1/htcontent.js`` serves)."""
+    served = [release for release in releases().values() if release.key()[0] == MAJOR]
+    if not served:
+        raise not_found("widget release")
+    return served[-1]
 
 
 embed = Blueprint("embed", __name__, url_prefix="/embed/v1")
@@ -91,17 +132,18 @@ def _script(release: Release, cache_control: str) -> Response:
                           last_modified=release.modified)
 
 
+# The two script routes ignore their query string: content systems (WordPress's
+# `wp_enqueue_script`, ...) add `?ver=...` to every script they include.
+
 @embed.get("/htcontent.js")
 def module() -> Response:
     """The latest widget (1.x)."""
-    parse_args(NoArgs)
     return _script(latest(), FLOATING_CACHE)
 
 
 @embed.get("/htcontent-<version>.js")
 def pinned_module(version: str) -> Response:
     """One release, for a page that pins it with its integrity hash."""
-    parse_args(NoArgs)
     release = releases().get(version)
     if release is None:
         raise not_found("widget release")
@@ -152,10 +194,10 @@ EXAMPLES = (
      '</ht-hotlines>'),
     ("Indicators for hotel staff", "With the caveats every indicator list carries.",
      '<ht-indicators setting="hotel"></ht-indicators>'),
-    ("Indicadores en una parada de tráfico", "For a CAD call type, use apco_incident.",
+    ("Indicators at a traffic stop, in Spanish", "For a CAD call type, use apco_incident.",
      '<ht-indicators apco_incident="TSTOP" lang="es"></ht-indicators>'),
     ("With a fallback", "Children show while nothing has loaded and the API cannot be reached.",
-     '<ht-hotlines purpose="victim_help" channel="text">\n'
+     '<ht-hotlines purpose="victim_help" channel="text" heading-level="4">\n'
      '  <p>National Human Trafficking Hotline: call 1-888-373-7888 or text 233733.</p>\n'
      '</ht-hotlines>'),
 )
@@ -234,7 +276,8 @@ def contract(doc: Contract) -> None:
         {**answer("The ES module.", SCRIPT, script), **problems("BadRequest")},
         description="An ES module defining `<ht-hotlines>` and `<ht-indicators>`: load it "
                     "with `<script type=\"module\">`. The latest 1.x release, cached for a "
-                    "day; to pin one with `integrity`, use `/embed/v1/htcontent-{version}.js`.")
+                    "day; to pin one with `integrity`, use `/embed/v1/htcontent-{version}.js`. "
+                    "A query string (the `?ver=` content systems add) is ignored.")
     paths["/embed/v1/htcontent-{version}.js"] = get_op(
         "getWidgetRelease", "One release of the widget", "embed",
         [{"name": "version", "in": "path", "required": True,
@@ -242,7 +285,7 @@ def contract(doc: Contract) -> None:
         {**answer("The ES module; its bytes never change.", SCRIPT, script),
          **problems("BadRequest", "NotFound")},
         description="A release's file, cached for a year: its Subresource Integrity hash is "
-                    "in `/embed/v1/releases.json`.")
+                    "in `/embed/v1/releases.json`. A query string is ignored.")
     schemas["WidgetReleases"] = {
         "type": "object", "required": ["latest", "releases"], "additionalProperties": False,
         "properties": {

@@ -9,6 +9,7 @@ import hashlib
 import re
 
 from api.web import embed
+from tests.conftest import ROOT
 
 MAX_GZIPPED = 15 * 1024
 
@@ -32,27 +33,40 @@ def test_the_widget_is_an_es_module_cached_for_a_day_and_revalidated(client):
 def test_each_release_is_immutable_with_its_integrity_published(client):
     listed = client.get("/embed/v1/releases.json").get_json()
     latest = client.get("/embed/v1/htcontent.js").data
+    published = embed.recorded()
     assert listed["latest"] == listed["releases"][0]["version"]
+    assert [r["version"] for r in listed["releases"]] == sorted(published, reverse=True)
     for release in listed["releases"]:
         path = release["url"].removeprefix("http://localhost")
         answer = client.get(path)
         assert answer.status_code == 200
         assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
-        assert release["integrity"] == _sri(answer.data)
+        # What pages pin is the hash recorded when the release was published.
+        assert release["integrity"] == published[release["version"]]["integrity"]
+        assert _sri(answer.data) == release["integrity"]
         assert release["size"] == len(answer.data)
-        assert release["gzip_size"] == len(gzip.compress(answer.data, 9, mtime=0))
         assert f'VERSION = "{release["version"]}"'.encode() in answer.data
+        assert answer.headers["Last-Modified"].endswith("00:00:00 GMT")  # its release day
     assert client.get(listed["releases"][0]["url"].removeprefix("http://localhost")).data == latest
 
 
 def test_a_released_file_never_changes():
     """A page that pinned a release by its hash breaks if its bytes change: a change to the
-    widget is a new file with a new version (and a new line in releases.json)."""
-    recorded = embed.recorded_integrity()
-    assert set(recorded) == set(embed.releases()), "every release file has its hash recorded"
-    for version, release in embed.releases().items():
-        assert release.integrity == recorded[version], (
+    widget is a new file with a new version (``flask --app api widget-releases --record``)."""
+    published = embed.recorded()
+    assert set(published) == set(embed.on_disk()), "every release file has its hash recorded"
+    for version, body in embed.on_disk().items():
+        assert _sri(body) == published[version]["integrity"], (
             f"htcontent-{version}.js changed after release: copy it to a new version instead")
+    assert set(embed.releases()) == set(published)
+
+
+def test_the_readme_pins_a_release_by_its_hash():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    pinned = re.search(r'src="[^"]*/embed/v1/htcontent-([0-9.]+)\.js"\s+integrity="([^"]+)"',
+                       readme)
+    assert pinned is not None
+    assert embed.recorded()[pinned.group(1)]["integrity"] == pinned.group(2)
 
 
 def test_the_widget_is_at_most_15_kb_gzipped():
@@ -65,8 +79,17 @@ def test_an_unknown_release_or_parameter_is_a_problem(client):
     assert missing.status_code == 404
     assert missing.mimetype == "application/problem+json"
     assert missing.get_json()["detail"] == "No such widget release."
-    unknown = client.get("/embed/v1/htcontent.js?debug=1")
+    unknown = client.get("/embed/v1/releases.json?debug=1")
     assert unknown.status_code == 400 and "debug" in unknown.get_json()["errors"]
+
+
+def test_a_script_url_with_a_version_query_still_loads(client):
+    """Content systems (WordPress's wp_enqueue_script...) add ?ver= to every script."""
+    plain = client.get("/embed/v1/htcontent.js")
+    for path in ("/embed/v1/htcontent.js?ver=6.4.2", f"/embed/v1/htcontent-"
+                 f"{embed.latest().version}.js?ver=1"):
+        answer = client.get(path)
+        assert answer.status_code == 200 and answer.data == plain.data
 
 
 def test_the_elements_take_the_filters_their_lists_take():
@@ -85,6 +108,7 @@ def test_the_demo_page_pins_the_latest_release_under_a_strict_policy(client):
     answer = client.get("/embed/v1/demo")
     assert answer.status_code == 200 and answer.mimetype == "text/html"
     page = answer.data.decode()
+    assert len(answer.headers.getlist("Content-Security-Policy")) == 1
     policy = answer.headers["Content-Security-Policy"]
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
     assert "require-trusted-types-for 'script'" in policy
@@ -103,6 +127,8 @@ def test_the_demo_page_pins_the_latest_release_under_a_strict_policy(client):
 
 
 def test_other_answers_keep_the_default_policy(client):
+    for path in ("/embed/v1/htcontent.js", "/api/v1/docs", "/api/v1/hotlines"):
+        assert len(client.get(path).headers.getlist("Content-Security-Policy")) == 1, path
     assert client.get("/embed/v1/htcontent.js").headers["Content-Security-Policy"] == (
         "default-src 'none'; frame-ancestors 'none'")
     assert "script-src 'self'" in client.get("/api/v1/docs").headers["Content-Security-Policy"]

@@ -283,10 +283,11 @@ def test_with_the_api_stopped_it_shows_the_last_good_content_as_of_its_date(
         driver.get(later)
         stale = shown(driver, "#help")
         assert stale["names"] == online["names"]
-        today = date.today()
+        today = driver.execute_script(
+            "return new Intl.DateTimeFormat('en', {dateStyle: 'long'}).format(new Date())")
         notice = stale["status"][0]
-        assert notice.startswith("The latest list could not be loaded. This is the list as of ")
-        assert str(today.year) in notice and MONTHS["en"][today.month - 1] in notice
+        assert notice.startswith("The latest list could not be loaded. This is the list as of "
+                                 f"{today}")
         assert shown(driver, "#signs")["statements"]
         never_loaded = shown(driver, "#never", ready="status")
         assert never_loaded["slotted"] == "Report a tip: 1-866-347-2423."
@@ -301,6 +302,45 @@ def test_with_the_api_stopped_it_shows_the_last_good_content_as_of_its_date(
         assert stale_es["status"][0].startswith(
             "No se pudo cargar la lista más reciente. Esta es la lista del ")
         assert axe_violations(driver) == []
+
+
+def test_disputed_numbers_wrong_attributes_and_heading_levels(api, site):
+    url = publish(site, api, "/more", "en",
+                  '<ht-hotlines id="tips" purpose="report_tip"></ht-hotlines>'
+                  '<ht-hotlines id="wrong" purpose="victims"><p>Call 911.</p></ht-hotlines>')
+    tips = [r for r in records(api["url"], "hotlines", "en", purpose="report_tip")]
+    disputed = next(r for r in tips if r["verification_status"] == "disputed")
+    with chromium() as driver:
+        driver.get(url)
+        seen = shown(driver, "#tips")
+        expect_hotlines(seen, tips, "en")
+        item = seen["items"][seen["names"].index(disputed["name"])]
+        assert "Not verified: its sources disagree." in item
+        assert disputed["conflicts"][0]["note"] in item
+        # The warning comes before the numbers, and each of its links is described by it.
+        described = driver.execute_script(
+            "const root = document.querySelector('#tips').shadowRoot;"
+            "const item = [...root.querySelectorAll('.item')].find("
+            "  (li) => li.querySelector('.name').textContent === arguments[0]);"
+            "const warn = item.querySelector('.warn');"
+            "return [[...item.children].indexOf(warn) < [...item.children].indexOf("
+            "  item.querySelector('.channels')),"
+            " [...item.querySelectorAll('a.channel')].map((a) => "
+            "  root.getElementById(a.getAttribute('aria-describedby')) === warn)]",
+            disputed["name"])
+        assert described[0] is True and described[1] and all(described[1])
+
+        wrong = shown(driver, "#wrong", ready="status")
+        assert wrong["status"] == ["This list could not be loaded. Please try again later."]
+        assert wrong["slotted"] == "Call 911."
+        warnings = [entry["message"] for entry in driver.get_log("browser")]
+        assert any("ht-hotlines>: 400 Invalid query parameter" in message for message in warnings)
+
+        driver.execute_script("document.querySelector('#tips').setAttribute('heading-level', 5)")
+        wait_for(driver, lambda d: d.execute_script(
+            "return document.querySelector('#tips').shadowRoot.querySelectorAll('h5').length")
+            == len(tips))
+        assert driver.execute_script("return window.__violations") == []
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])

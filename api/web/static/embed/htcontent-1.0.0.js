@@ -19,7 +19,9 @@ export const VERSION = "1.0.0";
 const API = new URL("../../api/v1/", import.meta.url);
 const KEEP = "htcontent:v1:";
 const LANGUAGES = ["en", "es"];
-const PHONE = /^\+?[0-9]{3,15}$/;
+const PHONE = /^(\+[1-9][0-9]{6,14}|[0-9]{3,6})$/; // the API's own rule
+const PHONE_KINDS = ["voice", "tty", "video", "text"];
+const TIMEOUT_MS = 10000;
 
 const WORDS = {
   en: {
@@ -105,12 +107,21 @@ function fill(template, values) {
   return template.replace(/\{(\w+)\}/g, (_, name) => values[name]);
 }
 
-/** The language an element shows: its own `lang`, else the nearest one, else the browser's. */
+function primary(tag) {
+  const code = tag.toLowerCase().split("-")[0];
+  return LANGUAGES.includes(code) ? code : "en";
+}
+
+/** The language an element shows: its own `lang`, else the nearest one (through the shadow
+ * roots it may sit in), else the browser's. */
 function languageOf(element) {
-  const tagged = element.closest("[lang]:not([lang=''])");
-  const tag = (tagged ? tagged.getAttribute("lang") : navigator.language || "en").toLowerCase();
-  const primary = tag.split("-")[0];
-  return LANGUAGES.includes(primary) ? primary : "en";
+  for (let node = element; node;) {
+    const tagged = node.closest("[lang]:not([lang=''])");
+    if (tagged) return primary(tagged.getAttribute("lang"));
+    const root = node.getRootNode();
+    node = root instanceof ShadowRoot ? root.host : null;
+  }
+  return primary(navigator.language || "en");
 }
 
 function day(iso, lang) {
@@ -166,15 +177,28 @@ function hrefOf(channel) {
   }
 }
 
-function channelItem(channel, words, lang) {
-  const shown = channel.display || channel.value;
+/** What a number's link says: its display form, unless that does not show the number it
+ * dials (then the number itself). */
+function shownNumber(channel) {
+  const value = String(channel.value || "");
+  if (!channel.display || !PHONE_KINDS.includes(channel.kind)) return channel.display || value;
+  const digits = (text) => text.replace(/\D/g, "");
+  const dialled = digits(value);
+  const national = dialled.length === 11 && dialled.startsWith("1") ? dialled.slice(1) : dialled;
+  return digits(channel.display).includes(national) ? channel.display : value;
+}
+
+function channelItem(channel, words, lang, warning) {
+  const number = shownNumber(channel);
   const keywords = channel.keywords || [];
   const label = channel.kind === "text" && keywords.length
-    ? fill(words.textTo, { keywords: keywords.join(words.or), number: shown })
-    : `${words[channel.kind] || words.web}: ${shown}`;
+    ? fill(words.textTo, { keywords: keywords.join(words.or), number })
+    : `${words[channel.kind] || words.web}: ${number}`;
   const href = hrefOf(channel);
   return h("li", {},
-    href ? h("a", { class: "channel", href }, label) : h("span", { class: "channel" }, label),
+    href
+      ? h("a", { class: "channel", href, "aria-describedby": warning }, label)
+      : h("span", { class: "channel" }, label),
     channel.hours ? h("span", { class: "detail" }, fill(words.hours, { hours: channel.hours })) : null,
     (channel.languages || []).length
       ? h("span", { class: "detail" },
@@ -183,16 +207,19 @@ function channelItem(channel, words, lang) {
     channel.notes ? h("span", { class: "detail" }, channel.notes) : null);
 }
 
-/** What a record's check says: its date when verified, a warning otherwise. */
-function check(record, words, lang) {
-  if (record.verification_status === "verified") {
-    return record.verified_on
-      ? h("p", { class: "check" }, fill(words.verified, { date: day(record.verified_on, lang) }))
-      : null;
-  }
+const verified = (record) => record.verification_status === "verified";
+
+/** A record not verified says so, with what its sources disagree on. */
+function warning(record, words, id) {
   const why = record.verification_status === "disputed" ? words.disputed : words.unverified;
-  return h("p", { class: "check warn" }, why,
+  return h("p", { class: "check warn", id }, why,
     ...(record.conflicts || []).map((conflict) => ` ${conflict.note}`));
+}
+
+function verifiedOn(record, words, lang) {
+  return record.verified_on
+    ? h("p", { class: "check" }, fill(words.verified, { date: day(record.verified_on, lang) }))
+    : null;
 }
 
 function sourceLink(source) {
@@ -213,27 +240,34 @@ function sourceLine(record, words) {
 
 /** Verified entries first (a number to trust before one to confirm), else in the API's order. */
 function trustedFirst(records) {
-  const rank = (record) => (record.verification_status === "verified" ? 0 : 1);
-  return [...records].sort((a, b) => rank(a) - rank(b));
+  return [...records].sort((a, b) => Number(!verified(a)) - Number(!verified(b)));
+}
+
+/** A record's text is English when it has none in `lang` (the API falls back). */
+function textLanguage(record, lang) {
+  const has = record.available_langs;
+  return Array.isArray(has) && !has.includes(lang) ? has[0] || "en" : null;
 }
 
 function hotlines(body, words, lang, level) {
   const heading = `h${Math.min(6, Math.max(2, level))}`;
-  return h("ul", { class: "items", part: "list" }, ...trustedFirst(body.data).map((record) =>
-    h("li", { class: "item", part: "item" },
+  return h("ul", { class: "items", part: "list" }, ...trustedFirst(body.data).map((record, i) => {
+    const warned = verified(record) ? null : `warning-${i}`;
+    return h("li", { class: "item", part: "item", lang: textLanguage(record, lang) },
       h(heading, { class: "name" }, record.name || record.id),
       record.organization ? h("p", { class: "org" }, record.organization) : null,
+      warned ? warning(record, words, warned) : null,
       h("ul", { class: "channels" },
-        ...(record.channels || []).map((channel) => channelItem(channel, words, lang))),
-      check(record, words, lang),
-      sourceLine(record, words))));
+        ...(record.channels || []).map((channel) => channelItem(channel, words, lang, warned))),
+      warned ? null : verifiedOn(record, words, lang),
+      sourceLine(record, words));
+  }));
 }
 
 function indicators(body, words, lang) {
   const records = body.data;
   const guidance = (body.meta && body.meta.guidance) || [];
-  const dates = records.filter((r) => r.verification_status === "verified" && r.verified_on)
-    .map((r) => r.verified_on).sort();
+  const dates = records.filter((r) => verified(r) && r.verified_on).map((r) => r.verified_on).sort();
   const sources = new Map();
   for (const record of records) {
     for (const source of record.sources || []) sources.set(source.url, source);
@@ -244,10 +278,10 @@ function indicators(body, words, lang) {
         ...guidance.map((text) => h("p", {}, text)))
       : null,
     h("ul", { class: "statements", part: "list" }, ...trustedFirst(records).map((record) =>
-      h("li", { class: "item", part: "item" },
+      h("li", { class: "item", part: "item", lang: textLanguage(record, lang) },
         h("p", { class: "statement" }, record.statement),
         record.guidance ? h("p", { class: "detail" }, record.guidance) : null,
-        record.verification_status === "verified" ? null : check(record, words, lang)))),
+        verified(record) ? null : warning(record, words, null)))),
     dates.length
       ? h("p", { class: "foot" }, dates[0] === dates[dates.length - 1]
         ? fill(words.verified, { date: day(dates[0], lang) })
@@ -277,13 +311,60 @@ function remember(key, kept) {
   }
 }
 
+function forget(key) {
+  try {
+    localStorage.removeItem(key);
+  } catch {
+    // storage refused: nothing was kept
+  }
+}
+
+/** A request that failed; `refused`: the API answered that the request itself is wrong (an
+ * attribute), which trying again will not mend. */
+class Failure extends Error {
+  constructor(message, refused) {
+    super(message);
+    this.refused = refused;
+  }
+}
+
+/** The list at `url`: the kept one when the API says it is current (304), else the new one. */
+async function load(url, kept) {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), TIMEOUT_MS);
+  try {
+    const response = await fetch(url, {
+      headers: kept && kept.etag ? { "If-None-Match": kept.etag } : {},
+      credentials: "omit", cache: "no-store", signal: abort.signal,
+    });
+    if (response.status === 304 && kept) return { ...kept, at: Date.now() };
+    if (response.ok) {
+      const body = await response.json();
+      if (!body || !Array.isArray(body.data)) throw new Failure("the answer is not a list", false);
+      return { etag: response.headers.get("ETag"), body, at: Date.now() };
+    }
+    const problem = await response.json().catch(() => ({}));
+    const { status } = response;
+    throw new Failure(`${status} ${problem.detail || response.statusText}`,
+      status >= 400 && status < 500 && status !== 408 && status !== 429);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function focusables(root) {
+  return [...root.querySelectorAll("a, summary")];
+}
+
 const shown = new Set();
 
 /** A list of records from the API, as an element: filters are its attributes. */
 class RecordList extends HTMLElement {
   #run = 0;
-  #key = null;
-  #etag = null;
+  #key = null; // the list asked for (null: ask again)
+  #drawn = null; // what is drawn: { key, entry, lang, stale }
+  #failures = 0;
+  #retry = 0;
 
   constructor() {
     super();
@@ -301,11 +382,14 @@ class RecordList extends HTMLElement {
 
   disconnectedCallback() {
     shown.delete(this);
+    clearTimeout(this.#retry);
     this.#key = null;
   }
 
-  attributeChangedCallback() {
-    if (this.isConnected) this.refresh();
+  attributeChangedCallback(name) {
+    if (!this.isConnected) return;
+    if (name === "heading-level" && this.#drawn) this.#show(this.#drawn);
+    else this.refresh();
   }
 
   /** The list's URL in the API, for `lang`. */
@@ -326,68 +410,98 @@ class RecordList extends HTMLElement {
     if (key === this.#key) return;
     const run = ++this.#run;
     this.#key = key;
-    this.#etag = null;
-    const kept = recall(key);
-    if (kept) this.#paint(kept, lang, null);
-    else this.#status(lang, "loading");
+    clearTimeout(this.#retry);
+    let kept = recall(key);
+    if (kept && !(this.#drawn && this.#drawn.key === key) &&
+        !this.#show({ key, entry: kept, lang, stale: null })) {
+      forget(key);
+      kept = null;
+    }
+    if (!kept) this.#status(lang, "loading");
     let fresh = null;
     try {
-      const response = await fetch(key.slice(KEEP.length), {
-        headers: kept && kept.etag ? { "If-None-Match": kept.etag } : {},
-        credentials: "omit", cache: "no-store",
-      });
-      if (response.status === 304 && kept) {
-        fresh = { ...kept, at: Date.now() };
-      } else if (response.ok) {
-        fresh = { etag: response.headers.get("ETag"), body: await response.json(), at: Date.now() };
-      } else {
-        const problem = await response.json().catch(() => ({}));
-        throw new Error(`${response.status} ${problem.detail || response.statusText}`);
-      }
+      fresh = await load(key.slice(KEEP.length), kept);
     } catch (error) {
       if (run !== this.#run) return;
-      console.warn(`<${this.localName}>: ${error.message}`);
-      if (kept) this.#paint(kept, lang, kept.at);
-      else this.#status(lang, "unavailable");
-      this.#key = null;
+      this.#failed(error, key, kept, lang);
       return;
     }
     if (run !== this.#run) return;
+    this.#failures = 0;
     remember(key, fresh);
-    if (fresh.etag !== this.#etag) this.#paint(fresh, lang, null);
+    const drawn = this.#drawn;
+    if (drawn && drawn.key === key && drawn.stale === null && fresh.etag &&
+        fresh.etag === drawn.entry.etag) {
+      drawn.entry = fresh; // confirmed as drawn
+    } else if (!this.#show({ key, entry: fresh, lang, stale: null })) {
+      forget(key);
+      this.#status(lang, "unavailable");
+    }
   }
 
-  /** Draw the records (`staleSince`: the date of a kept answer the API could not confirm). */
-  #paint(kept, lang, staleSince) {
-    this.#etag = staleSince === null ? kept.etag : null;
+  /** The API could not be reached, or refused: keep what is drawn and say since when. */
+  #failed(error, key, kept, lang) {
+    console.warn(`<${this.localName}>: ${error.message}`);
+    this.#key = null;
+    if (error instanceof Failure && error.refused) {
+      forget(key);
+      this.#status(lang, "unavailable");
+      return;
+    }
+    const drawn = this.#drawn && this.#drawn.key === key ? this.#drawn.entry : null;
+    const last = kept || drawn; // what was drawn, when the browser keeps nothing
+    if (!(last && this.#show({ key, entry: last, lang, stale: last.at }))) {
+      this.#status(lang, "unavailable");
+    }
+    this.#failures += 1;
+    const seconds = Math.min(300, 15 * 2 ** this.#failures);
+    this.#retry = setTimeout(() => this.refresh(), seconds * 1000);
+  }
+
+  /** Draw a list (`stale`: when a kept one was last confirmed, if the API could not be
+   * reached), keeping the keyboard focus where it was. False when it cannot be drawn. */
+  #show(drawing) {
+    const { entry, lang, stale } = drawing;
     const words = WORDS[lang];
-    const body = kept.body;
+    const body = entry.body;
     const total = body.meta && body.meta.total;
-    this.shadowRoot.replaceChildren(h("div", { class: "ht", lang, part: "container" },
-      staleSince !== null
-        ? h("p", { class: "warn", role: "status" }, fill(words.stale, { date: moment(staleSince, lang) }))
-        : null,
-      body.data.length ? this.render(body, words, lang) : h("p", {}, words.empty),
-      total > body.data.length
-        ? h("p", { class: "foot" }, fill(words.more, { count: body.data.length, total }))
-        : null));
-    this.removeAttribute("aria-busy");
+    let tree = null;
+    try {
+      tree = h("div", { class: "ht", lang, part: "container" },
+        stale !== null
+          ? h("p", { class: "warn", role: "status" }, fill(words.stale, { date: moment(stale, lang) }))
+          : null,
+        body.data.length ? this.render(body, words, lang) : h("p", {}, words.empty),
+        total > body.data.length
+          ? h("p", { class: "foot" }, fill(words.more, { count: body.data.length, total }))
+          : null);
+    } catch (error) {
+      console.warn(`<${this.localName}>: cannot show the list (${error.message})`);
+      return false;
+    }
+    const focused = focusables(this.shadowRoot).indexOf(this.shadowRoot.activeElement);
+    this.shadowRoot.replaceChildren(tree);
+    if (focused >= 0) {
+      const again = focusables(this.shadowRoot)[focused];
+      if (again) again.focus();
+    }
+    this.#drawn = drawing;
+    return true;
   }
 
   /** Loading, or nothing to show: a message, and the element's own children as a fallback. */
   #status(lang, state) {
-    this.#etag = null;
+    this.#drawn = null;
     const fallback = this.childElementCount > 0 || this.textContent.trim() !== "";
     this.shadowRoot.replaceChildren(h("div", { class: "ht", lang, part: "container" },
       fallback && state === "loading" ? null : h("p", { role: "status" }, WORDS[lang][state]),
       h("slot", {})));
-    if (state === "loading") this.setAttribute("aria-busy", "true");
-    else this.removeAttribute("aria-busy");
   }
 
-  /** Follow a change of the page's language (a `lang` set on the page or an ancestor). */
+  /** Follow a change of the page's language, or of the network: ask again when the list to
+   * show changed, or the last attempt failed. */
   followLanguage() {
-    if (this.#key !== null && this.#key !== KEEP + this.address(languageOf(this))) this.refresh();
+    if (this.#key !== KEEP + this.address(languageOf(this))) this.refresh();
   }
 }
 
@@ -395,7 +509,8 @@ class RecordList extends HTMLElement {
 export class HotlineList extends RecordList {
   static collection = "hotlines";
   static filters = ["purpose", "audience", "channel"];
-  static fields = "name,organization,channels,verification_status,verified_on,conflicts,sources";
+  static fields = "name,organization,channels,verification_status,verified_on,conflicts," +
+    "sources,available_langs";
 
   render(body, words, lang) {
     return hotlines(body, words, lang, parseInt(this.getAttribute("heading-level"), 10) || 3);
@@ -406,15 +521,18 @@ export class HotlineList extends RecordList {
 export class IndicatorList extends RecordList {
   static collection = "indicators";
   static filters = ["category", "setting", "trafficking_type", "nibrs", "apco_incident"];
-  static fields = "statement,guidance,verification_status,verified_on,conflicts,sources";
+  static fields = "statement,guidance,verification_status,verified_on,conflicts,sources," +
+    "available_langs";
 
   render(body, words, lang) {
     return indicators(body, words, lang);
   }
 }
 
-new MutationObserver(() => shown.forEach((element) => element.followLanguage()))
+const follow = () => shown.forEach((element) => element.followLanguage());
+new MutationObserver(follow)
   .observe(document.documentElement, { attributes: true, attributeFilter: ["lang"], subtree: true });
+window.addEventListener("online", follow);
 
 for (const [name, element] of [["ht-hotlines", HotlineList], ["ht-indicators", IndicatorList]]) {
   if (!customElements.get(name)) customElements.define(name, element);
