@@ -116,6 +116,53 @@ class PartnerSite:
         self.server.server_close()
 
 
+class Relay:
+    """A relay in front of the API on another loopback port that passes requests on, or, while
+    :attr:`stalled`, holds the API's requests unanswered (a network that drops packets)."""
+
+    HOLD_SECONDS = 60
+
+    def __init__(self, api_url: str) -> None:
+        import time
+
+        import requests
+
+        self.stalled = threading.Event()
+        relay = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _relay(self) -> None:
+                if self.path.startswith("/api/") and relay.stalled.is_set():
+                    time.sleep(relay.HOLD_SECONDS)
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                answer = requests.request(self.command, api_url + self.path, headers=headers,
+                                          allow_redirects=False, timeout=10)
+                self.send_response(answer.status_code)
+                for name, value in answer.headers.items():
+                    if name.lower() not in ("transfer-encoding", "connection",
+                                            "content-encoding", "content-length"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            do_GET = do_OPTIONS = _relay  # noqa: N815 - the http.server hooks
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.stalled.clear()
+        self.server.shutdown()
+        self.server.server_close()
+
+
 def wait_for(driver: Any, condition: Callable[[Any], Any], timeout: float = 20) -> Any:
     from selenium.webdriver.support.ui import WebDriverWait
 

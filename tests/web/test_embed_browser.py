@@ -18,7 +18,7 @@ from api import config, create_app
 from api.storage import db
 from seed.loader import load_seed
 from tests.conftest import SEED_DIR, Databases, Keys, migrated_app, second_person, serving
-from tests.web.browser import PartnerSite, axe_violations, chromium, wait_for
+from tests.web.browser import PartnerSite, Relay, axe_violations, chromium, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -302,6 +302,32 @@ def test_with_the_api_stopped_it_shows_the_last_good_content_as_of_its_date(
         assert stale_es["status"][0].startswith(
             "No se pudo cargar la lista más reciente. Esta es la lista del ")
         assert axe_violations(driver) == []
+
+
+def test_when_the_api_stops_answering_it_gives_up_and_says_as_of_when(api, site):
+    """A network that drops packets (no refusal, no answer): after its timeout the element
+    shows what it kept with its date, and a list never loaded says it could not be."""
+    relay = Relay(api["url"])
+    try:
+        through = {**api, "url": relay.url}
+        url = publish(site, through, "/stall", "en")
+        with chromium() as driver:
+            driver.get(url)
+            online = shown(driver, "#help")
+            relay.stalled.set()
+            later = publish(site, through, "/stall-later", "en",
+                            '<ht-hotlines id="never" purpose="report_tip"></ht-hotlines>')
+            driver.get(later)
+            assert shown(driver, "#help")["names"] == online["names"]  # at once, from the keep
+            stale = wait_for(driver, lambda d: (d.execute_script(READ, "#help") or {}).get(
+                "status"), timeout=30)
+            assert stale[0].startswith("The latest list could not be loaded.")
+            never = wait_for(driver, lambda d: (d.execute_script(READ, "#never") or {}).get(
+                "status") == ["This list could not be loaded. Please try again later."],
+                timeout=30)
+            assert never
+    finally:
+        relay.close()
 
 
 def test_disputed_numbers_wrong_attributes_and_heading_levels(api, site):
