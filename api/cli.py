@@ -247,27 +247,38 @@ def webhooks_work(threads: int | None, once: bool, metrics_port: int | None) -> 
               help="Record each release file not yet in releases.json, dated today (a "
                    "recorded release is never changed).")
 def widget_releases(record: bool) -> None:
-    """The widget's releases: version, Subresource Integrity hash, size, gzipped size."""
+    """The widget's releases: version, Subresource Integrity hash, size, gzipped size. Exits
+    1 when a released file changed since it was recorded."""
     import json
-    from datetime import date
+    from datetime import UTC, datetime
 
     from api.web import embed
 
-    published = embed.recorded()
-    for version, body in sorted(embed.on_disk().items()):
-        release = embed.Release(version, body, date.today())
+    path = embed.FILES / "releases.json"
+    try:
+        published = embed.read_recorded() if path.exists() else {}
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    today = datetime.now(UTC).date()
+    changed = []
+    for version, body in sorted(embed.on_disk().items(), key=lambda item: embed.Release(
+            item[0], b"", today).key()):
+        release = embed.Release(version, body, today)
         entry = published.get(version)
+        if entry is not None and entry["integrity"] != release.integrity:
+            changed.append(version)
         mark = ("" if entry and entry["integrity"] == release.integrity
                 else "  CHANGED SINCE RELEASE: not served" if entry else "  (not recorded)")
         click.echo(f"{version}  {release.integrity}  {len(body)} B  "
                    f"{release.gzip_size} B gzipped{mark}")
         if record and entry is None:
-            published[version] = {"integrity": release.integrity,
-                                  "published": date.today().isoformat()}
+            published[version] = {"integrity": release.integrity, "published": today.isoformat()}
     if record:
-        (embed.FILES / "releases.json").write_text(json.dumps(published, indent=2) + "\n",
-                                                   encoding="utf-8")
-        click.echo(f"wrote {embed.FILES / 'releases.json'}")
+        path.write_text(json.dumps(published, indent=2) + "\n", encoding="utf-8")
+        click.echo(f"wrote {path}")
+    if changed:
+        raise click.ClickException(f"changed after release: {', '.join(changed)} (a change "
+                                   "is a new file with a new version)")
 
 
 def init_app(app: Flask) -> None:

@@ -77,10 +77,29 @@ class Release:
         return tuple(int(part) for part in self.version.split("."))
 
 
+def read_recorded() -> dict[str, dict[str, str]]:
+    """What each release was when it was published (``releases.json``: its integrity hash and
+    its date). Raises ``ValueError`` when the file is missing or malformed."""
+    try:
+        found = json.loads((FILES / "releases.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{FILES / 'releases.json'}: {exc}") from exc
+    if not isinstance(found, dict) or not all(
+            isinstance(entry, dict) and isinstance(entry.get("integrity"), str)
+            and isinstance(entry.get("published"), str) for entry in found.values()):
+        raise ValueError(f"{FILES / 'releases.json'}: each release needs \"integrity\" and "
+                         "\"published\"")
+    return found
+
+
 def recorded() -> dict[str, dict[str, str]]:
-    """What each release was when it was published (``releases.json``): its integrity hash
-    and its date."""
-    return json.loads((FILES / "releases.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    """:func:`read_recorded`, or nothing (logged) when it cannot be read: then no release is
+    served (404s, never a 500)."""
+    try:
+        return read_recorded()
+    except ValueError as exc:
+        LOG.error("widget: %s", exc)
+        return {}
 
 
 def on_disk() -> dict[str, bytes]:
@@ -108,7 +127,11 @@ def releases() -> dict[str, Release]:
             LOG.warning("widget: htcontent-%s.js is not a recorded release (flask --app api "
                         "widget-releases --record)", version)
             continue
-        release = Release(version, body, date.fromisoformat(entry["published"]))
+        try:
+            release = Release(version, body, date.fromisoformat(entry["published"]))
+        except ValueError:
+            LOG.error("widget: htcontent-%s.js has no valid date in releases.json", version)
+            continue
         if release.integrity != entry["integrity"]:
             LOG.error("widget: htcontent-%s.js changed after its release; not served", version)
             continue
@@ -157,8 +180,8 @@ def _base() -> str:
 def _release_of(release: Release) -> dict[str, Any]:
     return {"version": release.version,
             "url": f"{_base()}/embed/v1/htcontent-{release.version}.js",
-            "integrity": release.integrity, "size": len(release.body),
-            "gzip_size": release.gzip_size}
+            "integrity": release.integrity, "published": release.published.isoformat(),
+            "size": len(release.body), "gzip_size": release.gzip_size}
 
 
 @embed.get("/releases.json")
@@ -275,7 +298,7 @@ def contract(doc: Contract) -> None:
         "getWidget", "The widget (latest 1.x)", "embed", [],
         {**answer("The ES module.", SCRIPT, script), **problems("BadRequest")},
         description="An ES module defining `<ht-hotlines>` and `<ht-indicators>`: load it "
-                    "with `<script type=\"module\">`. The latest 1.x release, cached for a "
+                    "as a module script (`type=\"module\"`). The latest 1.x release, cached for a "
                     "day; to pin one with `integrity`, use `/embed/v1/htcontent-{version}.js`. "
                     "A query string (the `?ver=` content systems add) is ignored.")
     paths["/embed/v1/htcontent-{version}.js"] = get_op(
@@ -292,18 +315,21 @@ def contract(doc: Contract) -> None:
             "latest": {"type": "string"},
             "releases": {"type": "array", "items": {
                 "type": "object", "additionalProperties": False,
-                "required": ["version", "url", "integrity", "size", "gzip_size"],
+                "required": ["version", "url", "integrity", "published", "size",
+                             "gzip_size"],
                 "properties": {"version": {"type": "string"},
                                "url": {"type": "string", "format": "uri"},
                                "integrity": {"type": "string", "pattern": "^sha384-"},
+                               "published": {"type": "string", "format": "date"},
                                "size": {"type": "integer"}, "gzip_size": {"type": "integer"}}}},
         }}
     paths["/embed/v1/releases.json"] = get_op(
         "listWidgetReleases", "The widget's releases and integrity hashes", "embed", [],
         {**answer("Every release, the latest first.", "application/json",
                   {"$ref": REF + "WidgetReleases"}), **problems("BadRequest")},
-        description="For `<script integrity=...>`: each release's address, its `sha384-` "
-                    "hash and its size.")
+        description="For a script element's `integrity` attribute (Subresource "
+                    "Integrity): each release's address, its `sha384-` hash, the day it was "
+                    "published and its size.")
     paths["/embed/v1/demo"] = get_op(
         "getWidgetDemo", "The widget's demo page", "embed", [],
         {**answer("Every element live, with the snippet to paste.", "text/html", script),

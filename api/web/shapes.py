@@ -86,6 +86,26 @@ def _text(mode: str) -> Any:
     return text
 
 
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _merged(schema: dict[str, Any]) -> dict[str, Any]:
+    """The form of one field in an RFC 7396 merge patch: an object (text by language) is
+    merged member by member, so none of its members need be sent, and those not required may
+    be ``null`` (removed); anything else is replaced whole."""
+    if schema.get("type") != "object" or "properties" not in schema:
+        return schema
+    kept = set(schema.get("required", ()))
+    out = {k: v for k, v in schema.items() if k != "required"}
+    out["properties"] = {n: _merged(v) if n in kept else _nullable(_merged(v))
+                         for n, v in schema["properties"].items()}
+    if kept:
+        out["description"] = (f"{schema.get('description', '')} Merged by member: send only "
+                              "what changes; `null` removes one.").strip()
+    return out
+
+
 class Converter:
     """marshmallow shapes to OpenAPI components through apispec's marshmallow plugin (OpenAPI
     3.1: JSON Schema 2020-12), one per mode: ``output`` (what responses show) and ``input``
@@ -153,8 +173,8 @@ class Converter:
         if patch:
             component["description"] = ("An RFC 7396 merge patch of the multilingual form: "
                                         "fields to change; `null` removes an optional field.")
-            component["properties"] = {
-                n: {"anyOf": [schema, {"type": "null"}]} for n, schema in properties.items()}
+            component["properties"] = {n: _nullable(_merged(schema))
+                                       for n, schema in properties.items()}
         else:
             component["required"] = [n for n, f in schema_cls._declared_fields.items()
                                      if f.required and n in properties]

@@ -123,17 +123,16 @@ class Relay:
     HOLD_SECONDS = 60
 
     def __init__(self, api_url: str) -> None:
-        import time
-
         import requests
 
         self.stalled = threading.Event()
+        self.closing = threading.Event()
         relay = self
 
         class Handler(BaseHTTPRequestHandler):
             def _relay(self) -> None:
                 if self.path.startswith("/api/") and relay.stalled.is_set():
-                    time.sleep(relay.HOLD_SECONDS)
+                    relay.closing.wait(relay.HOLD_SECONDS)
                     return
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 answer = requests.request(self.command, api_url + self.path, headers=headers,
@@ -154,11 +153,12 @@ class Relay:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.server.block_on_close = False
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
-        self.stalled.clear()
+        self.closing.set()
         self.server.shutdown()
         self.server.server_close()
 

@@ -6,7 +6,11 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import json
 import re
+import shutil
+
+import pytest
 
 from api.web import embed
 from tests.conftest import ROOT
@@ -35,7 +39,8 @@ def test_each_release_is_immutable_with_its_integrity_published(client):
     latest = client.get("/embed/v1/htcontent.js").data
     published = embed.recorded()
     assert listed["latest"] == listed["releases"][0]["version"]
-    assert [r["version"] for r in listed["releases"]] == sorted(published, reverse=True)
+    assert [r["version"] for r in listed["releases"]] == sorted(
+        published, key=lambda version: tuple(map(int, version.split("."))), reverse=True)
     for release in listed["releases"]:
         path = release["url"].removeprefix("http://localhost")
         answer = client.get(path)
@@ -43,6 +48,7 @@ def test_each_release_is_immutable_with_its_integrity_published(client):
         assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
         # What pages pin is the hash recorded when the release was published.
         assert release["integrity"] == published[release["version"]]["integrity"]
+        assert release["published"] == published[release["version"]]["published"]
         assert _sri(answer.data) == release["integrity"]
         assert release["size"] == len(answer.data)
         assert f'VERSION = "{release["version"]}"'.encode() in answer.data
@@ -50,28 +56,82 @@ def test_each_release_is_immutable_with_its_integrity_published(client):
     assert client.get(listed["releases"][0]["url"].removeprefix("http://localhost")).data == latest
 
 
+#: Every release ever published and its hash: append only. Pages pinned these bytes with
+#: `<script integrity>`; a release that changed would vanish from them.
+PUBLISHED = {
+    "1.0.0": "sha384-M8ZWyJhYWf6dJzmGifWsPIKcHkT2TBwNT8EVQ3JsZYFCfyxjKa4MqM/0vGN56wXo",
+}
+
+
 def test_a_released_file_never_changes():
-    """A page that pinned a release by its hash breaks if its bytes change: a change to the
-    widget is a new file with a new version (``flask --app api widget-releases --record``)."""
+    """A change to the widget is a new file with a new version (``flask --app api
+    widget-releases --record``), never new bytes under a published one."""
     published = embed.recorded()
-    assert set(published) == set(embed.on_disk()), "every release file has its hash recorded"
+    assert set(published) == set(PUBLISHED) == set(embed.on_disk())
     for version, body in embed.on_disk().items():
-        assert _sri(body) == published[version]["integrity"], (
+        assert published[version]["integrity"] == PUBLISHED[version]
+        assert _sri(body) == PUBLISHED[version], (
             f"htcontent-{version}.js changed after release: copy it to a new version instead")
-    assert set(embed.releases()) == set(published)
+    assert set(embed.releases()) == set(PUBLISHED)
 
 
-def test_the_readme_pins_a_release_by_its_hash():
+def test_the_readme_pins_the_latest_release_by_its_hash():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    pinned = re.search(r'src="[^"]*/embed/v1/htcontent-([0-9.]+)\.js"\s+integrity="([^"]+)"',
-                       readme)
-    assert pinned is not None
-    assert embed.recorded()[pinned.group(1)]["integrity"] == pinned.group(2)
+    pinned = re.findall(r'src="[^"]*/embed/v1/htcontent-([0-9.]+)\.js"\s+integrity="([^"]+)"',
+                        readme)
+    assert pinned
+    for version, integrity in pinned:
+        assert version == embed.latest().version
+        assert embed.recorded()[version]["integrity"] == integrity
 
 
 def test_the_widget_is_at_most_15_kb_gzipped():
-    for release in embed.releases().values():
-        assert len(gzip.compress(release.body, 9)) <= MAX_GZIPPED
+    for body in embed.on_disk().values():
+        assert len(gzip.compress(body, 9)) <= MAX_GZIPPED
+
+
+@pytest.fixture
+def widget_files(tmp_path, monkeypatch):
+    """The widget's files copied to a directory of the test's own (the real ones untouched)."""
+    for path in embed.FILES.iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    monkeypatch.setattr(embed, "FILES", tmp_path)
+    embed.releases.cache_clear()
+    yield tmp_path
+    embed.releases.cache_clear()
+
+
+def test_a_changed_release_is_not_served(client, widget_files):
+    current = embed.latest().version
+    newer = "1.0.99"
+    body = (widget_files / f"htcontent-{current}.js").read_bytes().replace(
+        f'VERSION = "{current}"'.encode(), f'VERSION = "{newer}"'.encode())
+    (widget_files / f"htcontent-{newer}.js").write_bytes(body)
+    published = json.loads((widget_files / "releases.json").read_text())
+    published[newer] = {"integrity": _sri(body), "published": "2026-12-01"}
+    (widget_files / "releases.json").write_text(json.dumps(published))
+    embed.releases.cache_clear()
+    assert b'VERSION = "1.0.99"' in client.get("/embed/v1/htcontent.js").data
+
+    (widget_files / f"htcontent-{newer}.js").write_bytes(body + b"\n// changed\n")
+    embed.releases.cache_clear()
+    assert client.get(f"/embed/v1/htcontent-{newer}.js").status_code == 404
+    assert f'VERSION = "{current}"'.encode() in client.get("/embed/v1/htcontent.js").data
+    listed = client.get("/embed/v1/releases.json").get_json()
+    assert [r["version"] for r in listed["releases"]] == [current]
+
+
+@pytest.mark.parametrize("content", ["", "[]", '{"1.0.0": "sha384-x"}',
+                                     '{"1.0.0": {"integrity": "sha384-x"}}',
+                                     '{"1.0.0": {"integrity": "x", "published": "yesterday"}}'])
+def test_a_broken_release_record_serves_nothing_and_says_so(client, widget_files, content):
+    (widget_files / "releases.json").write_text(content)
+    embed.releases.cache_clear()
+    for path in ("/embed/v1/htcontent.js", "/embed/v1/htcontent-1.0.0.js",
+                 "/embed/v1/releases.json", "/embed/v1/demo"):
+        answer = client.get(path)
+        assert answer.status_code == 404, path
+        assert answer.mimetype == "application/problem+json"
 
 
 def test_an_unknown_release_or_parameter_is_a_problem(client):

@@ -37,7 +37,10 @@ PAGE = """<!doctype html>
 
 #: What an element shows, read from its shadow root.
 READ = """
-const element = document.querySelector(arguments[0]);
+let element = document;  // "#host >>> ht-hotlines": inside #host's shadow root
+for (const part of arguments[0].split(' >>> ')) {
+  element = element && (element.shadowRoot || element).querySelector(part);
+}
 const root = element && element.shadowRoot;
 if (!root || !root.querySelector('.items, .statements, [role=status]')) return null;
 const items = [...root.querySelectorAll('.item')];
@@ -318,7 +321,8 @@ def test_when_the_api_stops_answering_it_gives_up_and_says_as_of_when(api, site)
             later = publish(site, through, "/stall-later", "en",
                             '<ht-hotlines id="never" purpose="report_tip"></ht-hotlines>')
             driver.get(later)
-            assert shown(driver, "#help")["names"] == online["names"]  # at once, from the keep
+            at_once = wait_for(driver, lambda d: d.execute_script(READ, "#help"), timeout=3)
+            assert at_once["names"] == online["names"] and at_once["status"] == []  # the keep
             stale = wait_for(driver, lambda d: (d.execute_script(READ, "#help") or {}).get(
                 "status"), timeout=30)
             assert stale[0].startswith("The latest list could not be loaded.")
@@ -326,6 +330,45 @@ def test_when_the_api_stops_answering_it_gives_up_and_says_as_of_when(api, site)
                 "status") == ["This list could not be loaded. Please try again later."],
                 timeout=30)
             assert never
+    finally:
+        relay.close()
+
+
+BLOCK_STORAGE = ("Object.defineProperty(window, 'localStorage', {get() {"
+                 "throw new DOMException('blocked', 'SecurityError'); }});")
+
+
+def test_inside_another_component_with_storage_blocked(api, site):
+    """In a design system's shadow root, it follows that root's language; with the page's
+    storage refused it still draws, and moved while the API stalls it keeps its list."""
+    relay = Relay(api["url"])
+    try:
+        url = publish(site, {**api, "url": relay.url}, "/nested", "en")
+        with chromium() as driver:
+            driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
+                                   {"source": BLOCK_STORAGE})
+            driver.get(url)
+            shown(driver, "#help")
+            driver.execute_script(
+                "const host = document.createElement('div'); host.id = 'host';"
+                "host.setAttribute('lang', 'es'); document.body.append(host);"
+                "const list = document.createElement('ht-hotlines');"
+                "list.setAttribute('purpose', 'victim_help');"
+                "host.attachShadow({mode: 'open'}).append(list);")
+            spanish = shown(driver, "#host >>> ht-hotlines")
+            assert spanish["lang"] == "es"
+            assert spanish["names"] == [r["name"] for r in records(
+                api["url"], "hotlines", "es", purpose="victim_help")]
+
+            relay.stalled.set()
+            driver.execute_script(
+                "const root = document.querySelector('#host').shadowRoot;"
+                "root.append(root.querySelector('ht-hotlines'));")  # moved: out, then in
+            assert shown(driver, "#host >>> ht-hotlines")["names"] == spanish["names"]
+            stale = wait_for(driver, lambda d: (d.execute_script(
+                READ, "#host >>> ht-hotlines") or {}).get("status"), timeout=30)
+            assert stale[0].startswith("No se pudo cargar la lista más reciente.")
+            assert shown(driver, "#host >>> ht-hotlines")["names"] == spanish["names"]
     finally:
         relay.close()
 
@@ -361,6 +404,17 @@ def test_disputed_numbers_wrong_attributes_and_heading_levels(api, site):
         assert wrong["slotted"] == "Call 911."
         warnings = [entry["message"] for entry in driver.get_log("browser")]
         assert any("ht-hotlines>: 400 Invalid query parameter" in message for message in warnings)
+        # A list kept for it (the vocabulary changed since, say) is dropped, not shown as stale.
+        key = driver.execute_script(
+            "const key = 'htcontent:v1:' + document.querySelector('#wrong').address('en');"
+            "localStorage.setItem(key, JSON.stringify({etag: '\"x\"', at: Date.now(), body: "
+            "{data: [{name: 'An old list', channels: []}], meta: {total: 1}}}));"
+            "return key;")
+        driver.get(url)
+        wait_for(driver, lambda d: d.execute_script(
+            "return localStorage.getItem(arguments[0]) === null", key))
+        wrong = shown(driver, "#wrong", ready="status")
+        assert wrong["names"] == [] and wrong["slotted"] == "Call 911."
 
         driver.execute_script("document.querySelector('#tips').setAttribute('heading-level', 5)")
         wait_for(driver, lambda d: d.execute_script(

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import threading
 
+import jsonschema
 import pytest
 import requests
+import yaml
 from sqlalchemy import select
 
 from api.storage import db
 from api.storage.models import Change, RecordVersion
+from api.web.openapi import OPENAPI_PATH
 from tests.conftest import second_person, serving
 
 NEW_HOTLINE = {
@@ -79,6 +82,30 @@ def test_create_read_update_retire(editor_app):
         ops = session.scalars(select(Change.op).where(
             Change.record_id == "county-crisis-line").order_by(Change.seq))
         assert list(ops) == ["upsert"] * 4 + ["delete"]
+
+
+@pytest.mark.parametrize("patch, spanish", [
+    ({"name": {"es": None}}, None),                    # one language removed
+    ({"name": {"es": "Línea del condado"}}, "Línea del condado"),  # one language changed
+])
+def test_a_merge_patch_reaches_into_text_by_language_as_the_contract_says(editor_app, patch,
+                                                                         spanish):
+    """RFC 7396 merges objects member by member: a patch may send one language of a text, or
+    remove one with null; the contract's Patch shape says so (English stays required)."""
+    client, keys = editor_app.test_client(), editor_app.keys
+    created = create(client, keys.editor)
+    contract = yaml.safe_load(OPENAPI_PATH.read_text())
+    shape = {**contract["components"]["schemas"]["HotlinePatch"],
+             "components": contract["components"]}
+    jsonschema.validate(patch, shape)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"name": {"en": None}}, shape)
+    patched = client.patch("/api/v1/hotlines/county-crisis-line?lang=*", json=patch,
+                           headers={**keys.editor, "If-Match": created.headers["ETag"],
+                                    "Content-Type": "application/merge-patch+json"})
+    assert patched.status_code == 200
+    name = patched.get_json()["data"]["name"]
+    assert name["en"] == "County crisis line" and name.get("es") == spanish
 
 
 def test_writes_that_change_nothing_leave_every_cached_answer_valid(editor_app):

@@ -177,6 +177,12 @@ function hrefOf(channel) {
   }
 }
 
+/** A number as people read it: the North American form for +1 numbers. */
+function readable(value) {
+  const us = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(value);
+  return us ? `1-${us[1]}-${us[2]}-${us[3]}` : value;
+}
+
 /** What a number's link says: its display form, unless that does not show the number it
  * dials (then the number itself). */
 function shownNumber(channel) {
@@ -185,35 +191,46 @@ function shownNumber(channel) {
   const digits = (text) => text.replace(/\D/g, "");
   const dialled = digits(value);
   const national = dialled.length === 11 && dialled.startsWith("1") ? dialled.slice(1) : dialled;
-  return digits(channel.display).includes(national) ? channel.display : value;
+  return digits(channel.display).includes(national) ? channel.display : readable(value);
 }
 
-function channelItem(channel, words, lang, warning) {
+/** A record's own text, marked with its language when that is not the list's (the API falls
+ * back to English when a record has no text in the language asked for). */
+function said(text, other) {
+  return other ? h("span", { lang: other }, text) : text;
+}
+
+function otherLanguage(record, lang) {
+  return record.lang && record.lang !== lang ? record.lang : null;
+}
+
+function channelItem(channel, words, lang, other, warning) {
   const number = shownNumber(channel);
   const keywords = channel.keywords || [];
   const label = channel.kind === "text" && keywords.length
     ? fill(words.textTo, { keywords: keywords.join(words.or), number })
     : `${words[channel.kind] || words.web}: ${number}`;
   const href = hrefOf(channel);
+  const [before, after] = words.hours.split("{hours}");
   return h("li", {},
     href
       ? h("a", { class: "channel", href, "aria-describedby": warning }, label)
       : h("span", { class: "channel" }, label),
-    channel.hours ? h("span", { class: "detail" }, fill(words.hours, { hours: channel.hours })) : null,
+    channel.hours ? h("span", { class: "detail" }, before, said(channel.hours, other), after) : null,
     (channel.languages || []).length
       ? h("span", { class: "detail" },
         fill(words.languages, { list: languageNames(channel.languages, lang) }))
       : null,
-    channel.notes ? h("span", { class: "detail" }, channel.notes) : null);
+    channel.notes ? h("span", { class: "detail", lang: other }, channel.notes) : null);
 }
 
 const verified = (record) => record.verification_status === "verified";
 
 /** A record not verified says so, with what its sources disagree on. */
-function warning(record, words, id) {
+function warning(record, words, other, id) {
   const why = record.verification_status === "disputed" ? words.disputed : words.unverified;
   return h("p", { class: "check warn", id }, why,
-    ...(record.conflicts || []).map((conflict) => ` ${conflict.note}`));
+    ...(record.conflicts || []).map((conflict) => [" ", said(conflict.note, other)]));
 }
 
 function verifiedOn(record, words, lang) {
@@ -243,22 +260,17 @@ function trustedFirst(records) {
   return [...records].sort((a, b) => Number(!verified(a)) - Number(!verified(b)));
 }
 
-/** A record's text is English when it has none in `lang` (the API falls back). */
-function textLanguage(record, lang) {
-  const has = record.available_langs;
-  return Array.isArray(has) && !has.includes(lang) ? has[0] || "en" : null;
-}
-
 function hotlines(body, words, lang, level) {
   const heading = `h${Math.min(6, Math.max(2, level))}`;
   return h("ul", { class: "items", part: "list" }, ...trustedFirst(body.data).map((record, i) => {
+    const other = otherLanguage(record, lang);
     const warned = verified(record) ? null : `warning-${i}`;
-    return h("li", { class: "item", part: "item", lang: textLanguage(record, lang) },
-      h(heading, { class: "name" }, record.name || record.id),
-      record.organization ? h("p", { class: "org" }, record.organization) : null,
-      warned ? warning(record, words, warned) : null,
-      h("ul", { class: "channels" },
-        ...(record.channels || []).map((channel) => channelItem(channel, words, lang, warned))),
+    return h("li", { class: "item", part: "item" },
+      h(heading, { class: "name", lang: other }, record.name || record.id),
+      record.organization ? h("p", { class: "org", lang: other }, record.organization) : null,
+      warned ? warning(record, words, other, warned) : null,
+      h("ul", { class: "channels" }, ...(record.channels || []).map((channel) =>
+        channelItem(channel, words, lang, other, warned))),
       warned ? null : verifiedOn(record, words, lang),
       sourceLine(record, words));
   }));
@@ -277,11 +289,13 @@ function indicators(body, words, lang) {
       ? h("div", { class: "notes", role: "note", part: "guidance" },
         ...guidance.map((text) => h("p", {}, text)))
       : null,
-    h("ul", { class: "statements", part: "list" }, ...trustedFirst(records).map((record) =>
-      h("li", { class: "item", part: "item", lang: textLanguage(record, lang) },
-        h("p", { class: "statement" }, record.statement),
-        record.guidance ? h("p", { class: "detail" }, record.guidance) : null,
-        verified(record) ? null : warning(record, words, null)))),
+    h("ul", { class: "statements", part: "list" }, ...trustedFirst(records).map((record) => {
+      const other = otherLanguage(record, lang);
+      return h("li", { class: "item", part: "item" },
+        h("p", { class: "statement", lang: other }, record.statement),
+        record.guidance ? h("p", { class: "detail", lang: other }, record.guidance) : null,
+        verified(record) ? null : warning(record, words, other, null));
+    })),
     dates.length
       ? h("p", { class: "foot" }, dates[0] === dates[dates.length - 1]
         ? fill(words.verified, { date: day(dates[0], lang) })
@@ -293,6 +307,9 @@ function indicators(body, words, lang) {
       : null,
   ];
 }
+
+/** Lists kept in the page's localStorage: at most this many (the least recently confirmed go). */
+const KEPT_LISTS = 20;
 
 function recall(key) {
   try {
@@ -306,6 +323,15 @@ function recall(key) {
 function remember(key, kept) {
   try {
     localStorage.setItem(key, JSON.stringify(kept));
+    const ours = [];
+    for (let i = 0; i < localStorage.length; i += 1) {
+      const name = localStorage.key(i);
+      if (name && name.startsWith(KEEP)) ours.push([recall(name)?.at || 0, name]);
+    }
+    ours.sort((a, b) => a[0] - b[0]);
+    for (const [, name] of ours.slice(0, Math.max(0, ours.length - KEPT_LISTS))) {
+      localStorage.removeItem(name);
+    }
   } catch {
     // storage full or refused: the next visit simply loads again
   }
@@ -320,7 +346,7 @@ function forget(key) {
 }
 
 /** A request that failed; `refused`: the API answered that the request itself is wrong (an
- * attribute), which trying again will not mend. */
+ * attribute: 400), which asking again will not mend. */
 class Failure extends Error {
   constructor(message, refused) {
     super(message);
@@ -329,8 +355,7 @@ class Failure extends Error {
 }
 
 /** The list at `url`: the kept one when the API says it is current (304), else the new one. */
-async function load(url, kept) {
-  const abort = new AbortController();
+async function load(url, kept, abort) {
   const timer = setTimeout(() => abort.abort(), TIMEOUT_MS);
   try {
     const response = await fetch(url, {
@@ -346,23 +371,38 @@ async function load(url, kept) {
     const problem = await response.json().catch(() => ({}));
     const { status } = response;
     throw new Failure(`${status} ${problem.detail || response.statusText}`,
-      status >= 400 && status < 500 && status !== 408 && status !== 429);
+      status === 400 || status === 422);
   } finally {
     clearTimeout(timer);
   }
 }
 
-function focusables(root) {
-  return [...root.querySelectorAll("a, summary")];
+/** Where the keyboard focus is in `root`, so that a redraw can put it back. */
+function focusOf(root) {
+  const at = root.activeElement;
+  return at ? [at.localName, at.getAttribute("href"), at.textContent] : null;
 }
 
+function refocus(root, focus) {
+  if (!focus) return;
+  const [tag, href, text] = focus;
+  const again = [...root.querySelectorAll(tag)].find((element) =>
+    element.getAttribute("href") === href && element.textContent === text);
+  if (again) again.focus();
+}
+
+/** A kept list older than this is drawn with its date until the API confirms it. */
+const OLD_MS = 24 * 3600 * 1000;
 const shown = new Set();
 
 /** A list of records from the API, as an element: filters are its attributes. */
 class RecordList extends HTMLElement {
   #run = 0;
-  #key = null; // the list asked for (null: ask again)
+  #asked = null; // the list last asked for
+  #key = null; // the same while it is current or being asked for; null: ask again
+  #refused = false; // the API refused #asked (a wrong attribute)
   #drawn = null; // what is drawn: { key, entry, lang, stale }
+  #abort = null;
   #failures = 0;
   #retry = 0;
 
@@ -377,12 +417,13 @@ class RecordList extends HTMLElement {
 
   connectedCallback() {
     shown.add(this);
+    if (this.#drawn) this.#show(this.#drawn); // attributes may have changed while away
     this.refresh();
   }
 
   disconnectedCallback() {
     shown.delete(this);
-    clearTimeout(this.#retry);
+    this.#stop();
     this.#key = null;
   }
 
@@ -403,30 +444,49 @@ class RecordList extends HTMLElement {
     return new URL(`${this.constructor.collection}?${query}`, API).href;
   }
 
-  /** Show what is kept at once, then ask the API whether it is still current. */
+  #stop() {
+    this.#run += 1;
+    clearTimeout(this.#retry);
+    if (this.#abort) this.#abort.abort();
+    this.#abort = null;
+  }
+
+  /** Show what is kept (or drawn) at once, then ask the API whether it is still current. */
   async refresh() {
+    if (!this.isConnected) return;
     const lang = languageOf(this);
     const key = KEEP + this.address(lang);
     if (key === this.#key) return;
-    const run = ++this.#run;
-    this.#key = key;
-    clearTimeout(this.#retry);
-    let kept = recall(key);
-    if (kept && !(this.#drawn && this.#drawn.key === key) &&
-        !this.#show({ key, entry: kept, lang, stale: null })) {
-      forget(key);
-      kept = null;
+    this.#stop();
+    const run = this.#run;
+    if (key !== this.#asked) {
+      this.#failures = 0;
+      this.#refused = false;
     }
-    if (!kept) this.#status(lang, "loading");
+    this.#asked = key;
+    this.#key = key;
+    const abort = new AbortController();
+    this.#abort = abort;
+    const drawnHere = this.#drawn && this.#drawn.key === key ? this.#drawn : null;
+    let base = recall(key);
+    if (base && !drawnHere) {
+      const old = Date.now() - base.at > OLD_MS ? base.at : null;
+      if (!this.#show({ key, entry: base, lang, stale: old })) {
+        forget(key);
+        base = null;
+      }
+    }
+    base = base || (drawnHere && drawnHere.entry);
+    if (!base) this.#status(lang, "loading");
     let fresh = null;
     try {
-      fresh = await load(key.slice(KEEP.length), kept);
+      fresh = await load(key.slice(KEEP.length), base, abort);
     } catch (error) {
-      if (run !== this.#run) return;
-      this.#failed(error, key, kept, lang);
+      if (run === this.#run) this.#failed(error, key, base, lang);
       return;
     }
     if (run !== this.#run) return;
+    this.#abort = null;
     this.#failures = 0;
     remember(key, fresh);
     const drawn = this.#drawn;
@@ -439,27 +499,32 @@ class RecordList extends HTMLElement {
     }
   }
 
-  /** The API could not be reached, or refused: keep what is drawn and say since when. */
-  #failed(error, key, kept, lang) {
+  /** The API could not be reached, or refused: keep what is drawn and say since when; ask
+   * again later (not when refused). */
+  #failed(error, key, base, lang) {
     console.warn(`<${this.localName}>: ${error.message}`);
+    this.#abort = null;
     this.#key = null;
     if (error instanceof Failure && error.refused) {
+      this.#refused = true;
       forget(key);
       this.#status(lang, "unavailable");
       return;
     }
-    const drawn = this.#drawn && this.#drawn.key === key ? this.#drawn.entry : null;
-    const last = kept || drawn; // what was drawn, when the browser keeps nothing
-    if (!(last && this.#show({ key, entry: last, lang, stale: last.at }))) {
+    const drawn = this.#drawn;
+    const already = drawn && drawn.key === key && drawn.stale !== null; // drawn with its date
+    if (!already && !(base && this.#show({ key, entry: base, lang, stale: base.at }))) {
       this.#status(lang, "unavailable");
     }
+    if (!this.isConnected) return;
     this.#failures += 1;
     const seconds = Math.min(300, 15 * 2 ** this.#failures);
     this.#retry = setTimeout(() => this.refresh(), seconds * 1000);
   }
 
-  /** Draw a list (`stale`: when a kept one was last confirmed, if the API could not be
-   * reached), keeping the keyboard focus where it was. False when it cannot be drawn. */
+  /** Draw a list (`stale`: when a kept one was last confirmed, if it is not confirmed now),
+   * keeping the keyboard focus and open sections where they were. False when it cannot be
+   * drawn. */
   #show(drawing) {
     const { entry, lang, stale } = drawing;
     const words = WORDS[lang];
@@ -479,12 +544,12 @@ class RecordList extends HTMLElement {
       console.warn(`<${this.localName}>: cannot show the list (${error.message})`);
       return false;
     }
-    const focused = focusables(this.shadowRoot).indexOf(this.shadowRoot.activeElement);
-    this.shadowRoot.replaceChildren(tree);
-    if (focused >= 0) {
-      const again = focusables(this.shadowRoot)[focused];
-      if (again) again.focus();
-    }
+    const root = this.shadowRoot;
+    const focus = focusOf(root);
+    const open = [...root.querySelectorAll("details")].map((details) => details.open);
+    root.replaceChildren(tree);
+    root.querySelectorAll("details").forEach((details, i) => { details.open = Boolean(open[i]); });
+    refocus(root, focus);
     this.#drawn = drawing;
     return true;
   }
@@ -498,10 +563,14 @@ class RecordList extends HTMLElement {
       h("slot", {})));
   }
 
-  /** Follow a change of the page's language, or of the network: ask again when the list to
-   * show changed, or the last attempt failed. */
+  /** The page's language changed: ask for the list in the new one. */
   followLanguage() {
-    if (this.#key !== KEEP + this.address(languageOf(this))) this.refresh();
+    if (KEEP + this.address(languageOf(this)) !== this.#asked) this.refresh();
+  }
+
+  /** The browser is online again: ask at once for a list that could not be loaded. */
+  reconnected() {
+    if (this.#key === null && !this.#refused) this.refresh();
   }
 }
 
@@ -510,7 +579,7 @@ export class HotlineList extends RecordList {
   static collection = "hotlines";
   static filters = ["purpose", "audience", "channel"];
   static fields = "name,organization,channels,verification_status,verified_on,conflicts," +
-    "sources,available_langs";
+    "sources,lang";
 
   render(body, words, lang) {
     return hotlines(body, words, lang, parseInt(this.getAttribute("heading-level"), 10) || 3);
@@ -521,18 +590,16 @@ export class HotlineList extends RecordList {
 export class IndicatorList extends RecordList {
   static collection = "indicators";
   static filters = ["category", "setting", "trafficking_type", "nibrs", "apco_incident"];
-  static fields = "statement,guidance,verification_status,verified_on,conflicts,sources," +
-    "available_langs";
+  static fields = "statement,guidance,verification_status,verified_on,conflicts,sources,lang";
 
   render(body, words, lang) {
     return indicators(body, words, lang);
   }
 }
 
-const follow = () => shown.forEach((element) => element.followLanguage());
-new MutationObserver(follow)
+new MutationObserver(() => shown.forEach((element) => element.followLanguage()))
   .observe(document.documentElement, { attributes: true, attributeFilter: ["lang"], subtree: true });
-window.addEventListener("online", follow);
+window.addEventListener("online", () => shown.forEach((element) => element.reconnected()));
 
 for (const [name, element] of [["ht-hotlines", HotlineList], ["ht-indicators", IndicatorList]]) {
   if (!customElements.get(name)) customElements.define(name, element);
