@@ -2,7 +2,9 @@
 to call, and a card of hotlines, as PDF, from the records as the API renders them.
 
 Text is real text in an embedded font (DejaVu Sans, subset: Spanish accents and all), so a
-screen reader and a search find it. Each hotline's numbers carry a QR code of their ``tel:``
+search finds it, and every piece of it is tagged (a heading, a paragraph, a figure with its
+``tel:`` URI as alternative text; the page footer an artifact), in reading order, so a screen
+reader reads all of it. Each hotline's numbers carry a QR code of their ``tel:``
 URI (``sms:`` for a text line). A hotline whose check is not ``verified`` is left off. The
 version of each record, its ``verified_on`` and the sources are printed small. One content
 version gives the same bytes (the document's dates are the content's).
@@ -11,6 +13,8 @@ version gives the same bytes (the document's dates are the content's).
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,12 +35,28 @@ WORDS = {
            "hotlines": "Human trafficking hotlines", "hours": "Hours", "tty": "TTY",
            "languages": "Languages", "verified": "verified", "version": "version",
            "sources": "Sources", "content": "Content version", "none": "No indicator matches.",
-           "anytime": "24/7"},
+           "anytime": "24/7",
+           "unverified": "Not verified: confirm before you rely on it.",
+           "disputed": "Not verified: its sources disagree. Confirm before you rely on it."},
     "es": {"indicators": "Indicadores de trata de personas", "call": "A quién llamar",
            "hotlines": "Líneas de ayuda sobre trata de personas", "hours": "Horario",
            "tty": "TTY", "languages": "Idiomas", "verified": "verificado",
            "version": "versión", "sources": "Fuentes", "content": "Versión del contenido",
-           "none": "Ningún indicador coincide.", "anytime": "24/7"},
+           "none": "Ningún indicador coincide.", "anytime": "24/7",
+           "unverified": "Sin verificar: confírmelo antes de confiar en ello.",
+           "disputed": "Sin verificar: sus fuentes no coinciden. Confírmelo antes de confiar "
+                       "en ello."},
+}
+#: Names of the languages a line answers in, by BCP 47 tag (any other tag is printed as is).
+LANGUAGE_NAMES = {
+    "en": {"en": "English", "es": "inglés"}, "es": {"en": "Spanish", "es": "español"},
+    "ase": {"en": "American Sign Language", "es": "lengua de señas americana"},
+    "fr": {"en": "French", "es": "francés"},
+    "ht": {"en": "Haitian Creole", "es": "criollo haitiano"},
+    "pt": {"en": "Portuguese", "es": "portugués"}, "zh": {"en": "Chinese", "es": "chino"},
+    "vi": {"en": "Vietnamese", "es": "vietnamita"}, "ko": {"en": "Korean", "es": "coreano"},
+    "tl": {"en": "Tagalog", "es": "tagalo"}, "ar": {"en": "Arabic", "es": "árabe"},
+    "ru": {"en": "Russian", "es": "ruso"},
 }
 
 
@@ -93,8 +113,20 @@ class _Pdf(FPDF):
         words = WORDS[self.card.lang]
         self.set_y(-(5 if self.small else 10))
         self.set_font("DejaVu", "", 5 if self.small else 7)
+        self._out("/Artifact BMC")  # the page footer is not part of what is read out
         self.cell(0, 3, f"{words['content']} {self.card.version} · {self.page_no()}",
                   align="C")
+        self._out("EMC")
+
+    @contextmanager
+    def tagged(self, role: str) -> Iterator[None]:
+        """What is drawn inside is one structure element (``H1``, ``H2``, ``P``) of the
+        document, in reading order. Nothing inside may break the page (see :func:`_line`)."""
+        mcid = self.struct_builder.next_mcid_for_page(self.page)
+        self._add_marked_content(struct_type=f"/{role}", mcid=mcid)
+        self._out(f"/{role} <</MCID {mcid}>> BDC")
+        yield
+        self._out("EMC")
 
     def text_size(self, base: float) -> float:
         return base * (0.62 if self.small else 1.0)
@@ -106,7 +138,7 @@ def render(card: Card) -> bytes:
     words = WORDS[card.lang]
     pdf.add_page()
     pdf.set_font("DejaVu", "B", pdf.text_size(16))
-    _line(pdf, pdf.text_size(8), card.title)
+    _line(pdf, pdf.text_size(8), card.title, "H1")
     sources: dict[str, str] = {}
     if card.indicators is not None:
         pdf.set_font("DejaVu", "B", pdf.text_size(9))
@@ -119,12 +151,13 @@ def render(card: Card) -> bytes:
         for indicator in card.indicators:
             pdf.set_font("DejaVu", "", pdf.text_size(10))
             _line(pdf, pdf.text_size(5), f"• {indicator['statement']}")
+            _warning(pdf, indicator, words)
             _small(pdf, f"{indicator['id']} · {words['version']} {indicator['version']} · "
                         f"{words['verified']} {indicator.get('verified_on') or '-'}")
             _sources(sources, indicator)
         pdf.ln(pdf.text_size(3))
         pdf.set_font("DejaVu", "B", pdf.text_size(13))
-        _line(pdf, pdf.text_size(7), words["call"])
+        _line(pdf, pdf.text_size(7), words["call"], "H2")
     for hotline in card.hotlines:
         _hotline(pdf, hotline, words)
         _sources(sources, hotline)
@@ -135,14 +168,41 @@ def render(card: Card) -> bytes:
     return bytes(pdf.output())
 
 
-def _line(pdf: _Pdf, height: float, text: str) -> None:
-    """A paragraph, ragged right, then back to the left margin on the next line."""
-    pdf.multi_cell(0, height, text, new_x="LMARGIN", new_y="NEXT", align="L")
+def _line(pdf: _Pdf, height: float, text: str, role: str = "P") -> None:
+    """A paragraph (or heading: ``role``), ragged right, then back to the left margin on the
+    next line; on the next page when it does not fit on this one (a tagged element stays on
+    one page)."""
+    if pdf.will_page_break(_height(pdf, 0, height, text)):
+        pdf.add_page()
+    with pdf.tagged(role):
+        pdf.multi_cell(0, height, text, new_x="LMARGIN", new_y="NEXT", align="L")
+
+
+def _height(pdf: _Pdf, width: float, line_height: float, text: str) -> float:
+    """How tall ``text`` would be as a paragraph ``width`` wide (0: to the right margin)."""
+    height = pdf.multi_cell(width, line_height, text, align="L", dry_run=True,
+                            output="HEIGHT")
+    assert isinstance(height, (int, float))  # what output="HEIGHT" gives
+    return float(height)
 
 
 def _small(pdf: _Pdf, text: str) -> None:
     pdf.set_font("DejaVu", "", pdf.text_size(6.5))
     _line(pdf, pdf.text_size(3.2), text)
+
+
+def _warning(pdf: _Pdf, record: dict[str, Any], words: dict[str, str]) -> None:
+    """What a record not checked against its sources (or whose sources disagree) is."""
+    status = record.get("verification_status")
+    if status and status != "verified":
+        pdf.set_font("DejaVu", "B", pdf.text_size(7.5))
+        _line(pdf, pdf.text_size(3.8),
+              f"! {words['disputed' if status == 'disputed' else 'unverified']}")
+
+
+def language_names(codes: list[str], lang: str) -> str:
+    """The languages of ``codes`` named in ``lang`` (a tag without a name: as it is)."""
+    return ", ".join(LANGUAGE_NAMES.get(code, {}).get(lang, code) for code in codes)
 
 
 def _sources(found: dict[str, str], record: dict[str, Any]) -> None:
@@ -154,13 +214,19 @@ def _hotline(pdf: _Pdf, hotline: dict[str, Any], words: dict[str, str]) -> None:
     """A hotline: its name, then each number (with hours, TTY and languages) beside its QR."""
     qr_size = 14 if pdf.small else 24
     pdf.set_font("DejaVu", "B", pdf.text_size(11))
-    _line(pdf, pdf.text_size(5.5), hotline["name"])
+    _line(pdf, pdf.text_size(5.5), hotline["name"], "H2" if pdf.card.indicators is None
+          else "H3")
     ttys = [c.get("display") or c["value"] for c in hotline.get("channels", [])
             if c.get("kind") == "tty"]
     for channel in hotline.get("channels", []):
         if channel.get("kind") not in CALLABLE:
             continue
-        if pdf.will_page_break(qr_size + 2):
+        details = _details(hotline, channel, ttys, words, pdf.card.lang)
+        pdf.set_font("DejaVu", "", pdf.text_size(8))
+        beside = pdf.epw - qr_size - 3
+        needed = pdf.text_size(5.5) * 2 + _height(pdf, beside, pdf.text_size(4),
+                                                  " · ".join(details[1:]) or " ")
+        if pdf.will_page_break(max(qr_size + 2, needed)):
             pdf.add_page()
         top = pdf.get_y()
         image = io.BytesIO()
@@ -169,24 +235,34 @@ def _hotline(pdf: _Pdf, hotline: dict[str, Any], words: dict[str, str]) -> None:
         image.seek(0)
         pdf.image(image, x=pdf.l_margin, y=top, w=qr_size, h=qr_size, alt_text=uri(channel))
         pdf.set_xy(pdf.l_margin + qr_size + 3, top)
-        details = [channel.get("display") or channel["value"]]
-        if channel["kind"] == "text":
-            details[0] = f"SMS {details[0]}"
-        hours = ((words["anytime"] if hotline.get("available_24_7") else None)
-                 or channel.get("hours") or hotline.get("hours"))
-        if hours:
-            details.append(f"{words['hours']}: {hours}")
-        if ttys and channel["kind"] == "voice":
-            details.append(f"{words['tty']}: {', '.join(ttys)}")
-        languages = channel.get("languages") or hotline.get("languages")
-        if languages:
-            details.append(f"{words['languages']}: {', '.join(languages)}")
         pdf.set_font("DejaVu", "B", pdf.text_size(11))
-        _line(pdf, pdf.text_size(5.5), details[0])
-        pdf.set_x(pdf.l_margin + qr_size + 3)
-        pdf.set_font("DejaVu", "", pdf.text_size(8))
-        pdf.multi_cell(0, pdf.text_size(4), " · ".join(details[1:]) or " ",
-                       new_x="LMARGIN", new_y="NEXT", align="L")
+        with pdf.tagged("P"):
+            pdf.multi_cell(0, pdf.text_size(5.5), details[0], new_x="LMARGIN", new_y="NEXT",
+                           align="L")
+        if details[1:]:
+            pdf.set_x(pdf.l_margin + qr_size + 3)
+            pdf.set_font("DejaVu", "", pdf.text_size(8))
+            with pdf.tagged("P"):
+                pdf.multi_cell(0, pdf.text_size(4), " · ".join(details[1:]),
+                               new_x="LMARGIN", new_y="NEXT", align="L")
         pdf.set_y(max(pdf.get_y(), top + qr_size + 1))
     _small(pdf, f"{hotline['id']} · {words['version']} {hotline['version']} · "
                 f"{words['verified']} {hotline.get('verified_on') or '-'}")
+
+
+def _details(hotline: dict[str, Any], channel: dict[str, Any], ttys: list[str],
+             words: dict[str, str], lang: str) -> list[str]:
+    """A number as printed, then its hours, TTY and languages."""
+    details = [channel.get("display") or channel["value"]]
+    if channel["kind"] == "text":
+        details[0] = f"SMS {details[0]}"
+    hours = ((words["anytime"] if hotline.get("available_24_7") else None)
+             or channel.get("hours") or hotline.get("hours"))
+    if hours:
+        details.append(f"{words['hours']}: {hours}")
+    if ttys and channel["kind"] == "voice":
+        details.append(f"{words['tty']}: {', '.join(ttys)}")
+    languages = channel.get("languages") or hotline.get("languages")
+    if languages:
+        details.append(f"{words['languages']}: {language_names(languages, lang)}")
+    return details

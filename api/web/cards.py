@@ -49,8 +49,14 @@ def _language(args: dict[str, Any]) -> str:
 
 
 def _title(base: str, args: dict[str, Any], lang: str) -> str:
+    """``base``, then what the card is for: the settings and the call types asked for, by
+    name in ``lang`` (a call type by the crosswalk record of its APCO code, else the code)."""
     labels = {term.code: getattr(term, lang) for term in VOCABULARIES["setting"]}
     chosen = [labels[code] for code in args.get("setting") or () if code in labels]
+    if args.get("apco_incident"):
+        named = {record["apco_code"]: record["name"] for record in _rendered(
+            "call_type", {}, lang) if record.get("name")}
+        chosen += [named.get(code, code) for code in args["apco_incident"]]
     return f"{base}: {', '.join(chosen)}" if chosen else base
 
 
@@ -107,7 +113,8 @@ def contract(doc: Contract) -> None:
     conv, paths = doc.conv, doc.paths
     doc.tags.append({"name": "cards", "description": "Printable cards (PDF) from the live "
                                                      "records."})
-    pdf = {"description": "The card (PDF: real text, the font embedded).",
+    pdf = {"description": "The card (PDF: real text, the font embedded, tagged for screen "
+                          "readers).",
            "headers": headers_of("ETag", "Cache-Control", "Vary", "Last-Modified"),
            "content": {"application/pdf": {"schema": {"type": "string",
                                                       "format": "binary"}}}}

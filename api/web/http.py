@@ -18,7 +18,7 @@ import orjson
 from flask import Response, current_app, request
 from marshmallow import Schema, ValidationError
 from werkzeug.datastructures import LanguageAccept
-from werkzeug.http import parse_accept_header
+from werkzeug.http import parse_accept_header, unquote_etag
 
 from api.storage import db
 from api.storage.clock import as_utc
@@ -194,9 +194,14 @@ def cached_response(state: object, last_modified: datetime | None, lang: str | N
                     build: Callable[[], bytes], mimetype: str, viewer: Viewer | None = None,
                     status: int = 200, headers: dict[str, str] | None = None,
                     revision: int | None = None) -> Response:
-    """Like :func:`cached_json`, for a body of any media type."""
+    """Like :func:`cached_json`, for a body of any media type. When the request names the
+    ETag in ``If-None-Match``, a ``304`` without calling ``build`` (a key's requests pass by the
+    response cache: revalidating costs them no rendering)."""
     viewer = viewer or current_viewer()
     etag = etag_for(state, lang, viewer, revision)
+    if (status == 200 and request.method in ("GET", "HEAD")
+            and request.if_none_match.contains_weak(unquote_etag(etag)[0] or "")):
+        return _cache_headers(Response(status=304), etag, last_modified, viewer, lang)
     response = Response(build(), status=status, mimetype=mimetype)
     for name, value in (headers or {}).items():
         response.headers[name] = value

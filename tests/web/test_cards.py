@@ -9,8 +9,11 @@ import io
 
 import pypdf
 import zxingcpp
+from pypdf.generic import ContentStream
 
+from api.services import cards
 from api.web.cards import CARD_PURPOSES
+from tests.conftest import second_person
 
 
 def read(answer) -> tuple[pypdf.PdfReader, str]:
@@ -30,6 +33,25 @@ def qr_payloads(reader: pypdf.PdfReader) -> list[str]:
                 assert code.format == zxingcpp.BarcodeFormat.QRCode, code.format
                 found.append(code.text)
     return found
+
+
+def structure(reader: pypdf.PdfReader) -> list[tuple[str, str | None]]:
+    """The card as a screen reader walks it: each structure element's role (and alternative
+    text), in reading order; first checking that every piece of text on every page is either
+    in one of them or marked as an artifact (a page footer)."""
+    for page in reader.pages:
+        depth = 0
+        for _, operator in ContentStream(page.get_contents(), reader).operations:
+            if operator in (b"BDC", b"BMC"):
+                depth += 1
+            elif operator == b"EMC":
+                depth -= 1
+            elif operator in (b"Tj", b"TJ", b"'", b'"'):
+                assert depth > 0, "text outside the structure: a screen reader skips it"
+    assert reader.trailer["/Root"]["/MarkInfo"]["/Marked"]
+    document = reader.trailer["/Root"]["/StructTreeRoot"]["/K"][0].get_object()
+    return [(kid.get_object()["/S"][1:], kid.get_object().get("/Alt"))
+            for kid in document["/K"]]
 
 
 def listed(client, url: str) -> list[dict]:
@@ -70,6 +92,44 @@ def test_a_spanish_pocket_card_of_traffic_stop_indicators(client):
     descendant = next(iter(reader.pages[0]["/Resources"]["/Font"].values())).get_object()
     descriptor = descendant["/DescendantFonts"][0].get_object()["/FontDescriptor"]
     assert "/FontFile2" in descriptor.get_object()  # the font travels with the card
+    roles = structure(reader)
+    assert roles[0] == ("H1", None) and ("H2", None) in roles
+    assert sum(role == "P" for role, _ in roles) > len(indicators)
+    assert sorted(alt for role, alt in roles if role == "Figure") == sorted(uris(hotlines))
+
+
+def test_the_hotline_card_prints_hours_tty_languages_check_dates_and_sources(client):
+    printed = {"en": ("Hours: 24/7", "TTY: 711", "Languages: English, Spanish", "Sources: "),
+               "es": ("Horario: 24/7", "TTY: 711", "Idiomas: inglés, español", "Fuentes: ")}
+    for lang, words in printed.items():
+        reader, text = read(client.get(f"/api/v1/cards/hotlines.pdf?lang={lang}"))
+        hotline = client.get(f"/api/v1/hotlines/national-human-trafficking-hotline?lang={lang}"
+                             ).get_json()["data"]
+        assert hotline["name"] in text
+        for word in words:
+            assert word in text, (lang, word)
+        version, verified = cards.WORDS[lang]["version"], cards.WORDS[lang]["verified"]
+        assert (f"national-human-trafficking-hotline · {version} {hotline['version']} · "
+                f"{verified} {hotline['verified_on']}") in text
+        for source in hotline["sources"]:
+            assert source["url"] in text
+        roles = structure(reader)
+        assert roles[0] == ("H1", None) and ("H2", None) in roles
+
+
+def test_an_unverified_indicator_is_printed_with_its_warning(editor_app):
+    client, keys = editor_app.test_client(), editor_app.keys
+    unchecked = {"id": "unchecked-sign", "category": "behavioral", "settings": ["hotel"],
+                 "sources": [{"url": "https://example.org/sign", "title": "A sign"}],
+                 "statement": {"en": "A sign not yet checked.",
+                               "es": "Una señal aún sin comprobar."}}
+    created = second_person(client, client.post("/api/v1/indicators", json=unchecked,
+                                                headers=keys.editor), keys)
+    assert created.get_json()["data"]["verification_status"] == "unverified"
+    _, text = read(client.get("/api/v1/cards/indicators.pdf?setting=hotel&lang=es"))
+    assert ("• Una señal aún sin comprobar. ! Sin verificar: confírmelo antes de confiar "
+            "en ello.") in text
+    assert text.count("Sin verificar") == 1  # the verified ones carry no warning
 
 
 def test_the_hotline_card_leaves_unverified_numbers_off(client):
@@ -94,8 +154,6 @@ def test_cards_are_the_same_bytes_for_one_version_whatever_the_servers_zone(monk
     """Rendered twice, in two time zones, from the same content: the same bytes."""
     import time
     from datetime import datetime
-
-    from api.services import cards
 
     card = cards.Card(title="Indicadores", indicators=[], caveats=["Llame al 911."],
                       hotlines=[], lang="es", size="pocket", version="c.7",
@@ -128,6 +186,27 @@ def test_cards_are_cached_revalidated_and_follow_writes(editor_app):
     _, text = read(after)
     assert "domestic_disturbance" in changed.get_json()["data"]["settings"]
     assert "(edited)" in text
+    dva = next(record["name"] for record in listed(client, "/api/v1/call-types?limit=200")
+               if record["apco_code"] == "DVA")
+    assert f"Human trafficking indicators: {dva}" in text  # the title names the call type
+    assert client.get(url).data == after.data  # the same bytes for one content version
+
+
+def test_a_keyed_revalidation_is_answered_without_drawing_the_card_again(editor_app,
+                                                                          monkeypatch):
+    """A key's requests pass by the response cache: its 304 must not cost a PDF."""
+    client, keys = editor_app.test_client(), editor_app.keys
+    drawn = []
+    real = cards.render
+    monkeypatch.setattr(cards, "render", lambda card: drawn.append(card) or real(card))
+    url = "/api/v1/cards/hotlines.pdf?size=pocket"
+    first = client.get(url, headers=keys.reader)
+    again = client.get(url, headers=keys.reader)
+    assert first.data == again.data and len(drawn) == 2  # the same bytes, drawn twice
+    revalidated = client.get(url, headers={**keys.reader, "If-None-Match": first.headers["ETag"]})
+    assert revalidated.status_code == 304 and not revalidated.data
+    assert revalidated.headers["ETag"] == first.headers["ETag"]
+    assert len(drawn) == 2
 
 
 def test_bad_card_parameters_are_problems(client):
@@ -156,8 +235,6 @@ def test_restricted_hotlines_reach_only_cards_for_keys_that_may_read_them(editor
 
 def test_a_card_of_too_many_indicators_asks_for_a_filter_and_an_empty_database_has_cards(
         client, fresh_app, monkeypatch):
-    from api.services import cards
-
     monkeypatch.setattr(cards, "MAX_INDICATORS", 5)
     answer = client.get("/api/v1/cards/indicators.pdf")
     assert answer.status_code == 400 and "narrow" in answer.get_json()["detail"]
