@@ -148,9 +148,9 @@ def list_args_schema(record_type: str) -> type[Schema]:
 CARD_SIZES = ("pocket", "letter")
 
 
-def card_args_schema(record_type: str | None) -> type[Schema]:
-    """The query schema of a printable card: a language, a size and (for a card of
-    ``record_type``) the filters its list takes."""
+def card_args_schema(record_type: str) -> type[Schema]:
+    """The query schema of a printable card of ``record_type``: a language, a size and the
+    filters its list takes."""
     attrs: dict[str, Any] = {
         "lang": fields.String(validate=validate.OneOf(LANGUAGES, error="Must be one of: "
                                                                        "{choices}."),
@@ -161,11 +161,10 @@ def card_args_schema(record_type: str | None) -> type[Schema]:
                                                                         "{choices}."),
                               metadata={"description": "`pocket` (4 x 6 in) or `letter`."}),
     }
-    if record_type is not None:
-        listed = LIST_ARGS[record_type]._declared_fields
-        attrs.update({flt.param: listed[flt.param] for flt in FILTERS[record_type]})
-        attrs.update({via.param: listed[via.param] for via in REGISTRY[record_type].via})
-    name = (record_type or "hotline").title().replace("_", "")
+    listed = LIST_ARGS[record_type]._declared_fields
+    attrs.update({flt.param: listed[flt.param] for flt in FILTERS[record_type]})
+    attrs.update({via.param: listed[via.param] for via in REGISTRY[record_type].via})
+    name = record_type.title().replace("_", "")
     return StrictArgs.from_dict(attrs, name=f"{name}CardArgs")
 
 

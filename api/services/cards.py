@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import segno
-from fpdf import FPDF
+from fpdf import FPDF, ViewerPreferences
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 #: The date of a card of a database that never changed.
 EPOCH = datetime(1970, 1, 1)
-#: The most indicators one card lists (more: narrow it with a filter).
-MAX_INDICATORS = 200
+#: The most records (indicators, hotlines) one card lists (more: narrow it with a filter).
+MAX_RECORDS = 200
 #: Page sizes in millimetres: a 4 x 6 in pocket card, US letter.
 SIZES = {"pocket": (101.6, 152.4), "letter": (215.9, 279.4)}
 WORDS = {
@@ -105,6 +105,7 @@ class _Pdf(FPDF):
         # the content's time, as UTC whatever the server's zone: the same bytes everywhere
         self.set_creation_date((card.at or EPOCH).replace(tzinfo=UTC))
         self.set_title(card.title)
+        self.viewer_preferences = ViewerPreferences(display_doc_title=True)  # not the file name
         self.set_lang(card.lang)
         self.set_creator("HT Content API")
         self.set_producer("HT Content API")

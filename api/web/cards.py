@@ -17,13 +17,14 @@ from api.web.contract import problems as problem_responses
 from api.web.errors import Problem
 from api.web.http import cached_response, negotiate_language, parse_args
 from schemas.guidance import guidance_for
-from schemas.params import card_args_schema
+from schemas.params import FILTERS, card_args_schema
+from schemas.registry import REGISTRY
 from schemas.render import ALL_LANGUAGES, render
 from schemas.vocabularies import VOCABULARIES
 
 ns = Namespace("cards", path="/cards", description="Printable cards (PDF)")
 INDICATOR_CARD_ARGS = card_args_schema("indicator")
-HOTLINE_CARD_ARGS = card_args_schema(None)
+HOTLINE_CARD_ARGS = card_args_schema("hotline")
 #: Hotlines an indicator card lists: where to report and where victims get help.
 CARD_PURPOSES = ("report_tip", "victim_help")
 
@@ -48,11 +49,14 @@ def _language(args: dict[str, Any]) -> str:
     return "en" if lang == ALL_LANGUAGES else lang
 
 
-def _title(base: str, args: dict[str, Any], lang: str) -> str:
-    """``base``, then what the card is for: the settings and the call types asked for, by
-    name in ``lang`` (a call type by the crosswalk record of its APCO code, else the code)."""
-    labels = {term.code: getattr(term, lang) for term in VOCABULARIES["setting"]}
-    chosen = [labels[code] for code in args.get("setting") or () if code in labels]
+def _title(base: str, record_type: str, args: dict[str, Any], lang: str) -> str:
+    """``base``, then what the card is for: the terms of the filters asked for (a setting, a
+    purpose...) and the call types, by name in ``lang`` (a call type by the crosswalk record
+    of its APCO code, else the code)."""
+    chosen = []
+    for flt in FILTERS[record_type]:
+        labels = {term.code: getattr(term, lang) for term in VOCABULARIES[flt.vocabulary]}
+        chosen += [labels.get(code, code) for code in args.get(flt.param) or ()]
     if args.get("apco_incident"):
         named = {record["apco_code"]: record["name"] for record in _rendered(
             "call_type", {}, lang) if record.get("name")}
@@ -60,33 +64,41 @@ def _title(base: str, args: dict[str, Any], lang: str) -> str:
     return f"{base}: {', '.join(chosen)}" if chosen else base
 
 
+def _filters(record_type: str, args: dict[str, Any]) -> dict[str, Any]:
+    """The list filters of a card's query, refused (400) when they select more records than
+    a card lists."""
+    filters = {k: v for k, v in args.items() if k not in ("lang", "size")}
+    total = lists.list_records(db.session(), record_type, {
+        **filters, "cursor": None, "limit": 1, "sort": "id", "q": None,
+        "updated_since": None}, current_viewer()).total
+    if total > cards.MAX_RECORDS:
+        names = [flt.param for flt in FILTERS[record_type]]
+        names += [via.param for via in REGISTRY[record_type].via]
+        collection = REGISTRY[record_type].collection
+        raise Problem(400, f"{total} {collection} match: a card lists at most "
+                           f"{cards.MAX_RECORDS}; narrow it with a filter "
+                           f"({', '.join(names)}).", slug="invalid-parameters",
+                      title="Invalid query parameters",
+                      errors={names[0]: [f"{total} {collection} match; at most "
+                                         f"{cards.MAX_RECORDS} fit a card."]})
+    return filters
+
+
 @ns.route("/indicators.pdf", endpoint="card_indicators")
 class IndicatorCard(Resource):
     def get(self) -> Response:
         args = parse_args(INDICATOR_CARD_ARGS)
         lang = _language(args)
-        words = cards.WORDS[lang]
-
-        filters = {k: v for k, v in args.items() if k not in ("lang", "size")}
-        total = lists.list_records(db.session(), "indicator", {
-            **filters, "cursor": None, "limit": 1, "sort": "id", "q": None,
-            "updated_since": None}, current_viewer()).total
-        if total > cards.MAX_INDICATORS:
-            raise Problem(400, f"{total} indicators match: a card lists at most "
-                               f"{cards.MAX_INDICATORS}; narrow it with a filter (setting, "
-                               "category, apco_incident...).", slug="invalid-parameters",
-                          title="Invalid query parameters",
-                          errors={"setting": [f"{total} indicators match; at most "
-                                              f"{cards.MAX_INDICATORS} fit a card."]})
+        filters = _filters("indicator", args)
 
         def build(seq: int, at: Any) -> bytes:
             indicators = _rendered("indicator", filters, lang)
             hotlines = [hotline for hotline in cards.callable_hotlines(
                 _rendered("hotline", {}, lang)) if hotline.get("purpose") in CARD_PURPOSES]
             return cards.render(cards.Card(
-                title=_title(words["indicators"], args, lang), indicators=indicators,
-                caveats=list(guidance_for("indicator", lang) or []), hotlines=hotlines,
-                lang=lang, size=args["size"], version=f"c.{seq}", at=at))
+                title=_title(cards.WORDS[lang]["indicators"], "indicator", args, lang),
+                indicators=indicators, caveats=list(guidance_for("indicator", lang) or []),
+                hotlines=hotlines, lang=lang, size=args["size"], version=f"c.{seq}", at=at))
 
         return _pdf(build, lang, f"indicators-{lang}-{args['size']}.pdf")
 
@@ -96,12 +108,14 @@ class HotlineCard(Resource):
     def get(self) -> Response:
         args = parse_args(HOTLINE_CARD_ARGS)
         lang = _language(args)
+        filters = _filters("hotline", args)
 
         def build(seq: int, at: Any) -> bytes:
-            hotlines = cards.callable_hotlines(_rendered("hotline", {}, lang))
+            hotlines = cards.callable_hotlines(_rendered("hotline", filters, lang))
             return cards.render(cards.Card(
-                title=cards.WORDS[lang]["hotlines"], indicators=None, caveats=[],
-                hotlines=hotlines, lang=lang, size=args["size"], version=f"c.{seq}", at=at))
+                title=_title(cards.WORDS[lang]["hotlines"], "hotline", args, lang),
+                indicators=None, caveats=[], hotlines=hotlines, lang=lang, size=args["size"],
+                version=f"c.{seq}", at=at))
 
         return _pdf(build, lang, f"hotlines-{lang}-{args['size']}.pdf")
 
@@ -126,7 +140,9 @@ def contract(doc: Contract) -> None:
              "of its `tel:` URI; each record's version, `verified_on` and the sources in "
              "small print. The same bytes for one content version."),
             ("hotlines.pdf", "hotlineCard", "A hotline card", HOTLINE_CARD_ARGS,
-             "Every verified hotline you may read with a number to call or text, each "
+             "Every verified hotline you may read with a number to call or text (any filter "
+             "of the hotline list: a purpose, an audience, a channel; at most 200, else "
+             "400), each "
              "number with its hours, TTY and languages and a QR code of its `tel:` "
              "(or `sms:`) URI. Unverified numbers are left off.")):
         paths[f"/api/v1/cards/{path}"] = get_op(

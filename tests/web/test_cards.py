@@ -49,6 +49,8 @@ def structure(reader: pypdf.PdfReader) -> list[tuple[str, str | None]]:
             elif operator in (b"Tj", b"TJ", b"'", b'"'):
                 assert depth > 0, "text outside the structure: a screen reader skips it"
     assert reader.trailer["/Root"]["/MarkInfo"]["/Marked"]
+    assert reader.trailer["/Root"]["/ViewerPreferences"]["/DisplayDocTitle"]
+    assert reader.metadata.title and reader.trailer["/Root"]["/Lang"] in ("en", "es")
     document = reader.trailer["/Root"]["/StructTreeRoot"]["/K"][0].get_object()
     return [(kid.get_object()["/S"][1:], kid.get_object().get("/Alt"))
             for kid in document["/K"]]
@@ -115,6 +117,20 @@ def test_the_hotline_card_prints_hours_tty_languages_check_dates_and_sources(cli
             assert source["url"] in text
         roles = structure(reader)
         assert roles[0] == ("H1", None) and ("H2", None) in roles
+
+
+def test_a_hotline_card_takes_the_hotline_lists_filters_and_names_them(client):
+    reader, text = read(client.get("/api/v1/cards/hotlines.pdf?purpose=victim_help&lang=es"))
+    purpose = next(term for term in client.get("/api/v1/vocabularies").get_json()["data"]
+                   if term["name"] == "hotline_purpose")
+    label = next(t["labels"] for t in purpose["terms"] if t["code"] == "victim_help")
+    assert f"Líneas de ayuda sobre trata de personas: {label['es']}" in text
+    shown = [h for h in listed(client, "/api/v1/hotlines?purpose=victim_help&limit=200")
+             if h["verification_status"] == "verified" and uris([h])]
+    assert shown and sorted(qr_payloads(reader)) == sorted(uris(shown))
+    others = [h for h in listed(client, "/api/v1/hotlines?limit=200")
+              if h["purpose"] != "victim_help"]
+    assert all(h["name"] not in text for h in others)
 
 
 def test_an_unverified_indicator_is_printed_with_its_warning(editor_app):
@@ -235,9 +251,10 @@ def test_restricted_hotlines_reach_only_cards_for_keys_that_may_read_them(editor
 
 def test_a_card_of_too_many_indicators_asks_for_a_filter_and_an_empty_database_has_cards(
         client, fresh_app, monkeypatch):
-    monkeypatch.setattr(cards, "MAX_INDICATORS", 5)
-    answer = client.get("/api/v1/cards/indicators.pdf")
-    assert answer.status_code == 400 and "narrow" in answer.get_json()["detail"]
+    monkeypatch.setattr(cards, "MAX_RECORDS", 5)
+    for url in ("/api/v1/cards/indicators.pdf", "/api/v1/cards/hotlines.pdf"):
+        answer = client.get(url)
+        assert answer.status_code == 400 and "narrow" in answer.get_json()["detail"], url
     empty = fresh_app.test_client()  # nothing ever written
     for url in ("/api/v1/cards/indicators.pdf", "/api/v1/cards/hotlines.pdf"):
         _, text = read(empty.get(url))
