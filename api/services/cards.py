@@ -35,6 +35,7 @@ WORDS = {
            "hotlines": "Human trafficking hotlines", "hours": "Hours", "tty": "TTY",
            "languages": "Languages", "verified": "verified", "version": "version",
            "sources": "Sources", "content": "Content version", "none": "No indicator matches.",
+           "no_hotlines": "No verified hotline matches.",
            "anytime": "24/7",
            "unverified": "Not verified: confirm before you rely on it.",
            "disputed": "Not verified: its sources disagree. Confirm before you rely on it."},
@@ -43,6 +44,7 @@ WORDS = {
            "tty": "TTY", "languages": "Idiomas", "verified": "verificado",
            "version": "versión", "sources": "Fuentes", "content": "Versión del contenido",
            "none": "Ningún indicador coincide.", "anytime": "24/7",
+           "no_hotlines": "Ninguna línea verificada coincide.",
            "unverified": "Sin verificar: confírmelo antes de confiar en ello.",
            "disputed": "Sin verificar: sus fuentes no coinciden. Confírmelo antes de confiar "
                        "en ello."},
@@ -159,6 +161,9 @@ def render(card: Card) -> bytes:
         pdf.ln(pdf.text_size(3))
         pdf.set_font("DejaVu", "B", pdf.text_size(13))
         _line(pdf, pdf.text_size(7), words["call"], "H2")
+    if not card.hotlines:
+        pdf.set_font("DejaVu", "", pdf.text_size(10))
+        _line(pdf, pdf.text_size(5), words["no_hotlines"])
     for hotline in card.hotlines:
         _hotline(pdf, hotline, words)
         _sources(sources, hotline)
@@ -171,12 +176,27 @@ def render(card: Card) -> bytes:
 
 def _line(pdf: _Pdf, height: float, text: str, role: str = "P") -> None:
     """A paragraph (or heading: ``role``), ragged right, then back to the left margin on the
-    next line; on the next page when it does not fit on this one (a tagged element stays on
-    one page)."""
-    if pdf.will_page_break(_height(pdf, 0, height, text)):
-        pdf.add_page()
-    with pdf.tagged(role):
-        pdf.multi_cell(0, height, text, new_x="LMARGIN", new_y="NEXT", align="L")
+    next line. A tagged element never runs across a page break: a paragraph that fits on a
+    page but not on what is left of this one starts the next; one taller than a page is
+    split at a line, each part an element of its own."""
+    lines = pdf.multi_cell(0, height, text, align="L", dry_run=True, output="LINES")
+    assert isinstance(lines, list)  # what output="LINES" gives
+    per_page = max(1, _lines_that_fit(pdf, height, pdf.t_margin))
+    while lines:
+        room = _lines_that_fit(pdf, height, pdf.get_y())
+        if room < min(len(lines), per_page) and pdf.get_y() > pdf.t_margin:
+            pdf.add_page()
+            continue
+        take = max(room, 1)  # a line taller than a page is drawn anyway
+        with pdf.tagged(role):
+            pdf.multi_cell(0, height, "\n".join(lines[:take]), new_x="LMARGIN",
+                           new_y="NEXT", align="L")
+        lines = lines[take:]
+
+
+def _lines_that_fit(pdf: _Pdf, height: float, top: float) -> int:
+    """How many lines ``height`` tall fit between ``top`` and the bottom margin."""
+    return int((pdf.page_break_trigger - top) / height + 1e-6)
 
 
 def _height(pdf: _Pdf, width: float, line_height: float, text: str) -> float:

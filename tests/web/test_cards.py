@@ -39,19 +39,32 @@ def structure(reader: pypdf.PdfReader) -> list[tuple[str, str | None]]:
     """The card as a screen reader walks it: each structure element's role (and alternative
     text), in reading order; first checking that every piece of text on every page is either
     in one of them or marked as an artifact (a page footer)."""
+    root = reader.trailer["/Root"]
+    nums = root["/StructTreeRoot"]["/ParentTree"]["/Nums"]
+    parents = {nums[i]: nums[i + 1].get_object() for i in range(0, len(nums), 2)}
     for page in reader.pages:
-        depth = 0
-        for _, operator in ContentStream(page.get_contents(), reader).operations:
+        depth, mcids = 0, []
+        for operands, operator in ContentStream(page.get_contents(), reader).operations:
             if operator in (b"BDC", b"BMC"):
+                assert depth == 0, "a marked sequence inside another"
                 depth += 1
+                if operator == b"BDC":
+                    mcids.append(operands[1]["/MCID"])
             elif operator == b"EMC":
                 depth -= 1
+                assert depth == 0, "an EMC without its BDC"
             elif operator in (b"Tj", b"TJ", b"'", b'"'):
                 assert depth > 0, "text outside the structure: a screen reader skips it"
-    assert reader.trailer["/Root"]["/MarkInfo"]["/Marked"]
-    assert reader.trailer["/Root"]["/ViewerPreferences"]["/DisplayDocTitle"]
-    assert reader.metadata.title and reader.trailer["/Root"]["/Lang"] in ("en", "es")
-    document = reader.trailer["/Root"]["/StructTreeRoot"]["/K"][0].get_object()
+        assert depth == 0, "a tagged element runs across a page break"
+        # each marked sequence is the element the page's parent tree names for its MCID
+        elements = parents[page["/StructParents"]] if mcids else []
+        assert mcids == list(range(len(elements)))
+        for element in elements:
+            assert element.get_object().raw_get("/Pg").idnum == page.indirect_reference.idnum
+    assert root["/MarkInfo"]["/Marked"]
+    assert root["/ViewerPreferences"]["/DisplayDocTitle"]
+    assert reader.metadata.title and root["/Lang"] in ("en", "es")
+    document = root["/StructTreeRoot"]["/K"][0].get_object()
     return [(kid.get_object()["/S"][1:], kid.get_object().get("/Alt"))
             for kid in document["/K"]]
 
@@ -164,6 +177,38 @@ def test_the_hotline_card_leaves_unverified_numbers_off(client):
                 assert number not in text, number  # as printed
     box = reader.pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (612, 792)  # letter
+
+
+def test_text_taller_than_a_page_is_split_into_tagged_parts_each_on_one_page():
+    """Many long sources, a title pages long, many hotline numbers: every page's tags close
+    on that page, no page is left blank, and all the text is there."""
+    sources = [{"url": f"https://example.org/{'long-path/' * 12}{n}", "title": f"Source {n}"}
+               for n in range(130)]
+    channels = [{"kind": "voice", "value": f"+1555555{n:04d}", "display": f"555-{n:04d}",
+                 "languages": ["en", "es", "fr"], "hours": "Lunes a viernes, 8 a 17 h"}
+                for n in range(12)]
+    for size in cards.SIZES:
+        card = cards.Card(
+            title="Indicadores: " + ", ".join(f"Tipo de llamada {n}" for n in range(150)),
+            indicators=[{"id": f"sign-{n}", "version": 1, "statement": f"Señal número {n}.",
+                         "verified_on": None, "verification_status": "disputed",
+                         "sources": sources[n::10]} for n in range(10)],
+            caveats=["Llame al 911."], lang="es", size=size, version="c.9", at=None,
+            hotlines=[{"id": "line", "version": 2, "name": "Una línea", "verified_on":
+                       "2026-12-01", "channels": channels, "sources": []}])
+        reader = pypdf.PdfReader(io.BytesIO(cards.render(card)))
+        structure(reader)
+        texts = [" ".join(page.extract_text().split()) for page in reader.pages]
+        assert len(texts) > 2 and all(len(text) > 40 for text in texts)  # none blank
+        text = " ".join(texts)
+        assert "Tipo de llamada 149" in text and "Source 129" in text
+        assert text.count("! Sin verificar: sus fuentes no coinciden.") == 10
+        assert sorted(qr_payloads(reader)) == sorted(f"tel:{c['value']}" for c in channels)
+
+
+def test_a_hotline_card_with_nothing_to_show_says_so(client):
+    _, text = read(client.get("/api/v1/cards/hotlines.pdf?verification_status=unverified"))
+    assert "No verified hotline matches." in text
 
 
 def test_cards_are_the_same_bytes_for_one_version_whatever_the_servers_zone(monkeypatch):

@@ -205,6 +205,18 @@ def test_conditional_get_and_cache_headers(client):
     one = client.get("/api/v1/indicators/isolated-from-family")
     assert client.get("/api/v1/indicators/isolated-from-family",
                       headers={"If-None-Match": one.headers["ETag"]}).status_code == 304
+    # a 304 carries what a cache needs to keep using its copy
+    assert again.headers["Cache-Control"] == first.headers["Cache-Control"]
+    assert again.headers["Vary"] == first.headers["Vary"]
+    # a condition never hides a problem: a wrong query or record is one, also with *
+    for headers in ({"If-None-Match": "*"}, {"If-None-Match": etag}):
+        for url in ("/api/v1/indicators?limit=5&cursor=junk", "/api/v1/search?q=visa&cursor=x",
+                    "/api/v1/indicators/no-such-record"):
+            answer = client.get(url, headers=headers)
+            assert answer.status_code in (400, 404), (url, headers, answer.status_code)
+            assert answer.mimetype == "application/problem+json"
+    assert client.get("/api/v1/indicators?limit=5",
+                      headers={"If-None-Match": "*"}).status_code == 304
 
 
 @pytest.mark.parametrize("url", ["/api/v1", "/api/v1/indicators", "/api/v1/search?q=visa",
