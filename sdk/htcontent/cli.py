@@ -15,6 +15,7 @@ from typing import Any
 from ._client import Client
 from ._errors import APIConnectionError, APIStatusError, HTContentError
 from ._records import COLLECTION_ATTRIBUTES, FILTER_FIELDS, LABEL_FIELDS
+from .calltypes import CallTypeMap, settings_for
 
 COLLECTIONS = COLLECTION_ATTRIBUTES  # the client attribute of each collection
 FILTERS = [*FILTER_FIELDS, "q"]
@@ -83,6 +84,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _why_none(client: Client, table: CallTypeMap, call_type: str) -> None:
+    """Say on stderr why a call type has no indicators: what it maps to, and whether the
+    crosswalk maps that to any setting (an APCO code it does not cover maps to none)."""
+    targets = table.targets(call_type)
+    settings = settings_for(targets, client.call_types.list(lang="en", limit=200))
+    why = (f"settings {', '.join(sorted(settings))}, which no indicator matches" if settings
+           else "no setting: the crosswalk (/api/v1/call-types) covers none of them")
+    sys.stderr.write(f"no indicators for call type {call_type}: it maps to "
+                     f"{', '.join(targets)}, that is to {why}\n")
+
+
 def run(args: argparse.Namespace, client: Client) -> int:
     out = sys.stdout
     if args.command in COLLECTIONS:
@@ -92,8 +104,11 @@ def run(args: argparse.Namespace, client: Client) -> int:
             if not args.call_types:
                 raise HTContentError("--call-type needs --call-types FILE (or "
                                      "HTCONTENT_CALL_TYPES)")
-            records = list(collection.for_call_type(args.call_type, mapping=args.call_types,
+            table = CallTypeMap.load(args.call_types)
+            records = list(collection.for_call_type(args.call_type, mapping=table,
                                                     lang=args.lang, **filters))
+            if not records:
+                _why_none(client, table, args.call_type)
         else:
             records = list(collection.list(lang=args.lang, **filters))
         if args.json:

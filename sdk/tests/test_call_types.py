@@ -94,6 +94,12 @@ def test_the_cli_takes_the_mapping_too(api, mappings, capsys):
     with Client(api["url"]) as client:
         assert sorted(r["id"] for r in printed) == ids(client.indicators.list(
             apco_incident="TSTOP"))
+    assert main(["--base-url", api["url"], "--json", "indicators", "--call-type", "FIRE",
+                 "--call-types", str(mappings / "calls.yaml")]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == []
+    assert ("no indicators for call type FIRE: it maps to ALRF, that is to no setting: the "
+            "crosswalk (/api/v1/call-types) covers none of them") in captured.err
     assert main(["--base-url", api["url"], "indicators", "--call-type", "10-38"]) == 1
     assert "--call-types" in capsys.readouterr().err
 
