@@ -262,10 +262,11 @@ def _conditional(environ: dict[str, Any], reply: Reply) -> None:
     reply.status, reply.headers, reply.body = "304 NOT MODIFIED", list(kept.items()), []
 
 
-def etag_matches(if_none_match: str, etag: str) -> bool:
-    """An ``If-None-Match`` value names ``etag``: listed, in its ``W/`` form, or ``*``."""
+def etag_matches(if_none_match: str, etag: str, star: bool = True) -> bool:
+    """An ``If-None-Match`` value names ``etag``: listed, in its ``W/`` form, or (``star``)
+    ``*``."""
     tags = {tag.strip() for tag in if_none_match.split(",")}
-    return etag in tags or "*" in tags or ("W/" + etag) in tags
+    return etag in tags or ("W/" + etag) in tags or (star and "*" in tags)
 
 
 def _preflight(environ: dict[str, Any]) -> list[tuple[str, str]]:

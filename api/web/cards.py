@@ -29,12 +29,17 @@ HOTLINE_CARD_ARGS = card_args_schema("hotline")
 CARD_PURPOSES = ("report_tip", "victim_help")
 
 
-def _rendered(record_type: str, args: dict[str, Any], lang: str) -> list[dict[str, Any]]:
-    """Every visible record of ``record_type`` that ``args`` (its filters) select, rendered."""
-    query = {**args, "cursor": None, "limit": 1_000_000, "sort": "id", "q": None,
+def _rendered(record_type: str, args: dict[str, Any], lang: str,
+              at_most: int | None = None) -> list[dict[str, Any]]:
+    """Every visible record of ``record_type`` that ``args`` (its filters) select, rendered;
+    a 400 when they are more than ``at_most`` (what one card lists)."""
+    query = {**args, "cursor": None, "limit": at_most or 1_000_000, "sort": "id", "q": None,
              "updated_since": None}
-    rows = lists.list_records(db.session(), record_type, query, current_viewer()).rows
-    return [render(record_type, row.content, store.system_fields(row), lang) for row in rows]
+    page = lists.list_records(db.session(), record_type, query, current_viewer())
+    if at_most is not None and page.total > at_most:
+        raise _too_many(record_type, page.total)
+    return [render(record_type, row.content, store.system_fields(row), lang)
+            for row in page.rows]
 
 
 def _pdf(build: Any, lang: str, filename: str) -> Response:
@@ -64,24 +69,21 @@ def _title(base: str, record_type: str, args: dict[str, Any], lang: str) -> str:
     return f"{base}: {', '.join(chosen)}" if chosen else base
 
 
-def _filters(record_type: str, args: dict[str, Any]) -> dict[str, Any]:
-    """The list filters of a card's query, refused (400) when they select more records than
-    a card lists."""
-    filters = {k: v for k, v in args.items() if k not in ("lang", "size")}
-    total = lists.list_records(db.session(), record_type, {
-        **filters, "cursor": None, "limit": 1, "sort": "id", "q": None,
-        "updated_since": None}, current_viewer()).total
-    if total > cards.MAX_RECORDS:
-        names = [flt.param for flt in FILTERS[record_type]]
-        names += [via.param for via in REGISTRY[record_type].via]
-        collection = REGISTRY[record_type].collection
-        raise Problem(400, f"{total} {collection} match: a card lists at most "
-                           f"{cards.MAX_RECORDS}; narrow it with a filter "
-                           f"({', '.join(names)}).", slug="invalid-parameters",
-                      title="Invalid query parameters",
-                      errors={names[0]: [f"{total} {collection} match; at most "
-                                         f"{cards.MAX_RECORDS} fit a card."]})
-    return filters
+def _too_many(record_type: str, total: int) -> Problem:
+    """The 400 of a card whose filters select more records than a card lists."""
+    names = [flt.param for flt in FILTERS[record_type]]
+    names += [via.param for via in REGISTRY[record_type].via]
+    collection = REGISTRY[record_type].collection
+    return Problem(400, f"{total} {collection} match: a card lists at most "
+                        f"{cards.MAX_RECORDS}; narrow it with a filter ({', '.join(names)}).",
+                   slug="invalid-parameters", title="Invalid query parameters",
+                   errors={names[0]: [f"{total} {collection} match; at most "
+                                      f"{cards.MAX_RECORDS} fit a card."]})
+
+
+def _filters(args: dict[str, Any]) -> dict[str, Any]:
+    """The list filters of a card's query."""
+    return {name: value for name, value in args.items() if name not in ("lang", "size")}
 
 
 @ns.route("/indicators.pdf", endpoint="card_indicators")
@@ -89,10 +91,10 @@ class IndicatorCard(Resource):
     def get(self) -> Response:
         args = parse_args(INDICATOR_CARD_ARGS)
         lang = _language(args)
-        filters = _filters("indicator", args)
+        filters = _filters(args)
 
         def build(seq: int, at: Any) -> bytes:
-            indicators = _rendered("indicator", filters, lang)
+            indicators = _rendered("indicator", filters, lang, cards.MAX_RECORDS)
             hotlines = [hotline for hotline in cards.callable_hotlines(
                 _rendered("hotline", {}, lang)) if hotline.get("purpose") in CARD_PURPOSES]
             return cards.render(cards.Card(
@@ -108,10 +110,11 @@ class HotlineCard(Resource):
     def get(self) -> Response:
         args = parse_args(HOTLINE_CARD_ARGS)
         lang = _language(args)
-        filters = _filters("hotline", args)
+        filters = _filters(args)
 
         def build(seq: int, at: Any) -> bytes:
-            hotlines = cards.callable_hotlines(_rendered("hotline", filters, lang))
+            hotlines = cards.callable_hotlines(_rendered("hotline", filters, lang,
+                                                         cards.MAX_RECORDS))
             return cards.render(cards.Card(
                 title=_title(cards.WORDS[lang]["hotlines"], "hotline", args, lang),
                 indicators=None, caveats=[], hotlines=hotlines, lang=lang, size=args["size"],
